@@ -1,0 +1,68 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * struct device, as far as the IOMMU core sees it (include/linux/device.h).
+ * Field names follow the kernel's so that the model reads like the source.
+ */
+import type { Allocation } from '../kernel/alloc.js';
+import type { Fwnode } from './fwnode.js';
+import type { BusType } from './bus.js';
+import type { DeviceDriver } from './driver.js';
+import type { DevIommu } from '../iommu/dev-iommu.js';
+import type { IommuGroup } from '../iommu/group.js';
+import type { IommuDomain } from '../iommu/domain.js';
+import type { PciDev } from '../pci/pci-dev.js';
+import type { Kernel } from '../kernel/kernel.js';
+
+export type DeviceState = 'initialized' | 'registered' | 'deleted';
+
+export class Device {
+  bus: BusType | null = null;
+  parent: Device | null = null;
+  /** dev->fwnode: the device's firmware node (OF node, ACPI companion or swnode). */
+  fwnode: Fwnode | null = null;
+  driver: DeviceDriver | null = null;
+  /** dev->iommu: allocated lazily by dev_iommu_get(), freed by dev_iommu_free(). */
+  iommu: DevIommu | null = null;
+  /** dev->iommu_group: the membership reference from device_group(). */
+  iommu_group: IommuGroup | null = null;
+  /** The domain the IOMMU hardware last attached this device to (attach_dev() succeeded). */
+  hwDomain: IommuDomain | null = null;
+  /** dev->dma_iommu: iommu-dma ops installed (iommu_setup_dma_ops()). */
+  dma_iommu = false;
+  /** The struct this device is embedded in, when allocated by model code. */
+  mem: Allocation | null = null;
+  /** dev->release(), called when the last reference goes. */
+  release: ((k: Kernel, dev: Device) => void) | null = null;
+  state: DeviceState = 'initialized';
+  /** The kref on the device's kobject. */
+  refcount = 1;
+  /** Set for PCI functions: to_pci_dev(). */
+  pci: PciDev | null = null;
+  /** Which driver (by name) would match this device: the bus's id tables, reduced to a name. */
+  match_driver: string | null = null;
+  /** Driver probe was deferred and the device sits on the deferred list. */
+  deferred = false;
+  /** Kernel log of where this device's IOMMU configuration happened (for "explain"). */
+  readonly history: string[] = [];
+
+  constructor(public name: string) {}
+
+  toString(): string {
+    return this.name;
+  }
+}
+
+/** dev_fwnode() */
+export function dev_fwnode(dev: Device): Fwnode | null {
+  return dev.fwnode;
+}
+
+/** dev_is_pci() */
+export function dev_is_pci(dev: Device): boolean {
+  return dev.pci !== null;
+}
+
+/** device_is_registered() */
+export function device_is_registered(dev: Device): boolean {
+  return dev.state === 'registered';
+}

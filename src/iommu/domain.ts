@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * struct iommu_domain and its types (include/linux/iommu.h).
+ *
+ * A domain is either static (a driver's identity/blocked domain: no free, so
+ * iommu_domain_free() on it is a no-op and the model never "frees" it) or
+ * allocated through the model's allocator by the driver's domain_alloc_*.
+ */
+import type { Allocation } from '../kernel/alloc.js';
+import type { Device } from '../base/device.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { IommuOps } from './ops.js';
+
+// Domain feature bits (__IOMMU_DOMAIN_*).
+export const __IOMMU_DOMAIN_PAGING = 1 << 0;
+export const __IOMMU_DOMAIN_DMA_API = 1 << 1;
+export const __IOMMU_DOMAIN_PT = 1 << 2;
+export const __IOMMU_DOMAIN_DMA_FQ = 1 << 3;
+export const __IOMMU_DOMAIN_SVA = 1 << 4;
+export const __IOMMU_DOMAIN_PLATFORM = 1 << 5;
+export const __IOMMU_DOMAIN_NESTED = 1 << 6;
+
+export const IOMMU_DOMAIN_BLOCKED = 0;
+export const IOMMU_DOMAIN_IDENTITY = __IOMMU_DOMAIN_PT;
+export const IOMMU_DOMAIN_UNMANAGED = __IOMMU_DOMAIN_PAGING;
+export const IOMMU_DOMAIN_DMA = __IOMMU_DOMAIN_PAGING | __IOMMU_DOMAIN_DMA_API;
+export const IOMMU_DOMAIN_DMA_FQ = __IOMMU_DOMAIN_PAGING | __IOMMU_DOMAIN_DMA_API | __IOMMU_DOMAIN_DMA_FQ;
+export const IOMMU_DOMAIN_SVA = __IOMMU_DOMAIN_SVA;
+export const IOMMU_DOMAIN_PLATFORM = __IOMMU_DOMAIN_PLATFORM;
+export const IOMMU_DOMAIN_NESTED = __IOMMU_DOMAIN_NESTED;
+/** IOMMU_DOMAIN_ALLOC_FLAGS: the type bits a driver allocates by. */
+export const IOMMU_DOMAIN_ALLOC_FLAGS = ~__IOMMU_DOMAIN_DMA_FQ;
+
+/** The group's sysfs `type` file spelling (iommu_group_show_type()). */
+export function domainTypeSysfs(type: number): string {
+  switch (type) {
+    case IOMMU_DOMAIN_BLOCKED:
+      return 'blocked';
+    case IOMMU_DOMAIN_IDENTITY:
+      return 'identity';
+    case IOMMU_DOMAIN_UNMANAGED:
+      return 'unmanaged';
+    case IOMMU_DOMAIN_DMA:
+      return 'DMA';
+    case IOMMU_DOMAIN_DMA_FQ:
+      return 'DMA-FQ';
+    default:
+      return 'unknown';
+  }
+}
+
+/** iommu_domain_type_str(), as printed in kernel messages. */
+export function iommu_domain_type_str(type: number): string {
+  switch (type) {
+    case IOMMU_DOMAIN_BLOCKED:
+      return 'Blocked';
+    case IOMMU_DOMAIN_IDENTITY:
+      return 'Passthrough';
+    case IOMMU_DOMAIN_UNMANAGED:
+      return 'Unmanaged';
+    case IOMMU_DOMAIN_DMA:
+    case IOMMU_DOMAIN_DMA_FQ:
+      return 'Translated';
+    case IOMMU_DOMAIN_PLATFORM:
+      return 'Platform';
+    default:
+      return 'Unknown';
+  }
+}
+
+export interface IommuDomainOps {
+  /** attach_dev(): 0 or a negative errno. */
+  attach_dev?(k: Kernel, domain: IommuDomain, dev: Device): number;
+  /** free(): absent for static domains. */
+  free?(k: Kernel, domain: IommuDomain): void;
+}
+
+export class IommuDomain {
+  /** Set by __iommu_domain_alloc() (the static domains set it themselves). */
+  type: number;
+  ops: IommuDomainOps | null;
+  /** domain->owner: the iommu_ops that allocated it. */
+  owner: IommuOps | null = null;
+  pgsize_bitmap = 0;
+  /** The allocation behind it; null for a driver's static domain. */
+  mem: Allocation | null = null;
+  /** iommu-dma's cookie (iommu_get_dma_cookie()) for DMA domains. */
+  dmaCookie: Allocation | null = null;
+  /** A readable label for reports: "intel-iommu paging", "mock blocking". */
+  readonly label: string;
+  /** Identity mappings installed for IOMMU_RESV_DIRECT regions: [start, end] pfn-free byte ranges. */
+  readonly directMappings: { start: bigint; end: bigint }[] = [];
+
+  constructor(type: number, ops: IommuDomainOps | null, label: string) {
+    this.type = type;
+    this.ops = ops;
+    this.label = label;
+  }
+
+  get isStatic(): boolean {
+    return !this.ops?.free;
+  }
+}
+
+/** iommu_is_dma_domain() */
+export function iommu_is_dma_domain(domain: IommuDomain): boolean {
+  return (domain.type & __IOMMU_DOMAIN_DMA_API) !== 0;
+}
+
+/**
+ * A driver's static domain (identity, blocked), as drivers declare them with
+ * no ops->free: the core never frees them.
+ */
+export function staticDomain(
+  type: number,
+  label: string,
+  attach?: IommuDomainOps['attach_dev'],
+): IommuDomain {
+  return new IommuDomain(type, { attach_dev: attach ?? (() => 0) }, label);
+}

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * struct iommu_ops: what an IOMMU driver gives the core (include/linux/iommu.h).
+ * Drivers are plain objects implementing this interface, as in the kernel.
+ */
+import type { Device } from '../base/device.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { ErrPtr } from '../kernel/errno.js';
+import type { IommuDevice } from './iommu-device.js';
+import type { IommuGroup } from './group.js';
+import type { IommuDomain, IommuDomainOps } from './domain.js';
+import type { IommuResvRegion } from './resv-regions.js';
+import type { Fwnode } from '../base/fwnode.js';
+
+/** struct of_phandle_args: the IOMMU node and the cells of one `iommus` entry. */
+export interface OfPhandleArgs {
+  readonly np: Fwnode;
+  readonly args: readonly number[];
+}
+
+export interface IommuOps {
+  /** The driver's name, as in its module: 'intel-iommu', 'arm-smmu-v3', 'iommufd-mock'. */
+  readonly name: string;
+  /** ops->owner: the module; null for built-in drivers. */
+  readonly owner: string | null;
+  /** The module is being unloaded: try_module_get() fails. */
+  moduleGoing?: boolean;
+
+  probe_device(k: Kernel, dev: Device): IommuDevice | ErrPtr;
+  release_device?(k: Kernel, dev: Device): void;
+  probe_finalize?(k: Kernel, dev: Device): void;
+  /** device_group(): a referenced group, an ErrPtr, or null (a driver bug the core WARNs on). */
+  device_group(k: Kernel, dev: Device): IommuGroup | ErrPtr | null;
+  of_xlate?(k: Kernel, dev: Device, args: OfPhandleArgs): number;
+  get_resv_regions?(k: Kernel, dev: Device, list: IommuResvRegion[]): void;
+  is_attach_deferred?(k: Kernel, dev: Device): boolean;
+  /** def_domain_type(): IOMMU_DOMAIN_IDENTITY, IOMMU_DOMAIN_DMA or 0 for no opinion. */
+  def_domain_type?(k: Kernel, dev: Device): number;
+
+  domain_alloc_paging?(k: Kernel, dev: Device | null): IommuDomain | ErrPtr | null;
+  /** The legacy allocator by type. */
+  domain_alloc?(k: Kernel, type: number): IommuDomain | ErrPtr | null;
+
+  readonly identity_domain?: IommuDomain;
+  readonly blocked_domain?: IommuDomain;
+  readonly release_domain?: IommuDomain;
+  /** Legacy: forces the default domain (the mock's blocking domain). */
+  readonly default_domain?: IommuDomain;
+  readonly default_domain_ops?: IommuDomainOps;
+  readonly pgsize_bitmap: number;
+}

@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The one allocator every modelled kernel object goes through (kzalloc,
+ * krealloc, kfree, ida_alloc …). It records, for each live object, its type,
+ * its owner (the device or object it hangs off) and the kernel function that
+ * allocated it, so that:
+ *  - teardown reports every object still live as a leak, by type and origin;
+ *  - any run can fail its Nth allocation, like the kernel's fail-nth
+ *    (Documentation/fault-injection/fault-injection.rst): allocation number N
+ *    (1-based, counted from when the kernel model was created) returns NULL;
+ *  - a double free is caught and reported, not silently accepted.
+ */
+
+export interface Allocation {
+  /** Unique, increasing: the order of successful allocations. */
+  readonly id: number;
+  /** What was allocated: 'dev_iommu', 'iommu_fwspec', 'iommu_group', … */
+  readonly type: string;
+  /** Whose it is: a device name, "group 3", an IOMMU instance name. */
+  owner: string;
+  /** The kernel function that allocated it, e.g. 'dev_iommu_get'. */
+  readonly site: string;
+  freed: boolean;
+}
+
+export interface InjectedFailure {
+  readonly nth: number;
+  readonly type: string;
+  readonly site: string;
+  readonly owner: string;
+}
+
+export class Allocator {
+  /** Allocation attempts so far (successful or not): what fail-nth counts. */
+  attempts = 0;
+  private nextId = 1;
+  private readonly live = new Map<number, Allocation>();
+  /** Set when the armed failure fired. */
+  injected: InjectedFailure | undefined;
+
+  constructor(
+    /** Fail the Nth attempt (1-based); 0 or undefined never fails. */
+    readonly failNth: number | undefined,
+    private readonly onDoubleFree: (a: Allocation, site: string) => void,
+  ) {}
+
+  /** kzalloc(): returns null when fail-nth selects this attempt. */
+  alloc(type: string, owner: string, site: string): Allocation | null {
+    this.attempts += 1;
+    if (this.failNth !== undefined && this.failNth > 0 && this.attempts === this.failNth) {
+      this.injected = { nth: this.attempts, type, site, owner };
+      return null;
+    }
+    const a: Allocation = { id: this.nextId++, type, owner, site, freed: false };
+    this.live.set(a.id, a);
+    return a;
+  }
+
+  /** kfree(); freeing NULL is allowed, freeing twice is reported. */
+  free(a: Allocation | null | undefined, site: string): void {
+    if (!a) return;
+    if (a.freed || !this.live.has(a.id)) {
+      this.onDoubleFree(a, site);
+      return;
+    }
+    a.freed = true;
+    this.live.delete(a.id);
+  }
+
+  isLive(a: Allocation): boolean {
+    return this.live.has(a.id);
+  }
+
+  /** Everything still allocated, oldest first. */
+  liveAllocations(): Allocation[] {
+    return [...this.live.values()];
+  }
+}

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Kernel profiles: how one kernel version's IOMMU core behaves, as data.
+ *
+ * Each field names one behaviour that changed between versions and is read at
+ * the one place in the model where that behaviour lives (the field's comment
+ * says where). Nothing else in the model tests a version number.
+ */
+
+export const profileNames = ['v6.4', 'v6.7', 'v6.8', 'v6.12', 'v6.15', 'v6.18'] as const;
+export type ProfileName = (typeof profileNames)[number];
+
+export interface KernelProfile {
+  readonly name: ProfileName;
+  /** One line: what characterises this version for the probe path. */
+  readonly summary: string;
+
+  /**
+   * How __iommu_probe_device() picks the iommu_ops (iommu/probe.ts, probeOps()):
+   *  - 'bus': dev->bus->iommu_ops, set by registration (up to v6.7);
+   *  - 'fwspec-ops-or-first-global': fwspec->ops, else the first instance
+   *    registered without a fwnode (v6.8 to v6.10, after "iommu: Retire bus ops");
+   *  - 'fwnode': the instance registered with the fwspec's fwnode, NULL fwnode
+   *    meaning the first global instance (v6.11 on, fwspec->ops removed).
+   */
+  readonly opsLookup: 'bus' | 'fwspec-ops-or-first-global' | 'fwnode';
+
+  /**
+   * iommu_release_device() (iommu/release.ts):
+   *  - 'early-return-without-group': v6.4's `if (!dev->iommu || !group) return;`,
+   *    which leaks dev_iommu and fwspec of a device that never joined a group;
+   *  - 'free-remaining': v6.5 on, remove from the group if any, then free what is left.
+   */
+  readonly release: 'early-return-without-group' | 'free-remaining';
+
+  /**
+   * iommu_device_register() refuses a second, different iommu_ops on a bus that
+   * already has ops (v6.1 to v6.7: "Temporarily enforce global restriction to a
+   * single driver") with -EBUSY (iommu/iommu-device.ts).
+   */
+  readonly registerRejectsSecondDriver: boolean;
+
+  /**
+   * Where firmware (DT/ACPI) is turned into a fwspec (base/dma-configure.ts,
+   * iommu/probe.ts):
+   *  - 'bind-replay': bus dma_configure at driver bind, which then replays
+   *    iommu_probe_device() (up to v6.14);
+   *  - 'probe-path': iommu_init_device() runs bus->dma_configure() itself, so
+   *    the fwspec is built at device_add or at IOMMU registration (v6.15 on).
+   */
+  readonly firmwareConfigure: 'bind-replay' | 'probe-path';
+
+  /**
+   * iommu_fwspec_init() (iommu/fwspec.ts):
+   *  - 'with-ops': (dev, fwnode, ops); of_iommu_xlate() creates a fwspec even
+   *    when the instance is not registered yet (ops NULL) and defers (to v6.10);
+   *  - 'resolve-or-defer': (dev, fwnode); no registered instance means
+   *    -EPROBE_DEFER before anything is allocated (v6.11 on).
+   */
+  readonly fwspecInit: 'with-ops' | 'resolve-or-defer';
+
+  /**
+   * iommu_device->ready: set only once registration's bus walks succeeded;
+   * iommu_fwspec_init() defers a device without dev->iommu until then.
+   */
+  readonly readyFlag: boolean;
+
+  /**
+   * iommu_device_use_default_domain() returns -EPROBE_DEFER while the group
+   * has no default domain yet (iommu/ownership.ts).
+   */
+  readonly useDefaultDomainDefers: boolean;
+
+  /** ops->release_domain is attached before release_device() (iommu/probe.ts). */
+  readonly releaseDomain: boolean;
+
+  /** The iommufd selftest mock driver (drivers/iommufd-selftest). */
+  readonly mock: {
+    /** The mock is a real IOMMU driver on its own bus (v6.6 on). */
+    readonly isDriver: boolean;
+    /**
+     * How the mock instance is found for a mock device:
+     *  - 'bus-ops': iommu_device_register_bus() sets the mock bus's iommu_ops;
+     *  - 'null-fwnode': registered with no fwnode, found only if it is the first global instance;
+     *  - 'swnode-fwspec': registered with a software node, and mock devices get a
+     *    fwspec for it before device_add() (iommu_mock_device_add()).
+     */
+    readonly registration: 'bus-ops' | 'null-fwnode' | 'swnode-fwspec';
+    /** mock_probe_device() returns -ENODEV for devices not on the mock bus. */
+    readonly probeChecksBus: boolean;
+  };
+}
