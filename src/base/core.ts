@@ -14,7 +14,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { Device } from './device.js';
 import { bus_notify } from './bus.js';
 import { device_attach, device_release_driver, driver_deferred_probe_del } from './dd.js';
-import { EINVAL, EEXIST } from '../kernel/errno.js';
+import { EINVAL, EEXIST, ENOMEM } from '../kernel/errno.js';
 
 /** device_add() */
 export function device_add(k: Kernel, dev: Device): number {
@@ -33,6 +33,11 @@ export function device_add(k: Kernel, dev: Device): number {
         return -EEXIST;
       }
     }
+  }
+  if (!dev.p) {
+    // device_private_init()
+    dev.p = k.alloc.alloc('device_private', dev.name, 'device_add');
+    if (!dev.p) return -ENOMEM;
   }
   dev.state = 'registered'; // kobject_add(): now in sysfs
   if (bus) {
@@ -73,6 +78,9 @@ export function put_device(k: Kernel, dev: Device): void {
   if (k.printk.warn(dev.refcount <= 0, 'put_device', `refcount underflow on ${dev.name}`)) return;
   dev.refcount -= 1;
   if (dev.refcount === 0) {
+    // device_release(): the driver core's private part goes first, then the owner's release().
+    k.alloc.free(dev.p, 'device_release');
+    dev.p = null;
     if (dev.release) dev.release(k, dev);
     else k.printk.warn(true, 'device_release', `Device '${dev.name}' does not have a release() function`);
   }

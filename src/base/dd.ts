@@ -14,13 +14,25 @@ import type { Device } from './device.js';
 import type { DeviceDriver } from './driver.js';
 import { device_is_registered } from './device.js';
 import { bus_notify } from './bus.js';
-import { EBUSY, ENODEV, EPROBE_DEFER, errnoName } from '../kernel/errno.js';
+import { EBUSY, ENODEV, EPROBE_DEFER, ETIMEDOUT, errnoName } from '../kernel/errno.js';
 
 /** driver_match_device(): the bus's match, by default the driver name the device asks for. */
 export function driver_match_device(drv: DeviceDriver, dev: Device): boolean {
   const bus = drv.bus;
   if (bus.match) return bus.match(dev, drv);
   return dev.match_driver === drv.name;
+}
+
+/**
+ * driver_deferred_probe_check_state(): keep deferring while initcalls run;
+ * once the deferred-probe timeout expired, give up with -ETIMEDOUT.
+ */
+export function driver_deferred_probe_check_state(k: Kernel, dev: Device): number {
+  if (k.base.deferredProbeTimedOut) {
+    k.printk.log('warn', dev.name, 'deferred probe timeout, ignoring dependency');
+    return -ETIMEDOUT;
+  }
+  return -EPROBE_DEFER;
 }
 
 /** driver_deferred_probe_add() */

@@ -29,6 +29,8 @@ export class Device {
   hwDomain: IommuDomain | null = null;
   /** dev->dma_iommu: iommu-dma ops installed (iommu_setup_dma_ops()). */
   dma_iommu = false;
+  /** dev->p: the driver core's private data, allocated by device_add(). */
+  p: Allocation | null = null;
   /** The struct this device is embedded in, when allocated by model code. */
   mem: Allocation | null = null;
   /** dev->release(), called when the last reference goes. */
@@ -38,10 +40,14 @@ export class Device {
   refcount = 1;
   /** Set for PCI functions: to_pci_dev(). */
   pci: PciDev | null = null;
+  /** Its MSIs cannot be forged by DMA (interrupt remapping / ITS): iommu_group_has_isolated_msi(). */
+  msiIsolated = true;
   /** Which driver (by name) would match this device: the bus's id tables, reduced to a name. */
   match_driver: string | null = null;
   /** Driver probe was deferred and the device sits on the deferred list. */
   deferred = false;
+  /** dev_get_drvdata(): the bound driver's private data. */
+  driverData: unknown = undefined;
   /** Kernel log of where this device's IOMMU configuration happened (for "explain"). */
   readonly history: string[] = [];
 

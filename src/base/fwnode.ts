@@ -24,6 +24,9 @@ export class Fwnode {
   /** Set once fwnode_remove_software_node() dropped the creator's reference. */
   removed = false;
   readonly properties = new Map<string, FwnodeProperty['value']>();
+  /** Device-tree structure (OF nodes only). */
+  parent: Fwnode | null = null;
+  readonly children: Fwnode[] = [];
 
   constructor(
     readonly kind: FwnodeKind,

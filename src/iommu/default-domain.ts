@@ -50,7 +50,7 @@ function iommu_get_def_domain_type(
 ): number {
   const ops = dev_iommu_ops(dev);
   let type: number;
-  if (ops.default_domain) {
+  if (ops.default_domain && k.profile.staticDefaultDomainIsOpinion) {
     type = ops.default_domain.type;
     why.push(`${dev.name}: ${ops.name} declares a static default domain (${domainTypeSysfs(type)})`);
   } else if (ops.def_domain_type) {
@@ -61,6 +61,16 @@ function iommu_get_def_domain_type(
   }
   if (!type || cur === type) return cur;
   if (!cur) return type;
+  if (k.profile.defDomainConflict === 'global-default') {
+    const other = group.devices.find((g) => g.dev !== dev)?.dev.name ?? '?';
+    k.printk.log(
+      'warn',
+      dev.name,
+      `Device needs domain type ${iommu_domain_type_str(type)}, but device ${other} in the same iommu group requires type ${iommu_domain_type_str(cur)} - using default`,
+    );
+    why.push('conflicting driver opinions in the group: the global default is used');
+    return 0;
+  }
   k.printk.log(
     'err',
     dev.name,
@@ -162,7 +172,10 @@ function iommu_group_alloc_default_domain(
   const ops = dev_iommu_ops(iommu_group_first_dev(group));
   lockdep_assert_held(k.printk, group.mutex, 'iommu_group_alloc_default_domain');
   if (ops.default_domain) {
-    if (req_type !== ops.default_domain.type) return ERR_PTR(-EINVAL);
+    // v6.7 accepts only "auto" (0); from v6.8 the request must be its type.
+    const ok = k.profile.staticDefaultDomainIsOpinion ? req_type === ops.default_domain.type : req_type === 0;
+    if (!ok) return ERR_PTR(-EINVAL);
+    why.push(`${ops.name} forces its static default domain (ops->default_domain)`);
     return ops.default_domain;
   }
   if (req_type) return __iommu_group_alloc_default_domain(k, group, req_type);

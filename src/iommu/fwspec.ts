@@ -3,7 +3,7 @@
  * struct iommu_fwspec: the firmware-derived description of how a device
  * reaches its IOMMU (which instance, by fwnode, and the driver-private IDs).
  * Mirrors iommu_fwspec_init(), iommu_fwspec_add_ids() and iommu_fwspec_free()
- * in drivers/iommu/iommu.c, per profile (KernelProfile.fwspecInit, readyFlag).
+ * in drivers/iommu/iommu.c, per profile (KernelProfile.fwspecInit, ready).
  */
 import type { Allocation } from '../kernel/alloc.js';
 import type { Device } from '../base/device.js';
@@ -23,6 +23,8 @@ export class IommuFwspec {
   ops: IommuOps | null = null;
   flags = 0;
   ids: number[] = [];
+  /** Made before device_add() by bus code (a pre-seeded fwspec), not by firmware parsing at probe. */
+  seededByBus = false;
   /** Where the IDs came from, for "explain": one entry per add_ids call. */
   readonly sources: string[] = [];
 
@@ -70,7 +72,7 @@ export function iommu_fwspec_init(
     const iommu = iommu_from_fwnode(k, iommu_fwnode);
     if (!iommu) return -EPROBE_DEFER;
     // v6.15+: a device without dev_iommu must wait until registration finished.
-    if (k.profile.readyFlag && !dev.iommu && !iommu.ready) return -EPROBE_DEFER;
+    if (k.profile.ready !== 'none' && !dev.iommu && !iommu.ready) return -EPROBE_DEFER;
     if (fwspec) return iommu.ops === iommu_fwspec_ops(k, fwspec) ? 0 : -EINVAL;
   }
 

@@ -14,7 +14,7 @@ import type { Device } from '../base/device.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { IommuDomain } from './domain.js';
 import { Mutex } from '../kernel/mutex.js';
-import { ENOMEM, ERR_PTR, type ErrPtr } from '../kernel/errno.js';
+import { ENOMEM, ERR_PTR, ErrPtr } from '../kernel/errno.js';
 
 /** struct group_device: a member and its name in the group's devices/ folder. */
 export interface GroupDevice {
@@ -39,6 +39,8 @@ export class IommuGroup {
   /** The kref of devices_kobj. */
   refcount = 1;
   released = false;
+  /** Members were added by a driver with iommu_group_add_device(), not by the core's probe. */
+  driverManaged = false;
   /** Why the devices are together: filled by the device_group() that made or found it. */
   readonly reasons: string[] = [];
 
@@ -176,4 +178,18 @@ export function fsl_mc_device_group(k: Kernel, dev: Device, container: Device): 
   if (group instanceof IommuGroup)
     group.reasons.push(`${dev.name}: fsl-mc container ${container.name} has no group yet`);
   return group;
+}
+
+/**
+ * iommu_group_add_device(): a driver (or, in v6.4, the selftest) puts a device
+ * in a group by hand; the group gains a reference for it.
+ */
+export function iommu_group_add_device(k: Kernel, group: IommuGroup, dev: Device): number {
+  const gdev = iommu_group_alloc_device(k, group, dev);
+  if (gdev instanceof ErrPtr) return gdev.errno;
+  iommu_group_ref_get(group);
+  dev.iommu_group = group;
+  group.driverManaged = true;
+  group.devices.push(gdev);
+  return 0;
 }

@@ -34,6 +34,8 @@ export class IommuDevice {
   ready = false;
   /** On iommu_device_list. */
   listed = false;
+  /** When it was put on the list (a per-kernel counter), for invariant I7. */
+  registeredSeq = -1;
   /** /sys/class/iommu/<name>, from iommu_device_sysfs_add(). */
   sysfs: Allocation | null = null;
   /** The devices/<dev> links made by iommu_device_link(). */
@@ -98,6 +100,7 @@ export function iommu_ops_from_fwnode(k: Kernel, fwnode: Fwnode | null): IommuOp
 function list_add_tail(k: Kernel, iommu: IommuDevice): void {
   k.iommu.device_list.push(iommu);
   iommu.listed = true;
+  iommu.registeredSeq = k.iommu.registrations++;
 }
 
 /** iommu_device_register() */
@@ -131,7 +134,7 @@ export function iommu_device_register(
     iommu_device_unregister(k, iommu);
     return err;
   }
-  if (k.profile.readyFlag) iommu.ready = true;
+  if (k.profile.ready !== 'none') iommu.ready = true;
   return 0;
 }
 
@@ -183,7 +186,7 @@ export function iommu_device_register_bus(
     iommu_device_unregister_bus(k, iommu, bus, nb);
     return err;
   }
-  if (k.profile.readyFlag) iommu.ready = true;
+  if (k.profile.ready === 'register-and-register-bus') iommu.ready = true;
   return 0;
 }
 

@@ -16,7 +16,18 @@ import type { Fwnode } from '../base/fwnode.js';
 export interface OfPhandleArgs {
   readonly np: Fwnode;
   readonly args: readonly number[];
+  /** Where the entry came from, in words ("/soc/usb iommus[0]"), kept with the fwspec IDs. */
+  readonly source: string;
 }
+
+/** enum iommu_cap */
+export type IommuCap =
+  | 'CACHE_COHERENCY'
+  | 'NOEXEC'
+  | 'PRE_BOOT_PROTECTION'
+  | 'ENFORCE_CACHE_COHERENCY'
+  | 'DEFERRED_FLUSH'
+  | 'DIRTY_TRACKING';
 
 export interface IommuOps {
   /** The driver's name, as in its module: 'intel-iommu', 'arm-smmu-v3', 'iommufd-mock'. */
@@ -36,6 +47,9 @@ export interface IommuOps {
   is_attach_deferred?(k: Kernel, dev: Device): boolean;
   /** def_domain_type(): IOMMU_DOMAIN_IDENTITY, IOMMU_DOMAIN_DMA or 0 for no opinion. */
   def_domain_type?(k: Kernel, dev: Device): number;
+
+  /** capable(): IOMMU_CAP_CACHE_COHERENCY and friends. */
+  capable?(k: Kernel, dev: Device, cap: IommuCap): boolean;
 
   domain_alloc_paging?(k: Kernel, dev: Device | null): IommuDomain | ErrPtr | null;
   /** The legacy allocator by type. */

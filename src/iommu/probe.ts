@@ -30,6 +30,7 @@ import { iommu_domain_free } from './domain-alloc.js';
 import { __iommu_device_set_domain } from './attach.js';
 import { iommu_create_device_direct_mappings, iommu_setup_default_domain } from './default-domain.js';
 import { iommu_setup_dma_ops } from './dma-ops.js';
+import { recordKnownBug } from '../checker/known-bugs.js';
 
 /**
  * The ops __iommu_probe_device()/iommu_init_device() probe a device with:
@@ -41,9 +42,9 @@ export function probeOps(k: Kernel, dev: Device): IommuOps | null {
     case 'bus':
       return dev.bus?.iommu_ops ?? null;
     case 'fwspec-ops-or-first-global':
-      // v6.8-v6.10: a fwspec names its ops (possibly NULL: still waiting for
-      // its instance); no fwspec means the first instance without a fwnode.
-      return fwspec ? fwspec.ops : iommu_ops_from_fwnode(k, null);
+      // v6.8-v6.10: the fwspec's ops, else (no fwspec, or an empty one still
+      // waiting for its instance) the first instance without a fwnode.
+      return fwspec?.ops ?? iommu_ops_from_fwnode(k, null);
     case 'fwnode':
       return iommu_fwspec_ops(k, fwspec);
   }
@@ -77,14 +78,26 @@ export function iommu_init_device(k: Kernel, dev: Device, opsIn: IommuOps | null
 
   let ops = opsIn;
   if (k.profile.firmwareConfigure === 'probe-path') {
-    // v6.15: the firmware parse lives in the probe path. Skipped with a fwspec
-    // already there, or a driver bound (dma_configure already ran at bind).
-    if (!param.fwspec && !dev.driver && dev.bus?.dma_configure) {
+    // v6.15: the firmware parse lives in the probe path, skipped once a driver
+    // is bound (dma_configure already ran at bind); 0c8e9c148e29 also skips it
+    // for an existing fwspec and re-checks the device afterwards.
+    const recheck = k.profile.probePathRecheck;
+    if ((!recheck || !param.fwspec) && !dev.driver && dev.bus?.dma_configure) {
       mutex_unlock(k.printk, k.iommu.probe_device_lock, 'iommu_init_device');
       dev.bus.dma_configure(k, dev);
       mutex_lock(k.printk, k.iommu.probe_device_lock, 'iommu_init_device');
-      // Another walk finished the job (or dma_configure's failure freed dev->iommu).
-      if (!dev.iommu || dev.iommu_group) return -ENODEV;
+      // Another walk finished the job (or a failed parse freed dev->iommu).
+      if (recheck && (!dev.iommu || dev.iommu_group)) return -ENODEV;
+      if (!dev.iommu) {
+        // v6.15.0: nothing re-checks; the kernel would dereference a freed dev->iommu here.
+        k.printk.warn(
+          true,
+          'iommu_init_device',
+          'dev->iommu vanished during dma_configure (use after free in v6.15.0)',
+          dev.name,
+        );
+        return -ENODEV;
+      }
     }
     ops = iommu_fwspec_ops(k, dev.iommu!.fwspec);
   }

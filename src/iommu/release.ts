@@ -11,6 +11,7 @@ import { mutex_lock, mutex_unlock } from '../kernel/mutex.js';
 import { dev_has_iommu, dev_iommu_free } from './dev-iommu.js';
 import { __iommu_group_free_device, iommu_group_put } from './group.js';
 import { iommu_deinit_device } from './probe.js';
+import { recordKnownBug } from '../checker/known-bugs.js';
 
 /** __iommu_group_remove_device(): leave the group, deinit, and put the membership reference. */
 export function __iommu_group_remove_device(k: Kernel, dev: Device): void {

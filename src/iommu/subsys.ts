@@ -80,6 +80,14 @@ function iommu_early_params(k: Kernel): void {
       k.config.cmd_line_strict = true;
     }
   }
+  // x86 `iommu=pt|nopt` (arch/x86/kernel/pci-dma.c iommu_setup()).
+  if (k.arch === 'x86_64') {
+    const iommu = p.get('iommu');
+    for (const opt of (iommu ?? '').split(',')) {
+      if (opt === 'pt') iommu_set_default_passthrough(k, true, 'iommu=pt on the command line');
+      if (opt === 'nopt') iommu_set_default_translated(k, true, 'iommu=nopt on the command line');
+    }
+  }
   const forcedac = p.get('iommu.forcedac');
   if (forcedac !== undefined) k.config.iommu_dma_forcedac = kstrtobool(forcedac) ?? false;
 }

@@ -13,6 +13,8 @@ import type { IommuDevice } from '../iommu/iommu-device.js';
 import type { IommuGroup } from '../iommu/group.js';
 import type { DefaultDomainDecision } from '../iommu/default-domain.js';
 import type { Kconfig, Arch } from './kconfig.js';
+import type { AcpiIommuConfigurer } from '../firmware/acpi/acpi-iommu.js';
+import type { KnownBugEvent } from '../checker/known-bugs.js';
 import { Allocator } from './alloc.js';
 import { Printk } from './printk.js';
 import { Mutex } from './mutex.js';
@@ -34,6 +36,8 @@ export interface KernelOptions {
 export interface IommuCoreState {
   /** iommu_device_list, in registration order. */
   readonly device_list: IommuDevice[];
+  /** Registrations so far (orders the instance list for invariant I7). */
+  registrations: number;
   /** iommu_buses[]: the buses the core's notifier watches (set by iommu_subsys_init()). */
   buses: BusType[];
   readonly probe_device_lock: Mutex;
@@ -66,6 +70,8 @@ export interface DriverCoreState {
   /** deferred_probe_pending_list */
   readonly deferred: Set<Device>;
   deferredTriggered: boolean;
+  /** The deferred-probe timeout has expired (fw_devlink / deferred_probe_timeout=). */
+  deferredProbeTimedOut: boolean;
   /** OF nodes by phandle (drivers/of: of_find_node_by_phandle()). */
   readonly ofPhandles: Map<number, Fwnode>;
 }
@@ -80,6 +86,14 @@ export class Kernel {
   readonly base: DriverCoreState;
   readonly iommu: IommuCoreState;
   readonly config: IommuConfig;
+  /** The ACPI tables that can build a fwspec (IORT, VIOT), in the order acpi_iommu_configure_id() tries them. */
+  readonly acpiIommuConfigurers: AcpiIommuConfigurer[] = [];
+  /** Kernel bugs a profile reproduced during this run (checker/known-bugs.ts). */
+  readonly knownBugEvents: KnownBugEvent[] = [];
+  /** Driver-model cleanups teardown runs last (a global driver's own structures). */
+  readonly teardownHooks: (() => void)[] = [];
+  /** Per-driver state (the driver's static variables), by driver name. */
+  readonly driverState = new Map<string, unknown>();
 
   constructor(opts: KernelOptions) {
     this.profile = opts.profile;
@@ -94,10 +108,12 @@ export class Kernel {
       devices: new Set(),
       deferred: new Set(),
       deferredTriggered: false,
+      deferredProbeTimedOut: false,
       ofPhandles: new Map(),
     };
     this.iommu = {
       device_list: [],
+      registrations: 0,
       buses: [],
       probe_device_lock: new Mutex('iommu_probe_device_lock'),
       group_ida: new Ida(),

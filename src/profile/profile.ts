@@ -60,10 +60,30 @@ export interface KernelProfile {
   readonly fwspecInit: 'with-ops' | 'resolve-or-defer';
 
   /**
-   * iommu_device->ready: set only once registration's bus walks succeeded;
-   * iommu_fwspec_init() defers a device without dev->iommu until then.
+   * iommu_device->ready (da33e87bd2bf): set only once registration's bus walks
+   * succeeded; iommu_fwspec_init() defers a device without dev->iommu until
+   * then (iommu/iommu-device.ts, iommu/fwspec.ts). v6.15 sets it in
+   * iommu_device_register() only; v6.18 in iommu_device_register_bus() too.
    */
-  readonly readyFlag: boolean;
+  readonly ready: 'none' | 'register' | 'register-and-register-bus';
+
+  /**
+   * v6.15's iommu_init_device() calls dma_configure() whenever no driver is
+   * bound; 0c8e9c148e29 (v6.16, 6.15.y) skips it when a fwspec exists and
+   * returns -ENODEV without freeing when another walk finished the device.
+   */
+  readonly probePathRecheck: boolean;
+
+  /**
+   * How a group's driver opinions combine (iommu/default-domain.ts):
+   *  - 'global-default': v6.4, a conflict falls back to the global default
+   *    ("Device needs domain type …, using default");
+   *  - 'identity-wins': v6.5 on, a conflict is a driver error and identity wins.
+   */
+  readonly defDomainConflict: 'global-default' | 'identity-wins';
+
+  /** v6.8-rc3 on (83b3836bf83f): a driver's static ops->default_domain counts as its opinion. */
+  readonly staticDefaultDomainIsOpinion: boolean;
 
   /**
    * iommu_device_use_default_domain() returns -EPROBE_DEFER while the group
@@ -88,5 +108,7 @@ export interface KernelProfile {
     readonly registration: 'bus-ops' | 'null-fwnode' | 'swnode-fwspec';
     /** mock_probe_device() returns -ENODEV for devices not on the mock bus. */
     readonly probeChecksBus: boolean;
+    /** The dev_flags mock_dev_create() accepts (MOCK_FLAGS_DEVICE_*); others are -EINVAL. */
+    readonly devFlagsMask: number;
   };
 }

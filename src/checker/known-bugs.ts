@@ -1,0 +1,48 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Kernel bugs the model reproduces on purpose. Where a profile's code path
+ * leaks or loses an object exactly as that kernel does, the path records an
+ * event naming the bug and the objects concerned; the leak report then says
+ * "known kernel bug" for those objects instead of blaming the model.
+ */
+import type { Kernel } from '../kernel/kernel.js';
+
+export const knownBugs = {
+  'release-without-group-leak': {
+    title: 'iommu_release_device() returns early for a device without a group',
+    detail:
+      'v6.4 and v6.5: "if (!dev->iommu || !group) return;" leaves dev_iommu, the fwspec and its fwnode reference behind ' +
+      '(introduced by "iommu: Same critical region for device release and removal"; fixed in v6.6 by ' +
+      '"iommu: Always destroy the iommu_group during iommu_release_device()").',
+  },
+  'mock-device-add-leak': {
+    title: 'iommu_mock_device_add() frees only the fwspec when device_add() fails',
+    detail:
+      'v6.18: the error path calls iommu_fwspec_free(), leaving dev->iommu allocated (reported with a fix using ' +
+      'dev_iommu_free() in 2026).',
+  },
+  'init-device-frees-seeded-fwspec': {
+    title: "iommu_init_device()'s unwind frees a fwspec that bus code set up",
+    detail:
+      'Any failure after dev_iommu_get() ends in dev_iommu_free(), which also frees a fwspec created before device_add() ' +
+      "(Jason Gunthorpe's objection in the seed thread): the device stays on its bus without it.",
+  },
+} as const;
+
+export type KnownBugId = keyof typeof knownBugs;
+
+export interface KnownBugEvent {
+  readonly bug: KnownBugId;
+  readonly device: string;
+  /** Allocation ids of the objects the bug leaks or loses. */
+  readonly allocations: readonly number[];
+}
+
+export function recordKnownBug(
+  k: Kernel,
+  bug: KnownBugId,
+  device: string,
+  allocations: readonly number[],
+): void {
+  k.knownBugEvents.push({ bug, device, allocations });
+}

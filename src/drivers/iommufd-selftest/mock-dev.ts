@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Mock devices (drivers/iommu/iommufd/selftest.c mock_dev_create(),
+ * mock_dev_destroy(), mock_dev_release()), per profile: v6.4 open-codes
+ * dev->iommu and the group; v6.6 on plain device_add() on the mock bus;
+ * v6.18 iommu_mock_device_add().
+ */
+import type { Kernel } from '../../kernel/kernel.js';
+import { Device } from '../../base/device.js';
+import { device_add, device_del, device_unregister, put_device } from '../../base/core.js';
+import { EINVAL, ENODEV, ENOMEM, ERR_PTR, ErrPtr } from '../../kernel/errno.js';
+import { DevIommu } from '../../iommu/dev-iommu.js';
+import { iommu_group_add_device, iommu_group_alloc, iommu_group_put, IommuGroup } from '../../iommu/group.js';
+import { iommu_group_remove_device } from '../../iommu/release.js';
+import { iommu_mock_device_add } from '../../iommu/mock-device-add.js';
+import { mockState, type MockState } from './mock.js';
+
+export const MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0;
+export const MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1;
+export const MOCK_FLAGS_DEVICE_PASID = 1 << 2;
+
+/** The mock device's release(): the id goes back to the IDA, the struct is freed. */
+function mock_dev_release(k: Kernel, dev: Device): void {
+  const st = mockState(k);
+  const id = mockIds.get(dev);
+  if (st && id !== undefined) st.devIds.delete(id);
+  k.alloc.free(dev.mem, 'mock_dev_release');
+  dev.mem = null;
+}
+
+const mockIds = new WeakMap<Device, number>();
+
+/** iommufd_selftest_is_mock_dev() */
+export function iommufd_selftest_is_mock_dev(dev: Device): boolean {
+  return dev.release === mock_dev_release;
+}
+
+function lowestFree(ids: Set<number>): number {
+  let id = 0;
+  while (ids.has(id)) id++;
+  return id;
+}
+
+/** mock_dev_create(dev_flags) */
+export function mock_dev_create(k: Kernel, dev_flags = 0): Device | ErrPtr {
+  const st = mockState(k);
+  if (!st?.loaded) return ERR_PTR(-ENODEV);
+  if (dev_flags & ~k.profile.mock.devFlagsMask) return ERR_PTR(-EINVAL);
+  if (!k.profile.mock.isDriver) return mock_dev_create_v6_4(k, st);
+
+  const mem = k.alloc.alloc('mock_dev', 'iommufd-mock', 'mock_dev_create');
+  if (!mem) return ERR_PTR(-ENOMEM);
+  const dev = new Device('iommufd_mock?'); // device_initialize()
+  dev.mem = mem;
+  dev.release = mock_dev_release;
+  dev.bus = st.bus;
+  const id = lowestFree(st.devIds); // ida_alloc(&mock_dev_ida)
+  st.devIds.add(id);
+  mockIds.set(dev, id);
+  dev.name = `iommufd_mock${id}`;
+  mem.owner = dev.name;
+  const rc =
+    k.profile.mock.registration === 'swnode-fwspec'
+      ? iommu_mock_device_add(k, dev, st.iommu)
+      : device_add(k, dev);
+  if (rc) {
+    put_device(k, dev);
+    return ERR_PTR(rc);
+  }
+  return dev;
+}
+
+/**
+ * v6.4 (65c619ae0680): the group is allocated first and names the device;
+ * dev->iommu is allocated by hand and the device joins the group after
+ * device_add(). The core never probes it and the group has no default domain.
+ */
+function mock_dev_create_v6_4(k: Kernel, st: MockState): Device | ErrPtr {
+  const mem = k.alloc.alloc('mock_dev', 'iommufd-mock', 'mock_dev_create');
+  if (!mem) return ERR_PTR(-ENOMEM);
+  const dev = new Device('iommufd_mock?');
+  dev.mem = mem;
+  dev.release = mock_dev_release;
+  dev.bus = st.bus;
+  const group = iommu_group_alloc(k);
+  if (!(group instanceof IommuGroup)) {
+    put_device(k, dev);
+    return group;
+  }
+  group.reasons.push('the v6.4 selftest allocates a group per mock device by hand');
+  dev.name = `iommufd_mock${group.id}`;
+  mem.owner = dev.name;
+  const imem = k.alloc.alloc('dev_iommu', dev.name, 'mock_dev_create');
+  if (!imem) {
+    iommu_group_put(k, group);
+    put_device(k, dev);
+    return ERR_PTR(-ENOMEM);
+  }
+  dev.iommu = new DevIommu(imem);
+  dev.iommu.iommu_dev = st.iommu;
+  let rc = device_add(k, dev);
+  if (!rc) {
+    rc = iommu_group_add_device(k, group, dev);
+    if (rc) device_del(k, dev);
+  }
+  iommu_group_put(k, group);
+  if (rc) {
+    k.alloc.free(imem, 'mock_dev_create');
+    dev.iommu = null;
+    put_device(k, dev);
+    return ERR_PTR(rc);
+  }
+  return dev;
+}
+
+/** mock_dev_destroy() */
+export function mock_dev_destroy(k: Kernel, dev: Device): void {
+  if (k.profile.mock.isDriver) {
+    device_unregister(k, dev);
+    return;
+  }
+  iommu_group_remove_device(k, dev);
+  device_del(k, dev);
+  if (dev.iommu) k.alloc.free(dev.iommu.mem, 'mock_dev_destroy');
+  dev.iommu = null;
+  put_device(k, dev);
+}

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The iommufd selftest mock IOMMU driver (drivers/iommu/iommufd/selftest.c):
+ * the mock bus, the mock instance, mock_ops and module init/exit, per profile.
+ *
+ *  - v6.4: not an IOMMU driver; mock devices get an open-coded dev->iommu and
+ *    a group added by hand (see mock-dev.ts).
+ *  - v6.6/v6.7: a real driver registered with iommu_device_register_bus(),
+ *    found through the mock bus's iommu_ops.
+ *  - v6.8 to v6.17: registered with no fwnode; a mock device without a fwspec
+ *    gets the FIRST global instance's ops (Intel's, on x86): the seed bug.
+ *  - v6.18: the instance has a software node and mock devices get a fwspec.
+ * Test-only code: nothing outside this folder and the scenarios reaches it.
+ */
+import type { BusType, NotifierBlock } from '../../base/bus.js';
+import type { Device } from '../../base/device.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { IommuOps } from '../../iommu/ops.js';
+import { bus_register, bus_unregister, createBus } from '../../base/bus.js';
+import { platform_device_register_full, platform_device_unregister } from '../../base/platform.js';
+import { ENODEV, ENOMEM, EOPNOTSUPP, ERR_PTR } from '../../kernel/errno.js';
+import { IommuDomain, IOMMU_DOMAIN_BLOCKED, staticDomain } from '../../iommu/domain.js';
+import {
+  IommuDevice,
+  iommu_device_register_bus,
+  iommu_device_sysfs_add,
+  iommu_device_sysfs_remove,
+  iommu_device_unregister_bus,
+} from '../../iommu/iommu-device.js';
+import { generic_device_group } from '../../iommu/group.js';
+import { makeIommuBusNotifier } from '../../iommu/subsys.js';
+
+export const MOCK_BUS_NAME = 'iommufd_mock';
+/** MOCK_IO_PAGE_SIZE: PAGE_SIZE / 2. */
+export const MOCK_IO_PAGE_SIZE = 2048;
+
+/** The driver's static state: what selftest.c keeps in file-scope variables. */
+export interface MockState {
+  readonly bus: BusType;
+  readonly nb: NotifierBlock;
+  readonly iommu: IommuDevice;
+  readonly ops: IommuOps;
+  readonly blocking: IommuDomain;
+  platformDev: Device | null;
+  /** mock_dev_ida */
+  readonly devIds: Set<number>;
+  loaded: boolean;
+}
+
+export function mockState(k: Kernel): MockState | undefined {
+  return k.driverState.get('iommufd-mock') as MockState | undefined;
+}
+
+function mock_domain_free(k: Kernel, domain: IommuDomain): void {
+  k.alloc.free(domain.mem, 'mock_domain_free');
+  domain.mem = null;
+}
+
+function makeMockOps(k: Kernel, bus: BusType, iommu: IommuDevice, blocking: IommuDomain): IommuOps {
+  return {
+    name: 'iommufd-mock',
+    owner: 'iommufd',
+    pgsize_bitmap: MOCK_IO_PAGE_SIZE,
+    default_domain: k.profile.mock.isDriver ? blocking : undefined,
+    blocked_domain: blocking,
+    default_domain_ops: { attach_dev: () => 0, free: mock_domain_free },
+    /** mock_probe_device(): since 47f2bd2ff382 (v6.8) only devices on the mock bus. */
+    probe_device(kk, dev) {
+      if (kk.profile.mock.probeChecksBus && dev.bus !== bus) return ERR_PTR(-ENODEV);
+      return iommu;
+    },
+    device_group: generic_device_group,
+    /** mock_domain_alloc_paging() */
+    domain_alloc_paging(kk) {
+      const mem = kk.alloc.alloc('mock_iommu_domain', 'iommufd-mock', 'mock_domain_alloc_paging');
+      if (!mem) return ERR_PTR(-ENOMEM);
+      const d = new IommuDomain(0, null, 'mock paging');
+      d.mem = mem;
+      return d;
+    },
+    capable: () => true,
+  };
+}
+
+/**
+ * iommufd_test_init(): the selftest's platform device, the mock bus, the
+ * instance's sysfs device and its registration against the mock bus.
+ */
+export function iommufd_test_init(k: Kernel): number {
+  if (mockState(k)?.loaded) return -17; // -EEXIST: the module is already loaded
+  if (!k.kconfig.IOMMUFD_TEST) return -EOPNOTSUPP;
+  const bus = createBus(MOCK_BUS_NAME);
+  const iommu = new IommuDevice('iommufd_selftest_iommu');
+  const blocking = staticDomain(IOMMU_DOMAIN_BLOCKED, 'mock blocking');
+  const st: MockState = {
+    bus,
+    nb: makeIommuBusNotifier(),
+    iommu,
+    ops: makeMockOps(k, bus, iommu, blocking),
+    blocking,
+    platformDev: null,
+    devIds: new Set(),
+    loaded: false,
+  };
+  k.driverState.set('iommufd-mock', st);
+
+  const pdev = platform_device_register_full(k, 'iommufd_selftest_iommu');
+  if (typeof pdev === 'number') return pdev;
+  st.platformDev = pdev;
+  let rc = bus_register(k, bus);
+  if (rc) return err_platform(k, st, rc);
+  if (!k.profile.mock.isDriver) {
+    // v6.4: the bus carries the mock ops statically; no instance is registered.
+    bus.iommu_ops = st.ops;
+    st.loaded = true;
+    return 0;
+  }
+  rc = iommu_device_sysfs_add(k, iommu);
+  if (rc) return err_bus(k, st, rc);
+  rc = iommu_device_register_bus(k, iommu, st.ops, bus, st.nb);
+  if (rc) {
+    iommu_device_sysfs_remove(k, iommu);
+    return err_bus(k, st, rc);
+  }
+  st.loaded = true;
+  k.runDeferredProbe();
+  return 0;
+}
+
+function err_bus(k: Kernel, st: MockState, rc: number): number {
+  bus_unregister(k, st.bus);
+  return err_platform(k, st, rc);
+}
+
+function err_platform(k: Kernel, st: MockState, rc: number): number {
+  if (st.platformDev) platform_device_unregister(k, st.platformDev);
+  st.platformDev = null;
+  k.driverState.delete('iommufd-mock');
+  return rc;
+}
+
+/** iommufd_test_exit() */
+export function iommufd_test_exit(k: Kernel): number {
+  const st = mockState(k);
+  if (!st?.loaded) return -ENODEV;
+  if (k.profile.mock.isDriver) {
+    iommu_device_sysfs_remove(k, st.iommu);
+    iommu_device_unregister_bus(k, st.iommu, st.bus, st.nb);
+  }
+  bus_unregister(k, st.bus);
+  if (st.platformDev) platform_device_unregister(k, st.platformDev);
+  st.platformDev = null;
+  st.loaded = false;
+  k.driverState.delete('iommufd-mock');
+  return 0;
+}

@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The device-tree helpers the IOMMU code uses (drivers/of/base.c):
+ * of_device_is_available(), of_parse_phandle_with_args(), of_map_id().
+ * Nodes are Fwnodes of kind 'of'; cell properties are arrays of u32.
+ */
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Fwnode } from '../../base/fwnode.js';
+import { EFAULT, EINVAL, ENODEV, ENOENT } from '../../kernel/errno.js';
+
+function cells(np: Fwnode, name: string): readonly number[] | undefined {
+  const v = np.properties.get(name);
+  return Array.isArray(v) ? v : undefined;
+}
+
+/** of_device_is_available(): no status, "okay" or "ok". */
+export function of_device_is_available(np: Fwnode | null): boolean {
+  if (!np) return false;
+  const status = np.properties.get('status');
+  if (status === undefined) return true;
+  return status === 'okay' || status === 'ok';
+}
+
+/** of_find_node_by_phandle() */
+export function of_find_node_by_phandle(k: Kernel, phandle: number): Fwnode | null {
+  return k.base.ofPhandles.get(phandle) ?? null;
+}
+
+export interface PhandleArgs {
+  readonly np: Fwnode;
+  readonly args: readonly number[];
+}
+
+/**
+ * of_parse_phandle_with_args(np, list, cells_name, index): the index-th
+ * `<&node arg…>` entry, its argument count read from the target's cells_name.
+ * Returns -ENOENT past the end, -EINVAL for a malformed list.
+ */
+export function of_parse_phandle_with_args(
+  k: Kernel,
+  np: Fwnode,
+  list_name: string,
+  cells_name: string,
+  index: number,
+): PhandleArgs | number {
+  const list = cells(np, list_name);
+  if (!list) return -ENOENT;
+  let i = 0;
+  let cur = 0;
+  while (i < list.length) {
+    const phandle = list[i++];
+    if (phandle === 0) {
+      // An empty entry (phandle 0) takes no arguments.
+      if (cur++ === index) return -ENOENT;
+      continue;
+    }
+    const target = of_find_node_by_phandle(k, phandle);
+    if (!target) {
+      k.printk.log('err', 'OF', `${np.name}: could not find phandle ${phandle}`);
+      return -EINVAL;
+    }
+    const count = cells(target, cells_name)?.[0];
+    if (count === undefined) {
+      k.printk.log('err', 'OF', `${np.name}: could not get ${cells_name} for ${target.name}`);
+      return -EINVAL;
+    }
+    if (i + count > list.length) {
+      k.printk.log('err', 'OF', `${np.name}: ${list_name} is too short for ${target.name}'s ${cells_name}`);
+      return -EINVAL;
+    }
+    const args = list.slice(i, i + count);
+    i += count;
+    if (cur++ === index) return { np: target, args };
+  }
+  return -ENOENT;
+}
+
+export interface MapIdResult {
+  /** The IOMMU node the id maps to, or null when no entry matched (pass-through). */
+  readonly target: Fwnode | null;
+  readonly id_out: number;
+  /** Which entry matched, for "explain": -1 for none. */
+  readonly entry: number;
+}
+
+/**
+ * of_map_id(np, id, map_name, map_mask_name): translate a requester/stream id
+ * through an `iommu-map`-style property of (id-base, phandle, out-base, length)
+ * entries. No property: -ENODEV. A malformed map: -EINVAL. An id-base with
+ * bits outside the mask: -EFAULT. No matching entry: the id passes through
+ * with no target (the caller then finds no IOMMU).
+ */
+export function of_map_id(
+  k: Kernel,
+  np: Fwnode,
+  id: number,
+  map_name: string,
+  map_mask_name: string,
+): MapIdResult | number {
+  const map = cells(np, map_name);
+  if (!map) return -ENODEV;
+  if (map.length === 0 || map.length % 4 !== 0) {
+    k.printk.log('err', 'OF', `${np.name}: Error: Bad ${map_name} length: ${map.length * 4}`);
+    return -EINVAL;
+  }
+  const mask = (cells(np, map_mask_name)?.[0] ?? 0xffffffff) >>> 0;
+  const masked_id = (id & mask) >>> 0;
+  for (let e = 0; e < map.length; e += 4) {
+    const id_base = map[e] >>> 0;
+    const phandle = map[e + 1];
+    const out_base = map[e + 2] >>> 0;
+    const id_len = map[e + 3] >>> 0;
+    if (id_base & ~mask) {
+      k.printk.log(
+        'err',
+        'OF',
+        `${np.name}: Invalid ${map_name}, ${map_mask_name}: 0x${mask.toString(16)}, id-base: 0x${id_base.toString(16)}, length: 0x${id_len.toString(16)}`,
+      );
+      return -EFAULT;
+    }
+    if (masked_id < id_base || masked_id >= id_base + id_len) continue;
+    const target = of_find_node_by_phandle(k, phandle);
+    if (!target) return -ENODEV;
+    return { target, id_out: (masked_id - id_base + out_base) >>> 0, entry: e / 4 };
+  }
+  k.printk.log(
+    'info',
+    'OF',
+    `${np.name}: no ${map_name} translation for id 0x${id.toString(16)} on ${np.name}`,
+  );
+  return { target: null, id_out: id >>> 0, entry: -1 };
+}

@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Bad input is an error value users can read: which file, where in it (a
+ * JSON field path or a byte offset), which field, and what is wrong. Every
+ * parser and loader throws only this type for bad input; the CLI prints its
+ * message and exits 2, never a stack trace.
+ */
+import type { z } from 'zod';
+
+export class InputError extends Error {
+  constructor(
+    /** The file (or "<inline>", "<built-in NAME>"). */
+    readonly file: string,
+    /** Where: "devices[3].of", "offset 0x24". Empty when the whole file is at fault. */
+    readonly where: string,
+    readonly problem: string,
+  ) {
+    super(`${file}${where ? `: ${where}` : ''}: ${problem}`);
+    this.name = 'InputError';
+  }
+}
+
+/** A zod path as users write it: devices[3].of */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out ? `.${String(p)}` : String(p);
+  }
+  return out;
+}
+
+/** The first zod issue as an InputError (the rest usually follow from it). */
+export function fromZod(file: string, error: z.ZodError): InputError {
+  const issue = error.issues[0];
+  const where = formatPath(issue.path);
+  let problem = issue.message;
+  if (issue.code === 'unrecognized_keys')
+    problem = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  const more =
+    error.issues.length > 1
+      ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})`
+      : '';
+  return new InputError(file, where || '(top level)', problem + more);
+}
+
+/** JSON.parse with the error turned into an InputError naming the line and column. */
+export function parseJsonText(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text, (key, value: unknown) => (key === '__proto__' ? undefined : value));
+  } catch (e) {
+    const msg = e instanceof Error ? e.message : String(e);
+    const m = /position (\d+)/.exec(msg);
+    let where = '';
+    if (m) {
+      const pos = Number(m[1]);
+      const before = text.slice(0, pos);
+      const line = before.split('\n').length;
+      const col = pos - before.lastIndexOf('\n');
+      where = `line ${line}, column ${col}`;
+    }
+    throw new InputError(file, where, `not valid JSON: ${msg.replace(/ in JSON at position \d+.*$/, '')}`);
+  }
+}

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Booting a platform description, in the kernel's initcall order:
+ *
+ *   core/subsys   buses registered, iommu_subsys_init() (notifiers, default type)
+ *   early ACPI    DMAR/IVRS detected: pci_request_acs() before enumeration
+ *   subsys        PCI enumeration (ACS enabled as requested), device_add per function
+ *   arch          of_platform_populate(): platform devices added
+ *   rootfs        the global IOMMU drivers (Intel VT-d, AMD-Vi) register
+ *   device        built-in drivers register and bind (IOMMU platform drivers too)
+ *   late          the deferred-probe list is retried
+ *   modules       module drivers register and bind, deferred probe again
+ *
+ * The result keeps the kernel model and what scenarios need to refer to.
+ */
+import type { Device } from '../base/device.js';
+import type { DeviceDriver } from '../base/driver.js';
+import type { Fwnode } from '../base/fwnode.js';
+import type { BusType } from '../base/bus.js';
+import type { PlatformDesc } from './schema.js';
+import type { ProfileName } from '../profile/profile.js';
+import type { DmarDevScope, DmarTable } from '../drivers/intel/dmar.js';
+import type { IvrsTable } from '../drivers/amd/iommu.js';
+import { Kernel } from '../kernel/kernel.js';
+import { profiles, DEFAULT_PROFILE } from '../profile/profiles.js';
+import { bus_register, createBus } from '../base/bus.js';
+import { createPlatformBus, platform_device_alloc } from '../base/platform.js';
+import { device_add, put_device } from '../base/core.js';
+import { driver_register } from '../base/driver.js';
+import { driver_deferred_probe_trigger } from '../base/dd.js';
+import { iommu_subsys_init } from '../iommu/subsys.js';
+import { detect_intel_iommu, intel_iommu_init } from '../drivers/intel/iommu.js';
+import { amd_iommu_detect, amd_iommu_init } from '../drivers/amd/iommu.js';
+import { armSmmuV3Driver } from '../drivers/arm-smmu-v3/arm-smmu-v3.js';
+import { InputError } from '../input/input-error.js';
+import { buildOfTree } from './of-tree.js';
+import { createHostBridge, createPciBus } from '../pci/pci-driver.js';
+import { buildPciTopology, type PciTopology } from '../pci/topology-build.js';
+import { PciTopologyError } from '../pci/topology-error.js';
+import { pci_core } from '../pci/pci-core.js';
+import { pci_request_acs } from '../pci/acs.js';
+import { errnoNames, parseErrno } from '../kernel/errno.js';
+
+export interface BootOptions {
+  readonly profile?: ProfileName;
+  /** Appended to the platform's own command line (later parameters win). */
+  readonly cmdline?: string;
+  readonly failNth?: number;
+  /** Where the description came from, for error messages. */
+  readonly file?: string;
+}
+
+export interface BootedPlatform {
+  readonly k: Kernel;
+  readonly desc: PlatformDesc;
+  /** Every device the platform defines, present or not, by name. */
+  readonly devices: Map<string, Device>;
+  /** Drivers by name: registered ones and those left for a scenario to load. */
+  readonly drivers: Map<string, DeviceDriver>;
+  readonly ofNodes: Map<string, Fwnode>;
+}
+
+/** The drivers the model implements beyond "a client driver that binds". */
+const driverFactories: Record<string, (k: Kernel) => DeviceDriver> = {
+  'arm-smmu-v3': armSmmuV3Driver,
+};
+
+function clientDriver(k: Kernel, d: PlatformDesc['drivers'][number]): DeviceDriver {
+  const bus = k.base.buses.get(d.bus);
+  if (!bus) throw new Error(`no ${d.bus} bus`);
+  const probeRet = d.probe === undefined ? 0 : (parseErrno(d.probe) ?? -errnoNames.EINVAL);
+  return {
+    name: d.name,
+    bus,
+    probe: () => probeRet,
+    driver_managed_dma: d.driverManagedDma,
+  };
+}
+
+function parseBdf(text: string, segment: number): string {
+  const parts = text.split(':');
+  return parts.length === 3
+    ? text.toLowerCase()
+    : `${segment.toString(16).padStart(4, '0')}:${text.toLowerCase()}`;
+}
+
+function dmarScopes(
+  scopes: readonly { type: DmarDevScope['type']; bdf?: string; id?: number }[],
+  segment: number,
+  devices: Map<string, Device>,
+): DmarDevScope[] {
+  return scopes.map((s) => {
+    if (s.bdf !== undefined) {
+      const name = parseBdf(s.bdf, segment);
+      return { type: s.type, text: `${s.type} ${name}`, dev: devices.get(name) ?? null };
+    }
+    return { type: s.type, text: `${s.type} id ${s.id ?? 0}`, dev: null };
+  });
+}
+
+function dmarFromDesc(desc: NonNullable<PlatformDesc['dmar']>, devices: Map<string, Device>): DmarTable {
+  return {
+    haw: desc.haw,
+    drhds: desc.drhds.map((d) => ({
+      segment: d.segment,
+      reg_base_addr: d.base,
+      include_all: d.includePciAll,
+      passThrough: d.passThrough,
+      translationPreEnabled: d.translationPreEnabled,
+      devices: dmarScopes(d.scopes, d.segment, devices),
+    })),
+    rmrrs: desc.rmrrs.map((r) => ({
+      base_address: r.base,
+      end_address: r.end,
+      devices: dmarScopes(r.scopes, r.segment, devices),
+    })),
+  };
+}
+
+function devidOf(text: string, file: string, where: string): number {
+  const m = /^(?:[0-9a-fA-F]{4}:)?([0-9a-fA-F]{2}):([01][0-9a-fA-F])\.([0-7])$/.exec(text);
+  if (!m) throw new InputError(file, where, `"${text}" is not a PCI address BB:DD.F`);
+  return (parseInt(m[1], 16) << 8) | (parseInt(m[2], 16) << 3) | parseInt(m[3], 10);
+}
+
+function ivrsFromDesc(desc: NonNullable<PlatformDesc['ivrs']>, file: string): IvrsTable {
+  return {
+    hypervisor: desc.hypervisor,
+    ivhds: desc.ivhds.map((u, i) => ({
+      segment: u.segment,
+      label: `IVHD ${u.bdf}`,
+      ranges: u.devices.map((r, j) => {
+        const where = `ivrs.ivhds[${i}].devices[${j}]`;
+        const [a, b] = r.split('-');
+        const lo = devidOf(a, file, where);
+        const hi = b === undefined ? lo : devidOf(b, file, where);
+        if (hi < lo) throw new InputError(file, where, `range ${r} ends before it starts`);
+        return [lo, hi] as const;
+      }),
+    })),
+  };
+}
+
+/** Boot a validated platform description under a profile. Throws InputError for inconsistent descriptions. */
+export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): BootedPlatform {
+  const file = opts.file ?? `<platform ${desc.name}>`;
+  const profile = profiles[opts.profile ?? DEFAULT_PROFILE];
+  const k = new Kernel({
+    profile,
+    arch: desc.arch,
+    kconfig: desc.kconfig,
+    cmdline: [desc.cmdline, opts.cmdline ?? ''].filter(Boolean).join(' '),
+    failNth: opts.failNth,
+  });
+
+  // Buses, in iommu_buses[] order: platform, pci, amba.
+  const platformBus = createPlatformBus();
+  bus_register(k, platformBus);
+  const iommuBuses: BusType[] = [platformBus];
+  if (desc.pci) {
+    const pciBus = createPciBus();
+    bus_register(k, pciBus);
+    iommuBuses.push(pciBus);
+  }
+  if (desc.devices.some((d) => d.bus === 'amba')) {
+    const amba = createBus('amba', {
+      dma_configure: platformBus.dma_configure,
+      dma_cleanup: platformBus.dma_cleanup,
+    });
+    bus_register(k, amba);
+    iommuBuses.push(amba);
+  }
+  iommu_subsys_init(k, iommuBuses);
+
+  const ofNodes = buildOfTree(k, desc.of, file);
+  const devices = new Map<string, Device>();
+
+  // ACPI DMAR/IVRS detection asks for ACS before PCI enumeration (detect_intel_iommu(), amd_iommu_detect()).
+  if ((desc.dmar && detect_intel_iommu(k)) || (desc.ivrs && amd_iommu_detect(k))) pci_request_acs(k);
+
+  if (desc.pci) {
+    const hostNode = desc.pciHostBridgeOf ? ofNodes.get(desc.pciHostBridgeOf) : undefined;
+    if (desc.pciHostBridgeOf && !hostNode)
+      throw new InputError(file, 'pciHostBridgeOf', `no node ${desc.pciHostBridgeOf} in "of"`);
+    let built: PciTopology;
+    try {
+      built = buildPciTopology(k, desc.pci, { acsRequested: pci_core(k).acs_enable });
+    } catch (e) {
+      if (e instanceof PciTopologyError)
+        throw new InputError(file, e.path ? `pci.${e.path}` : 'pci', e.problem);
+      throw e;
+    }
+    const hb = createHostBridge(built.segment, built.root.number, hostNode ?? null);
+    device_add(k, hb);
+    for (const dev of built.devices) {
+      if (!dev.parent) dev.parent = hb;
+      devices.set(dev.name, dev);
+      dev.bus = k.base.buses.get('pci')!;
+      device_add(k, dev);
+    }
+  }
+
+  desc.devices.forEach((d, i) => {
+    if (devices.has(d.name))
+      throw new InputError(file, `devices[${i}].name`, `device ${d.name} is defined twice`);
+    // of_platform_device_create(): a platform_device allocation per node.
+    const dev = platform_device_alloc(k, d.name);
+    if (!dev) return; // -ENOMEM: of_platform_populate() carries on without it
+    dev.bus = k.base.buses.get(d.bus)!;
+    dev.match_driver = d.driver ?? null;
+    if (d.of) {
+      const np = ofNodes.get(d.of);
+      if (!np) throw new InputError(file, `devices[${i}].of`, `no node ${d.of} in "of"`);
+      dev.fwnode = np;
+    }
+    devices.set(d.name, dev);
+    if (d.present) device_add(k, dev);
+  });
+
+  // Devices a scenario never added are still allocated: teardown puts them.
+  k.teardownHooks.push(() => {
+    for (const dev of devices.values())
+      if (dev.state === 'initialized' && dev.refcount > 0) put_device(k, dev);
+  });
+
+  if (desc.dmar) intel_iommu_init(k, dmarFromDesc(desc.dmar, devices));
+  if (desc.ivrs) amd_iommu_init(k, ivrsFromDesc(desc.ivrs, file));
+
+  const drivers = new Map<string, DeviceDriver>();
+  desc.drivers.forEach((d, i) => {
+    if (drivers.has(d.name))
+      throw new InputError(file, `drivers[${i}].name`, `driver ${d.name} is listed twice`);
+    if (!k.base.buses.has(d.bus))
+      throw new InputError(file, `drivers[${i}].bus`, `the platform has no ${d.bus} bus`);
+    drivers.set(d.name, driverFactories[d.name]?.(k) ?? clientDriver(k, d));
+  });
+  for (const d of desc.drivers) if (d.load === 'builtin') driver_register(k, drivers.get(d.name)!);
+  driver_deferred_probe_trigger(k); // deferred_probe_initcall()
+  k.runDeferredProbe();
+  for (const d of desc.drivers) if (d.load === 'module') driver_register(k, drivers.get(d.name)!);
+  k.runDeferredProbe();
+  return { k, desc, devices, drivers, ofNodes };
+}

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The platform description format: a machine's firmware and devices as JSON,
+ * validated with zod so that a bad file gets an error naming the field.
+ * Documented in docs/PLATFORM.md. Firmware that has a binary form (DTB, ACPI
+ * tables, lspci dumps) is read by its own parser; this format describes the
+ * same model by hand and carries what the binaries do not (which drivers a
+ * machine has, the kernel command line).
+ */
+import { z } from 'zod';
+
+const hex = z
+  .union([
+    z.string().regex(/^(0x)?[0-9a-fA-F]+$/, 'a hex string such as "0xfed90000"'),
+    z.number().int().nonnegative(),
+  ])
+  .transform((v) => (typeof v === 'number' ? BigInt(v) : BigInt(v.startsWith('0x') ? v : '0x' + v)));
+
+const errnoText = z.string().regex(/^-E[A-Z0-9_]+$/, 'an errno such as "-ENODEV"');
+
+/** A cell: a number, or "&label"/"&/path" for a node's phandle (as dtc's &label). */
+const Cell = z.union([
+  z.number().int().min(0).max(0xffffffff),
+  z.string().regex(/^&.+/, 'a "&label" or "&/path" reference'),
+]);
+
+export const OfNodeSchema = z.strictObject({
+  path: z.string().regex(/^\/([^/]+(\/[^/]+)*)?$/, 'an absolute node path such as "/soc/iommu@1000"'),
+  label: z.string().optional(),
+  compatible: z.union([z.string(), z.array(z.string())]).optional(),
+  status: z.string().optional(),
+  /** Other properties: cells, a string, or true for an empty (boolean) property. */
+  props: z.record(z.string(), z.union([z.array(Cell), z.string(), z.literal(true)])).optional(),
+});
+
+const DmarScopeSchema = z.strictObject({
+  type: z.enum(['endpoint', 'bridge', 'ioapic', 'hpet', 'namespace']),
+  /** PCI scopes: the function the path ends at, "00:1f.0" or "0000:00:1f.0". */
+  bdf: z.string().optional(),
+  /** IOAPIC/HPET enumeration id, ACPI namespace device number. */
+  id: z.number().int().optional(),
+});
+
+export const DmarSchema = z.strictObject({
+  haw: z.number().int().min(32).max(64).default(39),
+  drhds: z.array(
+    z.strictObject({
+      base: hex,
+      segment: z.number().int().min(0).max(0xffff).default(0),
+      includePciAll: z.boolean().default(false),
+      passThrough: z.boolean().default(true),
+      translationPreEnabled: z.boolean().default(false),
+      scopes: z.array(DmarScopeSchema).default([]),
+    }),
+  ),
+  rmrrs: z
+    .array(
+      z.strictObject({
+        base: hex,
+        end: hex,
+        segment: z.number().int().default(0),
+        scopes: z.array(DmarScopeSchema),
+      }),
+    )
+    .default([]),
+});
+
+export const IvrsSchema = z.strictObject({
+  ivhds: z.array(
+    z.strictObject({
+      /** The IOMMU's own PCI function. */
+      bdf: z.string(),
+      segment: z.number().int().min(0).max(0xffff).default(0),
+      /** Device-ID ranges this unit translates, as "00:00.0-00:1f.7" or single "00:14.0". */
+      devices: z.array(z.string()),
+    }),
+  ),
+  /** Running under a hypervisor (CPUID): AMD-Vi then forces strict invalidation. */
+  hypervisor: z.boolean().default(false),
+});
+
+export const PlatformDeviceSchema = z.strictObject({
+  name: z.string().min(1),
+  bus: z.enum(['platform', 'amba']).default('platform'),
+  /** The device-tree node describing it. */
+  of: z.string().optional(),
+  /** Present from boot (default), or left for a scenario to add. */
+  present: z.boolean().default(true),
+  /** The driver that binds it, when that driver is loaded. */
+  driver: z.string().optional(),
+});
+
+export const DriverSchema = z.strictObject({
+  name: z.string().min(1),
+  bus: z.enum(['platform', 'pci', 'amba']),
+  /** builtin: registered at device_initcall; module: after late_initcall; manual: by a scenario step. */
+  load: z.enum(['builtin', 'module', 'manual']).default('builtin'),
+  /** What the driver's own probe() returns ("-ENODEV" for a driver that refuses). */
+  probe: errnoText.optional(),
+  /** drv->driver_managed_dma (vfio-pci). */
+  driverManagedDma: z.boolean().default(false),
+});
+
+export const PlatformSchema = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().default(''),
+  arch: z.enum(['x86_64', 'arm64', 'arm']).default('x86_64'),
+  cmdline: z.string().default(''),
+  kconfig: z
+    .strictObject({
+      IOMMU_DEFAULT_PASSTHROUGH: z.boolean(),
+      IOMMU_DEFAULT_DMA_STRICT: z.boolean(),
+      IOMMU_DMA: z.boolean(),
+      ARM_DMA_USE_IOMMU: z.boolean(),
+      IOMMUFD_TEST: z.boolean(),
+      MEM_ENCRYPT_ACTIVE: z.boolean(),
+      INTEL_IOMMU_DEFAULT_ON: z.boolean(),
+    })
+    .partial()
+    .default({}),
+  of: z.array(OfNodeSchema).default([]),
+  /** The PCI segment (validated by the PCI topology builder, which names its own fields). */
+  pci: z.unknown().optional(),
+  /** The node describing the PCI host bridge ("/pcie@10000000") for DT platforms. */
+  pciHostBridgeOf: z.string().optional(),
+  dmar: DmarSchema.optional(),
+  ivrs: IvrsSchema.optional(),
+  devices: z.array(PlatformDeviceSchema).default([]),
+  drivers: z.array(DriverSchema).default([]),
+});
+
+export type PlatformDesc = z.output<typeof PlatformSchema>;
+export type PlatformInput = z.input<typeof PlatformSchema>;
+export type OfNodeDesc = z.output<typeof OfNodeSchema>;

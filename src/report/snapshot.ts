@@ -1,0 +1,113 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * What a booted model looks like from user space: /sys/kernel/iommu_groups
+ * (type, devices, reserved_regions), each device's `iommu` link and fwspec,
+ * the WARNs. This is the stable JSON shape `--json` prints (docs/JSON.md).
+ */
+import type { Kernel } from '../kernel/kernel.js';
+import type { Device } from '../base/device.js';
+import { domainTypeSysfs } from '../iommu/domain.js';
+import { iommu_get_group_resv_regions, resvTypeString } from '../iommu/resv-regions.js';
+import { dev_has_iommu } from '../iommu/dev-iommu.js';
+
+export interface ReservedRegionJson {
+  readonly start: string;
+  readonly end: string;
+  readonly type: string;
+}
+
+export interface GroupJson {
+  readonly id: number;
+  /** The group's sysfs `type`: DMA, DMA-FQ, identity, blocked, unmanaged, or unknown with no default domain. */
+  readonly type: string;
+  /** The domain currently attached, when it is not the default one (an owner's, say). */
+  readonly domain: string | null;
+  readonly devices: string[];
+  readonly reservedRegions: ReservedRegionJson[];
+  readonly owner: { readonly count: number; readonly claimed: boolean };
+  /** Why these devices share the group, in plain words. */
+  readonly why: string[];
+  /** How the default domain type was decided. */
+  readonly typeWhy: string[];
+}
+
+export interface DeviceJson {
+  readonly name: string;
+  readonly bus: string | null;
+  readonly driver: string | null;
+  /** The sysfs name of the IOMMU instance that probed it (its `iommu` link). */
+  readonly iommu: string | null;
+  readonly group: number | null;
+  readonly fwspec: { readonly fwnode: string | null; readonly ids: number[] } | null;
+  readonly history: string[];
+}
+
+export interface WarningJson {
+  readonly site: string;
+  readonly message: string;
+  readonly device: string | null;
+}
+
+export interface Snapshot {
+  readonly profile: string;
+  readonly iommus: { readonly name: string; readonly driver: string; readonly fwnode: string | null }[];
+  readonly groups: GroupJson[];
+  readonly devices: DeviceJson[];
+  readonly warnings: WarningJson[];
+}
+
+export function hex64(v: bigint): string {
+  return '0x' + BigInt.asUintN(64, v).toString(16).padStart(16, '0');
+}
+
+function deviceJson(dev: Device): DeviceJson {
+  const fwspec = dev.iommu?.fwspec ?? null;
+  return {
+    name: dev.name,
+    bus: dev.bus?.name ?? null,
+    driver: dev.driver?.name ?? null,
+    iommu: dev_has_iommu(dev) ? dev.iommu!.iommu_dev!.name : null,
+    group: dev.iommu_group?.id ?? null,
+    fwspec: fwspec ? { fwnode: fwspec.iommu_fwnode?.name ?? null, ids: [...fwspec.ids] } : null,
+    history: [...dev.history],
+  };
+}
+
+/** Read the model's state as user space would see it. Reads only: allocates nothing in the model. */
+export function snapshot(k: Kernel): Snapshot {
+  const groups = [...k.iommu.groups.values()]
+    .sort((a, b) => a.id - b.id)
+    .map((g): GroupJson => {
+      const def = g.default_domain;
+      return {
+        id: g.id,
+        type: def ? domainTypeSysfs(def.type) : 'unknown',
+        domain: g.domain && g.domain !== def ? g.domain.label : null,
+        devices: g.devices.map((gd) => gd.dev.name),
+        reservedRegions: iommu_get_group_resv_regions(k, g).map((r) => ({
+          start: hex64(r.start),
+          end: hex64(r.start + r.length - 1n),
+          type: resvTypeString(r.type),
+        })),
+        owner: { count: g.owner_cnt, claimed: g.owner !== null },
+        why: [...new Set(g.reasons)],
+        typeWhy: k.iommu.decisions.get(g)?.reasons ?? [],
+      };
+    });
+  // Devices on a bus, as /sys/bus/*/devices lists them (a PCI host bridge has no bus).
+  const devices = [...k.base.devices]
+    .filter((d) => d.bus !== null)
+    .map(deviceJson)
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return {
+    profile: k.profile.name,
+    iommus: k.iommu.device_list.map((i) => ({
+      name: i.name,
+      driver: i.ops?.name ?? '?',
+      fwnode: i.fwnode?.name ?? null,
+    })),
+    groups,
+    devices,
+    warnings: k.printk.warnings.map((w) => ({ site: w.site, message: w.message, device: w.device ?? null })),
+  };
+}

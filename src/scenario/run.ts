@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Running a scenario: boot its platform under a profile, carry out each step
+ * through the modelled kernel's public entry points (recording the errno the
+ * kernel returns), optionally check the invariants after every step, read the
+ * final state, tear the model down and report leaks, then compare with the
+ * scenario's expectations for that profile.
+ */
+import type { Device } from '../base/device.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { IommuDomain } from '../iommu/domain.js';
+import type { IommufdDevice } from '../iommufd/device-bind.js';
+import type { PlatformDesc } from '../platform/schema.js';
+import type { ProfileName } from '../profile/profile.js';
+import type { Scenario, ScenarioExpect, Step } from './schema.js';
+import type { Snapshot } from '../report/snapshot.js';
+import type { Leak } from '../checker/teardown.js';
+import type { InvariantViolation } from '../checker/invariants.js';
+import type { BootedPlatform } from '../platform/boot.js';
+import { bootPlatform } from '../platform/boot.js';
+import { snapshot } from '../report/snapshot.js';
+import { teardown, leakReport } from '../checker/teardown.js';
+import { checkInvariants } from '../checker/invariants.js';
+import { EINVAL, ENODEV, ENOENT, EPROBE_DEFER, IS_ERR, PTR_ERR, errnoName } from '../kernel/errno.js';
+import { device_add, device_unregister } from '../base/core.js';
+import { device_attach, device_release_driver, driver_deferred_probe_trigger } from '../base/dd.js';
+import { driver_register, driver_unregister } from '../base/driver.js';
+import { mutex_lock, mutex_unlock } from '../kernel/mutex.js';
+import { iommu_fwspec_add_ids, iommu_fwspec_init } from '../iommu/fwspec.js';
+import { iommu_device_claim_dma_owner, iommu_device_release_dma_owner } from '../iommu/ownership.js';
+import { iommu_paging_domain_alloc, iommu_domain_free } from '../iommu/domain-alloc.js';
+import { iommu_attach_group, iommu_detach_group } from '../iommu/attach.js';
+import { iommu_group_store_type } from '../iommu/default-domain.js';
+import { iommufd_device_bind, iommufd_device_unbind } from '../iommufd/device-bind.js';
+import { iommufd_test_exit, iommufd_test_init } from '../drivers/iommufd-selftest/mock.js';
+import { mock_dev_create, mock_dev_destroy } from '../drivers/iommufd-selftest/mock-dev.js';
+import { InputError } from '../input/input-error.js';
+
+export interface StepResult {
+  readonly op: string;
+  /** "0" or the errno name the kernel returned, such as "-ENODEV". */
+  readonly result: string;
+  /** What the step was about, in words ("iommufd_mock0", "smmu3.0x…"). */
+  readonly target: string;
+}
+
+export interface ExpectationReport {
+  readonly ok: boolean;
+  readonly mismatches: string[];
+}
+
+export interface ScenarioResult extends Snapshot {
+  readonly scenario: string;
+  readonly steps: StepResult[];
+  /** Scenario names for devices (`as`) mapped to their device names. */
+  readonly aliases: Record<string, string>;
+  readonly leaks: Leak[];
+  readonly invariantViolations: (InvariantViolation & { readonly afterStep: number })[];
+  readonly failNth: {
+    readonly nth: number;
+    readonly injected: { type: string; site: string; owner: string } | null;
+  } | null;
+  /** Allocation attempts the whole run made (what a fail-nth sweep iterates over). */
+  readonly allocations: number;
+  readonly expectation: ExpectationReport | null;
+}
+
+export interface RunOptions {
+  readonly profile: ProfileName;
+  readonly failNth?: number;
+  readonly checkInvariants?: boolean;
+  readonly cmdline?: string;
+  /** Resolves a built-in platform name. */
+  readonly resolvePlatform: (name: string) => PlatformDesc;
+  readonly file?: string;
+}
+
+interface Ctx {
+  readonly bp: BootedPlatform;
+  readonly k: Kernel;
+  readonly refs: Map<string, Device>;
+  readonly aliases: Record<string, string>;
+  readonly domains: Map<string, IommuDomain>;
+  readonly binds: Map<string, IommufdDevice>;
+  readonly owners: Map<string, object>;
+  readonly file: string;
+}
+
+function dev(ctx: Ctx, name: string, where: string): Device {
+  const d =
+    ctx.refs.get(name) ?? ctx.bp.devices.get(name) ?? [...ctx.k.base.devices].find((x) => x.name === name);
+  if (!d)
+    throw new InputError(
+      ctx.file,
+      where,
+      `no device "${name}" (neither a platform device nor a name given with "as")`,
+    );
+  return d;
+}
+
+function owner(ctx: Ctx, name: string): object {
+  let o = ctx.owners.get(name);
+  if (!o) ctx.owners.set(name, (o = { owner: name }));
+  return o;
+}
+
+function runStep(ctx: Ctx, step: Step, i: number): { ret: number; target: string } {
+  const k = ctx.k;
+  const where = `steps[${i}]`;
+  switch (step.op) {
+    case 'load-mock':
+      return { ret: iommufd_test_init(k), target: 'iommufd selftest' };
+    case 'unload-mock':
+      return { ret: iommufd_test_exit(k), target: 'iommufd selftest' };
+    case 'mock-dev-create': {
+      const d = mock_dev_create(k, step.flags);
+      if (IS_ERR(d)) return { ret: PTR_ERR(d), target: step.as };
+      ctx.refs.set(step.as, d);
+      ctx.aliases[step.as] = d.name;
+      return { ret: 0, target: d.name };
+    }
+    case 'mock-dev-destroy': {
+      const d = dev(ctx, step.dev, `${where}.dev`);
+      mock_dev_destroy(k, d);
+      return { ret: 0, target: d.name };
+    }
+    case 'device-add': {
+      const d = dev(ctx, step.dev, `${where}.dev`);
+      return { ret: device_add(k, d), target: d.name };
+    }
+    case 'device-del': {
+      const d = dev(ctx, step.dev, `${where}.dev`);
+      if (d.state !== 'registered') return { ret: -ENODEV, target: d.name };
+      device_unregister(k, d);
+      return { ret: 0, target: d.name };
+    }
+    case 'seed-fwspec': {
+      const d = dev(ctx, step.dev, `${where}.dev`);
+      const inst = k.iommu.device_list.find((x) => x.name === step.iommu || x.fwnode?.name === step.iommu);
+      const np = inst?.fwnode ?? ctx.bp.ofNodes.get(step.iommu) ?? null;
+      if (!inst && !np)
+        throw new InputError(ctx.file, `${where}.iommu`, `no IOMMU instance or node "${step.iommu}"`);
+      mutex_lock(k.printk, k.iommu.probe_device_lock, 'seed-fwspec');
+      let ret = iommu_fwspec_init(k, d, np, inst?.ops ?? null);
+      if (!ret) {
+        d.iommu!.fwspec!.seededByBus = true;
+        ret = iommu_fwspec_add_ids(k, d, step.ids, 'set up by bus code before device_add()');
+      }
+      mutex_unlock(k.printk, k.iommu.probe_device_lock, 'seed-fwspec');
+      return { ret, target: d.name };
+    }
+    case 'driver-register': {
+      const drv = ctx.bp.drivers.get(step.driver);
+      if (!drv)
+        throw new InputError(ctx.file, `${where}.driver`, `the platform lists no driver "${step.driver}"`);
+      return { ret: driver_register(k, drv), target: drv.name };
+    }
+    case 'driver-unregister': {
+      const drv = ctx.bp.drivers.get(step.driver);
+      if (!drv)
+        throw new InputError(ctx.file, `${where}.driver`, `the platform lists no driver "${step.driver}"`);
+      if (!drv.bus.drivers.includes(drv)) return { ret: -ENOENT, target: drv.name };
+      driver_unregister(k, drv, (d) => device_release_driver(k, d));
+      return { ret: 0, target: drv.name };
+    }
+    case 'unbind': {
+      const d = dev(ctx, step.dev, `${where}.dev`);
+      if (!d.driver) return { ret: -ENODEV, target: d.name };
+      device_release_driver(k, d);
+      driver_deferred_probe_trigger(k);
+      return { ret: 0, target: d.name };
+    }
+    case 'bind': {
+      const d = dev(ctx, step.dev, `${where}.dev`);
+      const r = device_attach(k, d);
+      if (r > 0) return { ret: 0, target: d.name };
+      if (r < 0) return { ret: r, target: d.name };
+      return { ret: d.deferred ? -EPROBE_DEFER : -ENODEV, target: d.name };
+    }
+    case 'claim-dma-owner': {
+      const d = dev(ctx, step.dev, `${where}.dev`);
+      return { ret: iommu_device_claim_dma_owner(k, d, owner(ctx, step.owner)), target: d.name };
+    }
+    case 'release-dma-owner': {
+      const d = dev(ctx, step.dev, `${where}.dev`);
+      if (!d.iommu_group?.owner) return { ret: -EINVAL, target: d.name };
+      iommu_device_release_dma_owner(k, d);
+      return { ret: 0, target: d.name };
+    }
+    case 'iommufd-bind': {
+      const d = dev(ctx, step.dev, `${where}.dev`);
+      const r = iommufd_device_bind(k, owner(ctx, step.owner), d);
+      if (typeof r === 'number') return { ret: r, target: d.name };
+      ctx.binds.set(step.as ?? step.dev, r);
+      return { ret: 0, target: d.name };
+    }
+    case 'iommufd-unbind': {
+      const b = ctx.binds.get(step.bind);
+      if (!b) throw new InputError(ctx.file, `${where}.bind`, `no iommufd-bind named "${step.bind}"`);
+      iommufd_device_unbind(k, b);
+      ctx.binds.delete(step.bind);
+      return { ret: 0, target: b.dev.name };
+    }
+    case 'attach-paging-domain': {
+      const d = dev(ctx, step.dev, `${where}.dev`);
+      const dom = iommu_paging_domain_alloc(k, d);
+      if (IS_ERR(dom)) return { ret: PTR_ERR(dom), target: d.name };
+      const group = d.iommu_group;
+      const ret = group ? iommu_attach_group(k, dom, group) : -ENODEV;
+      if (ret) iommu_domain_free(k, dom);
+      else ctx.domains.set(step.as, dom);
+      return { ret, target: d.name };
+    }
+    case 'detach-domain': {
+      const d = dev(ctx, step.dev, `${where}.dev`);
+      const dom = ctx.domains.get(step.domain);
+      if (!dom) throw new InputError(ctx.file, `${where}.domain`, `no domain named "${step.domain}"`);
+      if (d.iommu_group) iommu_detach_group(k, d.iommu_group);
+      iommu_domain_free(k, dom);
+      ctx.domains.delete(step.domain);
+      return { ret: 0, target: d.name };
+    }
+    case 'set-group-type': {
+      const d = dev(ctx, step.dev, `${where}.dev`);
+      if (!d.iommu_group) return { ret: -ENODEV, target: d.name };
+      return {
+        ret: iommu_group_store_type(k, d.iommu_group, step.type),
+        target: `group ${d.iommu_group.id}`,
+      };
+    }
+    case 'deferred-probe-timeout':
+      k.base.deferredProbeTimedOut = true;
+      driver_deferred_probe_trigger(k);
+      return { ret: 0, target: 'deferred probe' };
+  }
+}
+
+function expectationFor(sc: Scenario, profile: ProfileName): ScenarioExpect | undefined {
+  return sc.expect?.[profile] ?? sc.expect?.['*'];
+}
+
+/** Compare a result with what the scenario expects for its profile. */
+export function checkExpectation(
+  result: Omit<ScenarioResult, 'expectation'>,
+  exp: ScenarioExpect,
+): ExpectationReport {
+  const mismatches: string[] = [];
+  if (exp.steps) {
+    exp.steps.forEach((want, i) => {
+      const got = result.steps[i]?.result;
+      if (got !== want)
+        mismatches.push(
+          `step ${i} (${result.steps[i]?.op ?? 'missing'}): expected ${want}, got ${got ?? 'nothing'}`,
+        );
+    });
+    if (result.steps.length !== exp.steps.length)
+      mismatches.push(`expected ${exp.steps.length} step results, got ${result.steps.length}`);
+  }
+  for (const [ref, want] of Object.entries(exp.devices ?? {})) {
+    const name = result.aliases[ref] ?? ref;
+    const d = result.devices.find((x) => x.name === name);
+    const group = d?.group ?? null;
+    if (want.iommu !== undefined && (d?.iommu ?? null) !== want.iommu)
+      mismatches.push(`${ref}: iommu expected ${want.iommu}, got ${d?.iommu ?? null}`);
+    if (want.driver !== undefined && (d?.driver ?? null) !== want.driver)
+      mismatches.push(`${ref}: driver expected ${want.driver}, got ${d?.driver ?? null}`);
+    if (want.fwspec !== undefined && (d?.fwspec !== null && d !== undefined) !== want.fwspec)
+      mismatches.push(`${ref}: fwspec expected ${want.fwspec ? 'present' : 'absent'}`);
+    if (want.group !== undefined) {
+      const g = result.groups.find((x) => x.id === group);
+      const ok =
+        want.group === 'any'
+          ? group !== null
+          : want.group === 'own'
+            ? g !== undefined && g.devices.length === 1
+            : group === want.group;
+      if (!ok)
+        mismatches.push(
+          `${ref}: group expected ${want.group}, got ${group}${g ? ` (${g.devices.length} devices)` : ''}`,
+        );
+    }
+    if (want.groupType !== undefined) {
+      const g = result.groups.find((x) => x.id === group);
+      if (g?.type !== want.groupType)
+        mismatches.push(`${ref}: group type expected ${want.groupType}, got ${g?.type ?? 'no group'}`);
+    }
+  }
+  if (exp.leaks) {
+    const got = result.leaks.map((l) => `${l.type}@${l.origin}#${l.knownBug ?? ''}`);
+    const remaining = [...result.leaks];
+    for (const w of exp.leaks) {
+      const idx = remaining.findIndex(
+        (l) =>
+          l.type === w.type &&
+          (w.origin === undefined || l.origin === w.origin) &&
+          (w.knownBug === undefined || l.knownBug === w.knownBug),
+      );
+      if (idx < 0)
+        mismatches.push(
+          `expected a leak of ${w.type}${w.origin ? ` from ${w.origin}` : ''}, got [${got.join(', ')}]`,
+        );
+      else remaining.splice(idx, 1);
+    }
+    for (const l of remaining) mismatches.push(`unexpected leak: ${l.type} from ${l.origin} (${l.owner})`);
+  }
+  if (exp.warnings) {
+    for (const w of exp.warnings)
+      if (!result.warnings.some((x) => x.message.includes(w)))
+        mismatches.push(`expected a WARN mentioning "${w}"`);
+    if (exp.warnings.length === 0 && result.warnings.length > 0)
+      mismatches.push(`expected no WARN, got ${result.warnings.length}: ${result.warnings[0].message}`);
+  }
+  return { ok: mismatches.length === 0, mismatches };
+}
+
+/** Run one scenario under one profile. Throws InputError for a scenario that names things that do not exist. */
+export function runScenario(sc: Scenario, opts: RunOptions): ScenarioResult {
+  const file = opts.file ?? `<scenario ${sc.name}>`;
+  const desc = typeof sc.platform === 'string' ? opts.resolvePlatform(sc.platform) : sc.platform;
+  const bp = bootPlatform(desc, {
+    profile: opts.profile,
+    cmdline: opts.cmdline,
+    failNth: opts.failNth,
+    file,
+  });
+  const k = bp.k;
+  const ctx: Ctx = {
+    bp,
+    k,
+    refs: new Map(),
+    aliases: {},
+    domains: new Map(),
+    binds: new Map(),
+    owners: new Map(),
+    file,
+  };
+  const violations: ScenarioResult['invariantViolations'] = [];
+  if (opts.checkInvariants) for (const v of checkInvariants(k)) violations.push({ ...v, afterStep: -1 });
+  const steps: StepResult[] = sc.steps.map((step, i) => {
+    const { ret, target } = runStep(ctx, step, i);
+    k.runDeferredProbe();
+    if (opts.checkInvariants) for (const v of checkInvariants(k)) violations.push({ ...v, afterStep: i });
+    return { op: step.op, result: errnoName(ret), target };
+  });
+  const snap = snapshot(k);
+  // Undo what the scenario still holds, as closing its file descriptors would.
+  for (const b of ctx.binds.values()) iommufd_device_unbind(k, b);
+  for (const [, dom] of ctx.domains) {
+    for (const g of k.iommu.groups.values()) if (g.domain === dom) iommu_detach_group(k, g);
+    iommu_domain_free(k, dom);
+  }
+  for (const [name, o] of ctx.owners) {
+    void name;
+    for (const d of [...k.base.devices])
+      while (d.iommu_group?.owner === o) iommu_device_release_dma_owner(k, d);
+  }
+  teardown(k);
+  const leaks = leakReport(k);
+  const injected = k.alloc.injected;
+  const partial: Omit<ScenarioResult, 'expectation'> = {
+    ...snap,
+    // WARNs raised while tearing down count too (a group emptied while still owned, say).
+    warnings: k.printk.warnings.map((w) => ({ site: w.site, message: w.message, device: w.device ?? null })),
+    scenario: sc.name,
+    steps,
+    aliases: ctx.aliases,
+    leaks,
+    invariantViolations: violations,
+    failNth: opts.failNth
+      ? {
+          nth: opts.failNth,
+          injected: injected ? { type: injected.type, site: injected.site, owner: injected.owner } : null,
+        }
+      : null,
+    allocations: k.alloc.attempts,
+  };
+  const exp = expectationFor(sc, opts.profile);
+  return { ...partial, expectation: exp && !opts.failNth ? checkExpectation(partial, exp) : null };
+}
