@@ -46,6 +46,8 @@ export class Device {
   match_driver: string | null = null;
   /** Driver probe was deferred and the device sits on the deferred list. */
   deferred = false;
+  /** Which path the IOMMU core probed this device on (see IommuCoreState.probeContext). */
+  iommuProbedAt: string | null = null;
   /** dev_get_drvdata(): the bound driver's private data. */
   driverData: unknown = undefined;
   /** Kernel log of where this device's IOMMU configuration happened (for "explain"). */

@@ -77,6 +77,25 @@ export function __iommu_group_set_domain_internal(
 ): number {
   lockdep_assert_held(k.printk, group.mutex, '__iommu_group_set_domain_internal');
   if (group.domain === new_domain) return 0;
+  if (!new_domain && k.profile.nullDomainIsPlatformDma) {
+    // v6.4: NULL means the platform's DMA ops, set per device by the driver.
+    for (const gdev of group.devices) {
+      const ops = gdev.dev.iommu?.iommu_dev?.ops;
+      if (
+        !k.printk.warn(
+          !ops?.set_platform_dma_ops,
+          '__iommu_group_set_domain',
+          'WARN_ON(!ops->set_platform_dma_ops)',
+          gdev.dev.name,
+        )
+      ) {
+        ops!.set_platform_dma_ops!(k, gdev.dev);
+      }
+      gdev.dev.hwDomain = null;
+    }
+    group.domain = null;
+    return 0;
+  }
   if (k.printk.warn(!new_domain, '__iommu_group_set_domain_internal', 'WARN_ON(!new_domain)')) return -EINVAL;
   let result = 0;
   for (let i = 0; i < group.devices.length; i++) {

@@ -22,6 +22,7 @@ import { bus_iommu_probe } from './bus-probe.js';
 import { iommu_release_device } from './release.js';
 import { iommu_group_put } from './group.js';
 import { fwnode_create_software_node, fwnode_remove_software_node } from './fwnode-ref.js';
+import { withProbeContext } from './subsys.js';
 
 export class IommuDevice {
   ops: IommuOps | null = null;
@@ -125,11 +126,13 @@ export function iommu_device_register(
   );
 
   let err = 0;
-  for (const bus of buses) {
-    if (k.profile.opsLookup === 'bus') bus.iommu_ops = ops;
-    err = bus_iommu_probe(k, bus);
-    if (err) break;
-  }
+  withProbeContext(k, `registration of ${iommu.name}`, () => {
+    for (const bus of buses) {
+      if (k.profile.opsLookup === 'bus') bus.iommu_ops = ops;
+      err = bus_iommu_probe(k, bus);
+      if (err) break;
+    }
+  });
   if (err) {
     iommu_device_unregister(k, iommu);
     return err;
@@ -181,7 +184,7 @@ export function iommu_device_register_bus(
   if (k.profile.opsLookup === 'bus') bus.iommu_ops = ops;
   list_add_tail(k, iommu);
   k.printk.log('info', 'iommu', `registered ${iommu.name} (${ops.name}) on bus ${bus.name}`);
-  err = bus_iommu_probe(k, bus);
+  err = withProbeContext(k, `registration of ${iommu.name}`, () => bus_iommu_probe(k, bus));
   if (err) {
     iommu_device_unregister_bus(k, iommu, bus, nb);
     return err;

@@ -48,6 +48,8 @@ export interface IommuOps {
   /** def_domain_type(): IOMMU_DOMAIN_IDENTITY, IOMMU_DOMAIN_DMA or 0 for no opinion. */
   def_domain_type?(k: Kernel, dev: Device): number;
 
+  /** v6.4: return the device to the platform's DMA ops (a NULL group domain). */
+  set_platform_dma_ops?(k: Kernel, dev: Device): void;
   /** capable(): IOMMU_CAP_CACHE_COHERENCY and friends. */
   capable?(k: Kernel, dev: Device, cap: IommuCap): boolean;
 

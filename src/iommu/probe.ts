@@ -128,7 +128,8 @@ export function iommu_init_device(k: Kernel, dev: Device, opsIn: IommuOps | null
   dev.iommu_group = group;
   dev.iommu!.max_pasids = dev_iommu_get_max_pasids(dev);
   if (ops.is_attach_deferred) dev.iommu!.attach_deferred = ops.is_attach_deferred(k, dev);
-  note(dev, `probed by ${ops.name}: instance ${iommu_dev.name}, group ${group.id}`);
+  dev.iommuProbedAt = k.iommu.probeContext;
+  note(dev, `probed by ${ops.name} (${k.iommu.probeContext}): instance ${iommu_dev.name}, group ${group.id}`);
   return 0;
 }
 
@@ -139,8 +140,11 @@ function err_release(k: Kernel, dev: Device, ops: IommuOps, ret: number): number
 
 function err_free(k: Kernel, dev: Device, ret: number): number {
   if (dev.iommu) {
-    if (dev.iommu.fwspec)
+    const fwspec = dev.iommu.fwspec;
+    if (fwspec) {
       note(dev, `iommu_init_device() failed (${errnoName(ret)}): its fwspec is freed with dev_iommu`);
+      if (fwspec.seededByBus) recordKnownBug(k, 'init-device-frees-seeded-fwspec', dev.name, [fwspec.mem.id]);
+    }
     dev.iommu.iommu_dev = null;
     dev_iommu_free(k, dev, 'iommu_init_device');
   }

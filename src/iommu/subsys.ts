@@ -23,12 +23,26 @@ export const IOMMU_BUS_NAMES = ['platform', 'pci', 'amba', 'fsl-mc', 'host1x-con
 
 /** iommu_bus_notifier(): probe on ADD_DEVICE, release on REMOVED_DEVICE; nothing can fail device_add(). */
 export function iommu_bus_notifier_call(k: Kernel, action: BusNotifyAction, dev: Device): number {
-  if (action === 'ADD_DEVICE') return iommu_probe_device(k, dev) ? NOTIFY_DONE : NOTIFY_OK;
+  if (action === 'ADD_DEVICE') {
+    const ret = withProbeContext(k, 'device_add', () => iommu_probe_device(k, dev));
+    return ret ? NOTIFY_DONE : NOTIFY_OK;
+  }
   if (action === 'REMOVED_DEVICE') {
     iommu_release_device(k, dev);
     return NOTIFY_OK;
   }
   return 0;
+}
+
+/** Run `fn` with the probe context set (restored afterwards). */
+export function withProbeContext<T>(k: Kernel, context: string, fn: () => T): T {
+  const saved = k.iommu.probeContext;
+  k.iommu.probeContext = context;
+  try {
+    return fn();
+  } finally {
+    k.iommu.probeContext = saved;
+  }
 }
 
 export function makeIommuBusNotifier(): NotifierBlock {

@@ -36,6 +36,8 @@ export interface KernelOptions {
 export interface IommuCoreState {
   /** iommu_device_list, in registration order. */
   readonly device_list: IommuDevice[];
+  /** Which path is probing right now, recorded on each device it probes ("device_add", "registration of dmar0", "replay at driver bind"). */
+  probeContext: string;
   /** Registrations so far (orders the instance list for invariant I7). */
   registrations: number;
   /** iommu_buses[]: the buses the core's notifier watches (set by iommu_subsys_init()). */
@@ -114,6 +116,7 @@ export class Kernel {
     this.iommu = {
       device_list: [],
       registrations: 0,
+      probeContext: 'boot',
       buses: [],
       probe_device_lock: new Mutex('iommu_probe_device_lock'),
       group_ida: new Ida(),

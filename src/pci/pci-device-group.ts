@@ -117,7 +117,7 @@ function trailText(trail: readonly Step[]): string {
 function isolationText(pdev: PciDev, isolatedBy: PciDev | null): string {
   const above = isolatedBy
     ? `the ACS path from ${isolatedBy.name} to the root bus provides ${acsFlagsText(REQ_ACS_FLAGS)}`
-    : 'nothing above it on the root bus';
+    : `${pdev.name} sits on the root bus`;
   const fn = !pdev.multifunction
     ? 'single function'
     : pci_acs_enabled(pdev, REQ_ACS_FLAGS)
@@ -183,6 +183,7 @@ export function pci_device_group(k: Kernel, dev: Device): IommuGroup | ErrPtr {
   }
 
   // 5. A new group.
-  const subject = pdev === start ? 'a new group' : `a new group for ${pdev.name}`;
+  const subject =
+    pdev === start ? 'a new group' : `a new group: ${pdev.name} stands for it and has no group yet`;
   return done(iommu_group_alloc(k), `${subject} (${isolationText(pdev, isolatedBy)})`);
 }

@@ -54,6 +54,8 @@ export interface PciTopologyPlan {
 const hex2 = (v: number) => `0x${v.toString(16).padStart(2, '0')}`;
 const hex4 = (v: number) => v.toString(16).padStart(4, '0');
 const at = (i: number, field: string) => `functions[${i}].${field}`;
+/** "a root-port", "an endpoint" */
+const a = (type: string) => `${/^[aeiou]/.test(type) ? 'an' : 'a'} ${type}`;
 
 /** pcie_downstream_port() on a planned type. */
 const isDownstreamPort = (t: number | null) => t === 0x4 || t === 0x6 || t === 0x8;
@@ -114,11 +116,11 @@ export function planPciTopology(input: unknown): PciTopologyPlan {
       );
 
     if (!kind.bridge && desc.secondary !== undefined)
-      add(at(i, 'secondary'), `a ${desc.type} is not a bridge and has no secondary bus`);
+      add(at(i, 'secondary'), `${a(desc.type)} is not a bridge and has no secondary bus`);
     if (!kind.bridge && desc.subordinate !== undefined)
-      add(at(i, 'subordinate'), `a ${desc.type} is not a bridge and has no subordinate bus`);
+      add(at(i, 'subordinate'), `${a(desc.type)} is not a bridge and has no subordinate bus`);
     if (kind.bridge && desc.secondary === undefined)
-      add(at(i, 'secondary'), `a ${desc.type} needs the number of the bus behind it`);
+      add(at(i, 'secondary'), `${a(desc.type)} needs the number of the bus behind it`);
     if (kind.pcieType === null && desc.acs)
       add(at(i, 'acs'), 'ACS is a PCI Express extended capability; a conventional PCI function has none');
     if (kind.pcieType === null && desc.pasidWidth !== undefined)
@@ -127,13 +129,13 @@ export function planPciTopology(input: unknown): PciTopologyPlan {
         'PASID is a PCI Express extended capability; a conventional PCI function has none',
       );
     desc.aliases?.forEach((text, j) => {
-      const a = DEVFN_RE.exec(text)!;
-      if (a[1] !== undefined && parseInt(a[1], 16) !== bus)
+      const am = DEVFN_RE.exec(text)!;
+      if (am[1] !== undefined && parseInt(am[1], 16) !== bus)
         add(
           at(i, `aliases[${j}]`),
-          `DMA aliases are devfns on the function's own bus ${hex2(bus)}, not on bus ${hex2(parseInt(a[1], 16))}`,
+          `DMA aliases are devfns on the function's own bus ${hex2(bus)}, not on bus ${hex2(parseInt(am[1], 16))}`,
         );
-      else f.aliases.push((parseInt(a[2], 16) << 3) | parseInt(a[3], 10));
+      else f.aliases.push((parseInt(am[2], 16) << 3) | parseInt(am[3], 10));
     });
     return f;
   });
@@ -167,7 +169,7 @@ export function planPciTopology(input: unknown): PciTopologyPlan {
     }
     if (pf.desc.physfn !== undefined) add(at(f.index, 'physfn'), `${pf.name} is itself a VF`);
     if (f.kind.bridge || f.kind.pcieType === null)
-      add(at(f.index, 'type'), `a VF is a PCI Express function that is not a bridge, not a ${f.desc.type}`);
+      add(at(f.index, 'type'), `a VF is a PCI Express function that is not a bridge, not ${a(f.desc.type)}`);
     if (f.desc.multifunction) add(at(f.index, 'multifunction'), 'a VF is never multifunction');
     f.physfn = pf;
     if (f.bus === pf.bus) continue;

@@ -41,6 +41,13 @@ import { pci_core } from '../pci/pci-core.js';
 import { pci_request_acs } from '../pci/acs.js';
 import { errnoNames, parseErrno } from '../kernel/errno.js';
 
+/**
+ * pci_release_dev(): the model does not track struct pci_dev as an
+ * allocation (PCI enumeration is not under fail-nth here), so there is
+ * nothing to free beyond what the driver core already freed.
+ */
+function pciReleaseDev(): void {}
+
 export interface BootOptions {
   readonly profile?: ProfileName;
   /** Appended to the platform's own command line (later parameters win). */
@@ -191,9 +198,11 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
       throw e;
     }
     const hb = createHostBridge(built.segment, built.root.number, hostNode ?? null);
+    hb.release = pciReleaseDev;
     device_add(k, hb);
     for (const dev of built.devices) {
       if (!dev.parent) dev.parent = hb;
+      dev.release ??= pciReleaseDev;
       devices.set(dev.name, dev);
       dev.bus = k.base.buses.get('pci')!;
       device_add(k, dev);

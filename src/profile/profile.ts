@@ -91,6 +91,13 @@ export interface KernelProfile {
    */
   readonly useDefaultDomainDefers: boolean;
 
+  /**
+   * v6.4: a NULL group domain is legal and means "the platform's DMA ops"
+   * (ops->set_platform_dma_ops()), used by drivers without default domains
+   * such as the v6.4 selftest mock; v6.5 on, a NULL new domain is a WARN.
+   */
+  readonly nullDomainIsPlatformDma: boolean;
+
   /** ops->release_domain is attached before release_device() (iommu/probe.ts). */
   readonly releaseDomain: boolean;
 

@@ -21,6 +21,7 @@ const v6_4: KernelProfile = {
   staticDefaultDomainIsOpinion: false,
   useDefaultDomainDefers: false,
   releaseDomain: false,
+  nullDomainIsPlatformDma: true,
   mock: { isDriver: false, registration: 'bus-ops', probeChecksBus: false, devFlagsMask: 0 },
 };
 
@@ -30,6 +31,7 @@ const v6_7: KernelProfile = {
   summary: 'bus ops; a second driver with other ops gets -EBUSY; the mock is a real driver found by its bus',
   release: 'free-remaining',
   defDomainConflict: 'identity-wins',
+  nullDomainIsPlatformDma: false,
   mock: { isDriver: true, registration: 'bus-ops', probeChecksBus: false, devFlagsMask: 0b1 },
 };
 

@@ -38,6 +38,8 @@ export interface DeviceJson {
   /** The sysfs name of the IOMMU instance that probed it (its `iommu` link). */
   readonly iommu: string | null;
   readonly group: number | null;
+  /** Where the IOMMU core probed it: "device_add", "registration of dmar0", "replay at driver bind". */
+  readonly probedAt: string | null;
   readonly fwspec: { readonly fwnode: string | null; readonly ids: number[] } | null;
   readonly history: string[];
 }
@@ -68,6 +70,7 @@ function deviceJson(dev: Device): DeviceJson {
     driver: dev.driver?.name ?? null,
     iommu: dev_has_iommu(dev) ? dev.iommu!.iommu_dev!.name : null,
     group: dev.iommu_group?.id ?? null,
+    probedAt: dev_has_iommu(dev) ? dev.iommuProbedAt : null,
     fwspec: fwspec ? { fwnode: fwspec.iommu_fwnode?.name ?? null, ids: [...fwspec.ids] } : null,
     history: [...dev.history],
   };

@@ -63,6 +63,8 @@ export interface ScenarioResult extends Snapshot {
   /** Allocation attempts the whole run made (what a fail-nth sweep iterates over). */
   readonly allocations: number;
   readonly expectation: ExpectationReport | null;
+  /** The kernel log, "source: message" per line. */
+  readonly log: string[];
 }
 
 export interface RunOptions {
@@ -279,6 +281,12 @@ export function checkExpectation(
           `${ref}: group expected ${want.group}, got ${group}${g ? ` (${g.devices.length} devices)` : ''}`,
         );
     }
+    if (want.history !== undefined && !(d?.history ?? []).some((h) => h.includes(want.history!))) {
+      mismatches.push(`${ref}: expected its history to mention "${want.history}"`);
+    }
+    if (want.probedAt !== undefined && !(d?.probedAt ?? '').startsWith(want.probedAt)) {
+      mismatches.push(`${ref}: expected to be probed at ${want.probedAt}, was ${d?.probedAt ?? 'never'}`);
+    }
     if (want.groupType !== undefined) {
       const g = result.groups.find((x) => x.id === group);
       if (g?.type !== want.groupType)
@@ -303,6 +311,15 @@ export function checkExpectation(
     }
     for (const l of remaining) mismatches.push(`unexpected leak: ${l.type} from ${l.origin} (${l.owner})`);
   }
+  if (exp.iommus) {
+    const got = result.iommus.map((i) => i.name).join(', ');
+    if (got !== exp.iommus.join(', '))
+      mismatches.push(`IOMMU instances expected [${exp.iommus.join(', ')}], got [${got}]`);
+  }
+  for (const want of exp.log ?? []) {
+    if (!result.log.some((l) => l.includes(want)))
+      mismatches.push(`expected a kernel log line containing "${want}"`);
+  }
   if (exp.warnings) {
     for (const w of exp.warnings)
       if (!result.warnings.some((x) => x.message.includes(w)))
@@ -316,7 +333,16 @@ export function checkExpectation(
 /** Run one scenario under one profile. Throws InputError for a scenario that names things that do not exist. */
 export function runScenario(sc: Scenario, opts: RunOptions): ScenarioResult {
   const file = opts.file ?? `<scenario ${sc.name}>`;
-  const desc = typeof sc.platform === 'string' ? opts.resolvePlatform(sc.platform) : sc.platform;
+  const base = typeof sc.platform === 'string' ? opts.resolvePlatform(sc.platform) : sc.platform;
+  for (const name of Object.keys(sc.overrides.driverLoad)) {
+    if (!base.drivers.some((d) => d.name === name)) {
+      throw new InputError(file, `overrides.driverLoad.${name}`, `the platform lists no driver "${name}"`);
+    }
+  }
+  const desc = {
+    ...base,
+    drivers: base.drivers.map((d) => ({ ...d, load: sc.overrides.driverLoad[d.name] ?? d.load })),
+  };
   const bp = bootPlatform(desc, {
     profile: opts.profile,
     cmdline: opts.cmdline,
@@ -373,6 +399,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): ScenarioResult {
         }
       : null,
     allocations: k.alloc.attempts,
+    log: k.printk.lines.map((l) => `${l.source}: ${l.message}`),
   };
   const exp = expectationFor(sc, opts.profile);
   return { ...partial, expectation: exp && !opts.failNth ? checkExpectation(partial, exp) : null };

@@ -74,6 +74,10 @@ const DeviceExpect = z.strictObject({
   driver: z.string().nullable().optional(),
   fwspec: z.boolean().optional(),
   groupType: z.string().optional(),
+  /** A substring of one of the device's history lines (what happened to it, in words). */
+  history: z.string().optional(),
+  /** Where the IOMMU core probed it: a prefix of "device_add", "registration of …", "replay at driver bind". */
+  probedAt: z.string().optional(),
 });
 
 /** What a profile should produce: checked by `iommu-lab scenario` and the tests. */
@@ -90,6 +94,10 @@ export const ExpectSchema = z.strictObject({
     )
     .optional(),
   warnings: z.array(z.string()).optional(),
+  /** Substrings each of which some kernel log line must contain. */
+  log: z.array(z.string()).optional(),
+  /** The registered IOMMU instances, in list order. */
+  iommus: z.array(z.string()).optional(),
 });
 
 export const ScenarioSchema = z.strictObject({
@@ -98,6 +106,10 @@ export const ScenarioSchema = z.strictObject({
   description: z.string().default(''),
   /** A built-in platform's name, or an inline platform description. */
   platform: z.union([z.string(), PlatformSchema]),
+  /** Changes to the platform for this scenario: drivers loaded differently ("manual": by a step). */
+  overrides: z
+    .strictObject({ driverLoad: z.record(z.string(), z.enum(['builtin', 'module', 'manual'])).default({}) })
+    .default({ driverLoad: {} }),
   /** The profiles the scenario is about (default: all). */
   profiles: z.array(z.enum(profileNames)).optional(),
   steps: z.array(StepSchema),

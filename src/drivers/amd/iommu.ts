@@ -13,7 +13,7 @@ import type { Device } from '../../base/device.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { IommuOps } from '../../iommu/ops.js';
 import type { Allocation } from '../../kernel/alloc.js';
-import { ENODEV, ENOMEM, ERR_PTR } from '../../kernel/errno.js';
+import { ENODEV, ENOMEM, ERR_PTR, errnoName } from '../../kernel/errno.js';
 import {
   IOMMU_DOMAIN_BLOCKED,
   IOMMU_DOMAIN_IDENTITY,
@@ -21,7 +21,12 @@ import {
   IommuDomain,
   staticDomain,
 } from '../../iommu/domain.js';
-import { IommuDevice, iommu_device_register, iommu_device_sysfs_add } from '../../iommu/iommu-device.js';
+import {
+  IommuDevice,
+  iommu_device_register,
+  iommu_device_sysfs_add,
+  iommu_device_sysfs_remove,
+} from '../../iommu/iommu-device.js';
 import { generic_device_group } from '../../iommu/group.js';
 import { IOMMU_RESV_MSI, IOMMU_RESV_RESERVED, iommu_alloc_resv_region } from '../../iommu/resv-regions.js';
 import { pci_device_group } from '../../pci/pci-device-group.js';
@@ -176,6 +181,7 @@ export function amd_iommu_init(k: Kernel, table: IvrsTable): number {
     for (const [a, b] of unit.ranges) for (let d = a; d <= b; d++) seg.set(d, amd);
   });
   k.teardownHooks.push(() => {
+    for (const u of st.units) iommu_device_sysfs_remove(k, u.iommu);
     for (const m of mems) k.alloc.free(m, 'teardown');
     k.driverState.delete('amd-iommu');
   });
@@ -183,7 +189,8 @@ export function amd_iommu_init(k: Kernel, table: IvrsTable): number {
   for (const amd of st.units) {
     if (iommu_device_sysfs_add(k, amd.iommu)) continue;
     const ret = iommu_device_register(k, amd.iommu, ops, null);
-    if (ret) k.printk.log('err', 'AMD-Vi', `${amd.iommu.name}: iommu_device_register() returned ${ret}`);
+    if (ret)
+      k.printk.log('err', 'AMD-Vi', `${amd.iommu.name}: iommu_device_register() returned ${errnoName(ret)}`);
   }
   return 0;
 }

@@ -96,8 +96,11 @@ export const arm_smmu_ops: IommuOps = {
   /** arm_smmu_probe_device() */
   probe_device(k, dev) {
     const fwspec = dev_iommu_fwspec_get(dev);
-    // Only reached with a fwspec naming an SMMUv3 (up to v6.7: the ops check).
+    // Only reached with a fwspec naming an SMMUv3. While fwspec->ops existed
+    // (to v6.10) the driver checked them: an empty fwspec still waiting for
+    // its instance (ops NULL) is not this driver's.
     if (!fwspec) return ERR_PTR(-ENODEV);
+    if (k.profile.fwspecInit === 'with-ops' && fwspec.ops !== arm_smmu_ops) return ERR_PTR(-ENODEV);
     const smmu = smmuOf(k, iommu_from_fwnode(k, fwspec.iommu_fwnode));
     if (!smmu) return ERR_PTR(-ENODEV);
     const mem = k.alloc.alloc('arm_smmu_master', dev.name, 'arm_smmu_probe_device');

@@ -14,7 +14,7 @@ import type { IommuResvRegion } from '../../iommu/resv-regions.js';
 import type { DmarDrhdUnit, DmarTable } from './dmar.js';
 import type { Allocation } from '../../kernel/alloc.js';
 import { is_downstream_to_pci_bridge } from './dmar.js';
-import { ENODEV, ENOMEM, ERR_PTR } from '../../kernel/errno.js';
+import { ENODEV, ENOMEM, ERR_PTR, errnoName } from '../../kernel/errno.js';
 import {
   IOMMU_DOMAIN_BLOCKED,
   IOMMU_DOMAIN_DMA,
@@ -23,7 +23,12 @@ import {
   IommuDomain,
   staticDomain,
 } from '../../iommu/domain.js';
-import { IommuDevice, iommu_device_register, iommu_device_sysfs_add } from '../../iommu/iommu-device.js';
+import {
+  IommuDevice,
+  iommu_device_register,
+  iommu_device_sysfs_add,
+  iommu_device_sysfs_remove,
+} from '../../iommu/iommu-device.js';
 import { generic_device_group } from '../../iommu/group.js';
 import {
   IOMMU_READ,
@@ -234,6 +239,7 @@ export function intel_iommu_init(k: Kernel, table: DmarTable): number {
   }
   // The kernel never frees its units; the model's teardown does, so that leaks stand out.
   k.teardownHooks.push(() => {
+    for (const u of st.units) iommu_device_sysfs_remove(k, u.iommu);
     for (const m of mems) k.alloc.free(m, 'teardown');
     k.driverState.delete('intel-iommu');
   });
@@ -242,7 +248,8 @@ export function intel_iommu_init(k: Kernel, table: DmarTable): number {
     if (iommu_device_sysfs_add(k, unit.iommu))
       k.printk.log('err', 'DMAR', `${unit.iommu.name}: sysfs_add failed`);
     const ret = iommu_device_register(k, unit.iommu, ops, null);
-    if (ret) k.printk.log('err', 'DMAR', `${unit.iommu.name}: iommu_device_register() returned ${ret}`);
+    if (ret)
+      k.printk.log('err', 'DMAR', `${unit.iommu.name}: iommu_device_register() returned ${errnoName(ret)}`);
   }
   return 0;
 }

@@ -79,6 +79,8 @@ function makeMockOps(k: Kernel, bus: BusType, iommu: IommuDevice, blocking: Iomm
       return d;
     },
     capable: () => true,
+    // v6.4's mock_ops.set_platform_dma_ops: the group goes back to "no domain".
+    set_platform_dma_ops: k.profile.mock.isDriver ? undefined : () => {},
   };
 }
 
@@ -110,8 +112,9 @@ export function iommufd_test_init(k: Kernel): number {
   let rc = bus_register(k, bus);
   if (rc) return err_platform(k, st, rc);
   if (!k.profile.mock.isDriver) {
-    // v6.4: the bus carries the mock ops statically; no instance is registered.
+    // v6.4: the bus and the static mock_iommu_device carry the mock ops; nothing is registered.
     bus.iommu_ops = st.ops;
+    iommu.ops = st.ops;
     st.loaded = true;
     return 0;
   }

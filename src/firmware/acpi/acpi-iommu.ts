@@ -13,6 +13,7 @@ import { ENODEV, EPROBE_DEFER, errnoName } from '../../kernel/errno.js';
 import { mutex_lock, mutex_unlock } from '../../kernel/mutex.js';
 import { dev_iommu_fwspec_get } from '../../iommu/dev-iommu.js';
 import { iommu_probe_device } from '../../iommu/probe.js';
+import { withProbeContext } from '../../iommu/subsys.js';
 
 /** An ACPI table that can describe a device's IOMMU: iort_iommu_configure_id(), viot_iommu_configure(). */
 export interface AcpiIommuConfigurer {
@@ -40,6 +41,7 @@ export function acpi_iommu_configure_id(k: Kernel, dev: Device, id: number | nul
   mutex_unlock(k.printk, lock, 'acpi_iommu_configure_id');
   // Up to v6.14 a successful parse is replayed into the IOMMU core at driver bind.
   const replay = k.profile.firmwareConfigure === 'bind-replay' || !dev_iommu_present;
-  if (!err && dev.bus && replay) err = iommu_probe_device(k, dev);
+  if (!err && dev.bus && replay)
+    err = withProbeContext(k, 'replay at driver bind', () => iommu_probe_device(k, dev));
   return err;
 }

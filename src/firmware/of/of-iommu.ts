@@ -20,6 +20,7 @@ import { dev_iommu_free, dev_iommu_fwspec_get } from '../../iommu/dev-iommu.js';
 import { iommu_fwspec_free, iommu_fwspec_init, IOMMU_FWSPEC_PCI_RC_ATS } from '../../iommu/fwspec.js';
 import { iommu_ops_from_fwnode } from '../../iommu/iommu-device.js';
 import { iommu_probe_device } from '../../iommu/probe.js';
+import { withProbeContext } from '../../iommu/subsys.js';
 import {
   of_device_is_available,
   of_map_id,
@@ -121,7 +122,7 @@ export function of_iommu_configure(k: Kernel, dev: Device, master: Fwnode | null
   // The replay: up to v6.14 always (driver bind); from v6.15 only outside the probe path.
   const replay = k.profile.firmwareConfigure === 'bind-replay' || !dev_iommu_present;
   if (!err && dev.bus && replay) {
-    err = iommu_probe_device(k, dev);
+    err = withProbeContext(k, 'replay at driver bind', () => iommu_probe_device(k, dev));
     dev.history.push(`of_iommu_configure() replayed iommu_probe_device(): ${errnoName(err)}`);
   }
   if (err && err !== -EPROBE_DEFER) k.printk.log('debug', dev.name, `Adding to IOMMU failed: ${err}`);
