@@ -21,6 +21,13 @@ export const knownBugs = {
       'v6.18: the error path calls iommu_fwspec_free(), leaving dev->iommu allocated (reported with a fix using ' +
       'dev_iommu_free() in 2026).',
   },
+  'mock-device-add-fwspec-leak': {
+    title: 'iommu_mock_device_add() returns without freeing dev->iommu when iommu_fwspec_init() fails',
+    detail:
+      'v6.18: iommu_fwspec_init() can fail with -ENOMEM after dev_iommu_get() succeeded (the fwspec allocation); ' +
+      'iommu_mock_device_add() returns the error as is and mock_dev_create() puts the device, so dev->iommu leaks. ' +
+      "Found by this model's fail-nth sweep; the same function as the 2026 device_add() report.",
+  },
   'init-device-frees-seeded-fwspec': {
     title: "iommu_init_device()'s unwind frees a fwspec that bus code set up",
     detail:

@@ -18,7 +18,11 @@ export function iommu_mock_device_add(k: Kernel, dev: Device, iommu: IommuDevice
   mutex_lock(k.printk, k.iommu.probe_device_lock, 'iommu_mock_device_add');
   let rc = iommu_fwspec_init(k, dev, iommu.fwnode);
   mutex_unlock(k.printk, k.iommu.probe_device_lock, 'iommu_mock_device_add');
-  if (rc) return rc;
+  if (rc) {
+    // iommu_fwspec_init() may fail after dev_iommu_get() (its fwspec allocation): nothing frees dev->iommu.
+    if (dev.iommu) recordKnownBug(k, 'mock-device-add-fwspec-leak', dev.name, [dev.iommu.mem.id]);
+    return rc;
+  }
   dev.history.push(`iommu_mock_device_add(): fwspec for ${iommu.name}'s software node before device_add()`);
   rc = device_add(k, dev);
   if (rc) {

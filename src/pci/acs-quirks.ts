@@ -207,10 +207,14 @@ function idIn(set: IdSet, device: number): boolean {
   return set.some((e) => (typeof e === 'number' ? e === device : device >= e[0] && device <= e[1]));
 }
 
+/** Is the function one of the PCIe port types the quirk speaks for? */
+function typeMatches(q: AcsQuirk, pdev: PciDev): boolean {
+  return !q.types || (pci_is_pcie(pdev) && q.types.includes(pci_pcie_type(pdev)));
+}
+
 /** Is the function one of the quirk's ports and IDs (the kernel's *_match() helpers)? */
 function quirkMatchesPort(q: AcsQuirk, pdev: PciDev): boolean {
-  if (q.types && !(pci_is_pcie(pdev) && q.types.includes(pci_pcie_type(pdev)))) return false;
-  return !q.ids || idIn(q.ids, pdev.device);
+  return typeMatches(q, pdev) && (!q.ids || idIn(q.ids, pdev.device));
 }
 
 /** Runs one quirk: -ENOTTY/-ENODEV for no opinion, 0 for "not provided", 1 for "provided". */
@@ -219,7 +223,7 @@ export function evalAcsQuirk(q: AcsQuirk, pdev: PciDev, acs_flags: number): numb
     if (!pdev.multifunction || !pci_is_root_bus(pdev.bus)) return -ENODEV;
     if (!pdev.bus.core.acpiTables.has(q.rootBusMultifunctionWithTable)) return -ENODEV;
   }
-  if (q.types && !(pci_is_pcie(pdev) && q.types.includes(pci_pcie_type(pdev)))) return -ENOTTY;
+  if (!typeMatches(q, pdev)) return -ENOTTY;
   if (q.ids && !idIn(q.ids, pdev.device)) return q.otherIds === 'not-isolated' ? 0 : -ENOTTY;
   let flags = acs_flags;
   if (q.readsAcsCap) {

@@ -88,7 +88,7 @@ function get_pci_alias_group(pdev: PciDev, s: Search): IommuGroup | null {
 /** Why a bridge's transactions carry `alias` rather than the function's own ID. */
 function aliasCause(owner: PciDev, alias: number, start: PciDev): string {
   if (owner === start) return `its own requester ID ${ridName(alias)}`;
-  if (owner.real_dma_dev === null && start.real_dma_dev === owner)
+  if (start.real_dma_dev === owner)
     return `${owner.name}'s requester ID ${ridName(alias)} (the platform's real DMA device)`;
   if (pci_is_pcie(owner) && pci_pcie_type(owner) === PCI_EXP_TYPE_PCI_BRIDGE)
     return `${ridName(alias)}, as PCIe-to-PCI bridge ${owner.name} tags it`;
@@ -109,6 +109,7 @@ function trailText(trail: readonly Step[]): string {
     st.kind === 'function'
       ? `multifunction sibling${named ? ` ${st.dev.name}` : ''} without ACS isolation`
       : `DMA alias${named ? ` ${st.dev.name}` : ''}`;
+  if (trail.length === 0) return 'its own';
   if (trail.length === 1) return one(trail[0], false);
   return trail.map((st) => one(st, true)).join(', then ');
 }

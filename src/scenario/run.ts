@@ -27,6 +27,7 @@ import { device_attach, device_release_driver, driver_deferred_probe_trigger } f
 import { driver_register, driver_unregister } from '../base/driver.js';
 import { mutex_lock, mutex_unlock } from '../kernel/mutex.js';
 import { iommu_fwspec_add_ids, iommu_fwspec_init } from '../iommu/fwspec.js';
+import { dev_iommu_free } from '../iommu/dev-iommu.js';
 import { iommu_device_claim_dma_owner, iommu_device_release_dma_owner } from '../iommu/ownership.js';
 import { iommu_paging_domain_alloc, iommu_domain_free } from '../iommu/domain-alloc.js';
 import { iommu_attach_group, iommu_detach_group } from '../iommu/attach.js';
@@ -86,18 +87,27 @@ interface Ctx {
   readonly binds: Map<string, IommufdDevice>;
   readonly owners: Map<string, object>;
   readonly file: string;
+  /** Device names the platform and the steps' `as` declare. */
+  readonly declared: Set<string>;
 }
+
+/**
+ * A step's device. A name the scenario never declares is bad input; a name it
+ * declares whose device does not exist now (its creation failed, say under
+ * fail-nth) makes the step return -ENODEV, as looking it up would.
+ */
+class MissingDevice extends Error {}
 
 function dev(ctx: Ctx, name: string, where: string): Device {
   const d =
     ctx.refs.get(name) ?? ctx.bp.devices.get(name) ?? [...ctx.k.base.devices].find((x) => x.name === name);
-  if (!d)
-    throw new InputError(
-      ctx.file,
-      where,
-      `no device "${name}" (neither a platform device nor a name given with "as")`,
-    );
-  return d;
+  if (d) return d;
+  if (ctx.declared.has(name)) throw new MissingDevice(name);
+  throw new InputError(
+    ctx.file,
+    where,
+    `no device "${name}" (neither a platform device nor a name given with "as")`,
+  );
 }
 
 function owner(ctx: Ctx, name: string): object {
@@ -128,7 +138,10 @@ function runStep(ctx: Ctx, step: Step, i: number): { ret: number; target: string
     }
     case 'device-add': {
       const d = dev(ctx, step.dev, `${where}.dev`);
-      return { ret: device_add(k, d), target: d.name };
+      const ret = device_add(k, d);
+      // The scenario is the bus code here: a failed add undoes its own fwspec set-up, fully.
+      if (ret && d.iommu) dev_iommu_free(k, d, 'bus code unwinding device_add()');
+      return { ret, target: d.name };
     }
     case 'device-del': {
       const d = dev(ctx, step.dev, `${where}.dev`);
@@ -350,6 +363,8 @@ export function runScenario(sc: Scenario, opts: RunOptions): ScenarioResult {
     file,
   });
   const k = bp.k;
+  const declared = new Set<string>([...desc.devices.map((d) => d.name), ...bp.devices.keys()]);
+  for (const step of sc.steps) if ('as' in step && step.as) declared.add(step.as);
   const ctx: Ctx = {
     bp,
     k,
@@ -359,11 +374,20 @@ export function runScenario(sc: Scenario, opts: RunOptions): ScenarioResult {
     binds: new Map(),
     owners: new Map(),
     file,
+    declared,
   };
   const violations: ScenarioResult['invariantViolations'] = [];
   if (opts.checkInvariants) for (const v of checkInvariants(k)) violations.push({ ...v, afterStep: -1 });
   const steps: StepResult[] = sc.steps.map((step, i) => {
-    const { ret, target } = runStep(ctx, step, i);
+    let ret: number;
+    let target: string;
+    try {
+      ({ ret, target } = runStep(ctx, step, i));
+    } catch (e) {
+      if (!(e instanceof MissingDevice)) throw e;
+      ret = -ENODEV;
+      target = e.message;
+    }
     k.runDeferredProbe();
     if (opts.checkInvariants) for (const v of checkInvariants(k)) violations.push({ ...v, afterStep: i });
     return { op: step.op, result: errnoName(ret), target };

@@ -23,9 +23,16 @@ function fn(json: Partial<PciFunctionJson> & Pick<PciFunctionJson, 'type'>, acsR
   const bridge = json.type === 'upstream-port' || json.type === 'endpoint' || json.type === 'legacy-endpoint';
   const f: PciFunctionJson = { vendor: '1234', device: '0001', bdf: bridge ? '01:00.0' : '00:1c.0', ...json };
   const functions: PciFunctionJson[] = [f];
-  if (bridge) functions.push({ bdf: '00:01.0', type: 'root-port', vendor: '1234', device: '0002', secondary: 1 });
+  if (bridge)
+    functions.push({ bdf: '00:01.0', type: 'root-port', vendor: '1234', device: '0002', secondary: 1 });
   if (f.type.endsWith('port') || f.type.endsWith('bridge')) f.secondary ??= 0x10;
-  if (json.multifunction) functions.push({ ...f, bdf: f.bdf.replace(/\.0$/, '.1'), multifunction: undefined, secondary: f.secondary === undefined ? undefined : 0x11 });
+  if (json.multifunction)
+    functions.push({
+      ...f,
+      bdf: f.bdf.replace(/\.0$/, '.1'),
+      multifunction: undefined,
+      secondary: f.secondary === undefined ? undefined : 0x11,
+    });
   const b = build({ root: 0, functions }, { acsRequested });
   return b.topo.device(f.bdf).pci!;
 }
@@ -77,7 +84,9 @@ describe('ACS enabling at enumeration (pci_enable_acs)', () => {
     const k = newKernel();
     const topo = buildPciTopology(k, {
       root: 0,
-      functions: [{ bdf: '00:1c.0', type: 'root-port', vendor: '1b36', device: '000c', secondary: 1, acs: QEMU_RP_ACS }],
+      functions: [
+        { bdf: '00:1c.0', type: 'root-port', vendor: '1b36', device: '000c', secondary: 1, acs: QEMU_RP_ACS },
+      ],
     });
     pci_request_acs(k);
     expect(pci_core(k).acs_enable).toBe(true);
@@ -91,8 +100,23 @@ describe('ACS enabling at enumeration (pci_enable_acs)', () => {
       {
         root: 0,
         functions: [
-          { bdf: '00:07.0', type: 'root-port', vendor: '8086', device: '9a23', secondary: 1, externalFacing: true, acs: QEMU_RP_ACS },
-          { bdf: '01:00.0', type: 'upstream-port', vendor: '8086', device: '15ef', secondary: 2, acs: QEMU_RP_ACS },
+          {
+            bdf: '00:07.0',
+            type: 'root-port',
+            vendor: '8086',
+            device: '9a23',
+            secondary: 1,
+            externalFacing: true,
+            acs: QEMU_RP_ACS,
+          },
+          {
+            bdf: '01:00.0',
+            type: 'upstream-port',
+            vendor: '8086',
+            device: '15ef',
+            secondary: 2,
+            acs: QEMU_RP_ACS,
+          },
         ],
       },
       { acsRequested: true },
@@ -102,7 +126,19 @@ describe('ACS enabling at enumeration (pci_enable_acs)', () => {
     expect(topo.device('01:00.0').pci!.acsControl).toBe(0x001f);
 
     const noats = build(
-      { root: 0, functions: [{ bdf: '00:1c.0', type: 'root-port', vendor: '1b36', device: '000c', secondary: 1, acs: QEMU_RP_ACS }] },
+      {
+        root: 0,
+        functions: [
+          {
+            bdf: '00:1c.0',
+            type: 'root-port',
+            vendor: '1b36',
+            device: '000c',
+            secondary: 1,
+            acs: QEMU_RP_ACS,
+          },
+        ],
+      },
       { cmdline: 'pci=noats' },
     );
     expect(noats.topo.device('00:1c.0').pci!.acsControl).toBe(0x001f);
@@ -113,8 +149,22 @@ describe('ACS enabling at enumeration (pci_enable_acs)', () => {
       {
         root: 0,
         functions: [
-          { bdf: '00:1c.0', type: 'root-port', vendor: '1b36', device: '000c', secondary: 1, acs: QEMU_RP_ACS },
-          { bdf: '00:1d.0', type: 'root-port', vendor: '1b36', device: '000c', secondary: 2, acs: QEMU_RP_ACS },
+          {
+            bdf: '00:1c.0',
+            type: 'root-port',
+            vendor: '1b36',
+            device: '000c',
+            secondary: 1,
+            acs: QEMU_RP_ACS,
+          },
+          {
+            bdf: '00:1d.0',
+            type: 'root-port',
+            vendor: '1b36',
+            device: '000c',
+            secondary: 2,
+            acs: QEMU_RP_ACS,
+          },
         ],
       },
       // bit 0 (SV) is the last character: SV=1, TB=0, RR=1, CR=1, UF=0
@@ -124,14 +174,27 @@ describe('ACS enabling at enumeration (pci_enable_acs)', () => {
     const pdev = b.topo.device('00:1d.0').pci!;
     expect(pdev.acsControl).toBe(0x000d);
     expect(pci_acs_enabled(pdev, REQ_ACS_FLAGS)).toBe(false);
-    expect(b.k.printk.lines).toContainEqual({ level: 'info', source: '0000:00:1d.0', message: 'Configured ACS to 0x000d' });
+    expect(b.k.printk.lines).toContainEqual({
+      level: 'info',
+      source: '0000:00:1d.0',
+      message: 'Configured ACS to 0x000d',
+    });
   });
 
   it('applies pci=disable_acs_redir= by vendor:device, clearing RR|CR|EC', () => {
     const b = build(
       {
         root: 0,
-        functions: [{ bdf: '00:1c.0', type: 'root-port', vendor: '1b36', device: '000c', secondary: 1, acs: { cap: '0x5f', ctrl: '0x7f' } }],
+        functions: [
+          {
+            bdf: '00:1c.0',
+            type: 'root-port',
+            vendor: '1b36',
+            device: '000c',
+            secondary: 1,
+            acs: { cap: '0x5f', ctrl: '0x7f' },
+          },
+        ],
       },
       { cmdline: 'pci=disable_acs_redir=pci:1b36:000c' },
     );
@@ -145,7 +208,14 @@ describe('ACS enabling at enumeration (pci_enable_acs)', () => {
         functions: [
           { bdf: '00:1c.0', type: 'root-port', vendor: '1b36', device: '000c', secondary: 1 },
           { bdf: '01:00.0', type: 'upstream-port', vendor: '10b5', device: '8747', secondary: 2 },
-          { bdf: '02:08.0', type: 'downstream-port', vendor: '10b5', device: '8747', secondary: 3, acs: { cap: '0x1f' } },
+          {
+            bdf: '02:08.0',
+            type: 'downstream-port',
+            vendor: '10b5',
+            device: '8747',
+            secondary: 3,
+            acs: { cap: '0x1f' },
+          },
         ],
       },
       { acsRequested: false, cmdline: 'pci=config_acs=11101@00:1c.0/00.0/08.0' },
@@ -163,7 +233,9 @@ describe('device-specific ACS quirks (pci_dev_acs_enabled[])', () => {
     expect(on.dev_flags & PCI_DEV_FLAGS_ACS_ENABLED_QUIRK).toBeTruthy();
     expect(pci_acs_enabled(on, REQ_ACS_FLAGS)).toBe(true);
     expect(acsVerdict(on, REQ_ACS_FLAGS).why).toBe('pci_quirk_intel_pch_acs vouches for SV|RR|CR|UF');
-    expect(on.bus.core.k.printk.lines.map((l) => l.message)).toContain('Intel PCH root port ACS workaround enabled');
+    expect(on.bus.core.k.printk.lines.map((l) => l.message)).toContain(
+      'Intel PCH root port ACS workaround enabled',
+    );
 
     const off = ich('1c10', false);
     expect(pci_acs_enabled(off, REQ_ACS_FLAGS)).toBe(false);
@@ -181,10 +253,25 @@ describe('device-specific ACS quirks (pci_dev_acs_enabled[])', () => {
   });
 
   it('multifunction endpoints vetted for no peer-to-peer (Intel 82576, Solarflare) isolate their functions', () => {
-    expect(pci_acs_enabled(fn({ type: 'endpoint', vendor: '8086', device: '10c9', multifunction: true }), REQ_ACS_FLAGS)).toBe(true);
-    expect(pci_acs_enabled(fn({ type: 'endpoint', vendor: '1924', device: '0a03', multifunction: true }), REQ_ACS_FLAGS)).toBe(true);
+    expect(
+      pci_acs_enabled(
+        fn({ type: 'endpoint', vendor: '8086', device: '10c9', multifunction: true }),
+        REQ_ACS_FLAGS,
+      ),
+    ).toBe(true);
+    expect(
+      pci_acs_enabled(
+        fn({ type: 'endpoint', vendor: '1924', device: '0a03', multifunction: true }),
+        REQ_ACS_FLAGS,
+      ),
+    ).toBe(true);
     // The 82574L (e1000e) is not in the table.
-    expect(pci_acs_enabled(fn({ type: 'endpoint', vendor: '8086', device: '10d3', multifunction: true }), REQ_ACS_FLAGS)).toBe(false);
+    expect(
+      pci_acs_enabled(
+        fn({ type: 'endpoint', vendor: '8086', device: '10d3', multifunction: true }),
+        REQ_ACS_FLAGS,
+      ),
+    ).toBe(false);
   });
 
   it('AMD southbridge functions provide RR|CR only on the root bus, multifunction, with an IVRS table', () => {
@@ -218,7 +305,11 @@ describe('device-specific ACS quirks (pci_dev_acs_enabled[])', () => {
     ['Annapurna Labs root port', { type: 'root-port', vendor: '1c36', device: '0031' }, true],
     ['Zhaoxin root port in the list', { type: 'root-port', vendor: '1d17', device: '0717' }, true],
     ['Loongson root port', { type: 'root-port', vendor: '0014', device: '7a09' }, true],
-    ['Intel RCiEP, multifunction', { type: 'rc-endpoint', vendor: '8086', device: '1234', multifunction: true }, true],
+    [
+      'Intel RCiEP, multifunction',
+      { type: 'rc-endpoint', vendor: '8086', device: '1234', multifunction: true },
+      true,
+    ],
   ] as const)('%s isolates without an ACS capability', (_what, json, enabled) => {
     expect(pci_acs_enabled(fn(json as PciFunctionJson), REQ_ACS_FLAGS)).toBe(enabled);
   });
@@ -227,12 +318,22 @@ describe('device-specific ACS quirks (pci_dev_acs_enabled[])', () => {
     const zx = fn({ type: 'root-port', vendor: '1d17', device: '0800', acs: QEMU_RP_ACS });
     expect(zx.acsControl).toBe(0x001d);
     expect(pci_acs_enabled(zx, REQ_ACS_FLAGS)).toBe(false);
-    expect(pci_acs_enabled(fn({ type: 'endpoint', vendor: '8088', device: '0200' }), REQ_ACS_FLAGS)).toBe(false);
-    expect(pci_acs_enabled(fn({ type: 'endpoint', vendor: '8088', device: '1001', multifunction: true }), REQ_ACS_FLAGS)).toBe(true);
+    expect(pci_acs_enabled(fn({ type: 'endpoint', vendor: '8088', device: '0200' }), REQ_ACS_FLAGS)).toBe(
+      false,
+    );
+    expect(
+      pci_acs_enabled(
+        fn({ type: 'endpoint', vendor: '8088', device: '1001', multifunction: true }),
+        REQ_ACS_FLAGS,
+      ),
+    ).toBe(true);
   });
 
   it('Cavium devices that are not matching root ports get no opinion from the Cavium quirk', () => {
-    expect(pci_dev_specific_acs_enabled(fn({ type: 'endpoint', vendor: '177d', device: 'af84' }), REQ_ACS_FLAGS).ret).toBeLessThan(0);
+    expect(
+      pci_dev_specific_acs_enabled(fn({ type: 'endpoint', vendor: '177d', device: 'af84' }), REQ_ACS_FLAGS)
+        .ret,
+    ).toBeLessThan(0);
   });
 });
 
@@ -243,9 +344,23 @@ describe('pci_acs_path_enabled', () => {
       { bdf: '00:1c.0', type: 'root-port', vendor: '1b36', device: '000c', secondary: 1, acs: QEMU_RP_ACS },
       { bdf: '00:1d.0', type: 'root-port', vendor: '1b36', device: '000c', secondary: 4 },
       { bdf: '01:00.0', type: 'upstream-port', vendor: '10b5', device: '8747', secondary: 2 },
-      { bdf: '02:08.0', type: 'downstream-port', vendor: '10b5', device: '8747', secondary: 3, acs: { cap: '0x1f' } },
+      {
+        bdf: '02:08.0',
+        type: 'downstream-port',
+        vendor: '10b5',
+        device: '8747',
+        secondary: 3,
+        acs: { cap: '0x1f' },
+      },
       { bdf: '04:00.0', type: 'upstream-port', vendor: '10b5', device: '8747', secondary: 5 },
-      { bdf: '05:08.0', type: 'downstream-port', vendor: '10b5', device: '8747', secondary: 6, acs: { cap: '0x1f' } },
+      {
+        bdf: '05:08.0',
+        type: 'downstream-port',
+        vendor: '10b5',
+        device: '8747',
+        secondary: 6,
+        acs: { cap: '0x1f' },
+      },
     ],
   });
   const p = (bdf: string) => b.topo.device(bdf).pci!;

@@ -46,19 +46,33 @@ function switchTopology(opts: { rpAcs: boolean; dspAcs: boolean }): PciFunctionJ
 describe('pci_device_group', () => {
   it('groups everything below a switch without ACS with its root port', () => {
     const b = build({ root: 0, functions: switchTopology({ rpAcs: false, dspAcs: false }) });
-    expect(partition(probeGroups(b))).toEqual([['00:1c.0', '01:00.0', '02:00.0', '02:01.0', '03:00.0', '04:00.0']]);
+    expect(partition(probeGroups(b))).toEqual([
+      ['00:1c.0', '01:00.0', '02:00.0', '02:01.0', '03:00.0', '04:00.0'],
+    ]);
   });
 
   it('below an ACS root port, groups each ACS-less downstream port with what is below it', () => {
     // The single-function upstream port passes pci_acs_enabled(), so the path above each
     // downstream port isolates; the endpoints stop at their downstream port.
     const b = build({ root: 0, functions: switchTopology({ rpAcs: true, dspAcs: false }) });
-    expect(partition(probeGroups(b))).toEqual([['00:1c.0'], ['01:00.0'], ['02:00.0', '03:00.0'], ['02:01.0', '04:00.0']]);
+    expect(partition(probeGroups(b))).toEqual([
+      ['00:1c.0'],
+      ['01:00.0'],
+      ['02:00.0', '03:00.0'],
+      ['02:01.0', '04:00.0'],
+    ]);
   });
 
   it('isolates every function when ACS holds along the whole path', () => {
     const b = build({ root: 0, functions: switchTopology({ rpAcs: true, dspAcs: true }) });
-    expect(partition(probeGroups(b))).toEqual([['00:1c.0'], ['01:00.0'], ['02:00.0'], ['02:01.0'], ['03:00.0'], ['04:00.0']]);
+    expect(partition(probeGroups(b))).toEqual([
+      ['00:1c.0'],
+      ['01:00.0'],
+      ['02:00.0'],
+      ['02:01.0'],
+      ['03:00.0'],
+      ['04:00.0'],
+    ]);
   });
 
   it('breaks isolation for the whole switch when only the root port lacks ACS', () => {
@@ -73,7 +87,12 @@ describe('pci_device_group', () => {
   it('keeps functions of an ACS-less multifunction endpoint together, and apart with ACS', () => {
     const shared = build({
       root: 0,
-      functions: [rootPort('00:1c.0', 1, true), ep('01:00.0', { multifunction: true }), ep('01:00.1'), ep('01:00.3')],
+      functions: [
+        rootPort('00:1c.0', 1, true),
+        ep('01:00.0', { multifunction: true }),
+        ep('01:00.1'),
+        ep('01:00.3'),
+      ],
     });
     const groups = probeGroups(shared);
     expect(partition(groups)).toEqual([['00:1c.0'], ['01:00.0', '01:00.1', '01:00.3']]);
@@ -140,7 +159,13 @@ describe('pci_device_group', () => {
         ep('00:04.0', { type: 'rc-endpoint' }),
         // Adaptec 3405: its DMA engine hides at 01.0; 00:01.0 is some other function here.
         ep('00:01.0', { type: 'rc-endpoint' }),
-        ep('00:05.0', { type: 'rc-endpoint', vendor: '9005', device: '0285', subsystemVendor: '9005', subsystemDevice: '02bb' }),
+        ep('00:05.0', {
+          type: 'rc-endpoint',
+          vendor: '9005',
+          device: '0285',
+          subsystemVendor: '9005',
+          subsystemDevice: '02bb',
+        }),
       ],
     });
     const groups = probeGroups(b);
@@ -169,7 +194,14 @@ describe('pci_device_group', () => {
 
   it('isolates Intel PCH root ports by quirk under DMAR but not under a device tree', () => {
     const pch: PciFunctionJson[] = [
-      { bdf: '00:1c.0', type: 'root-port', vendor: '8086', device: '8c10', secondary: 1, multifunction: true },
+      {
+        bdf: '00:1c.0',
+        type: 'root-port',
+        vendor: '8086',
+        device: '8c10',
+        secondary: 1,
+        multifunction: true,
+      },
       { bdf: '00:1c.2', type: 'root-port', vendor: '8086', device: '8c14', secondary: 2 },
       ep('01:00.0'),
       ep('02:00.0'),
@@ -204,7 +236,13 @@ describe('pci_device_group', () => {
   });
 
   it('returns the group an alias already has, with a reference', () => {
-    const b = build({ root: 0, functions: [{ bdf: '00:09.0', type: 'pci-bridge', vendor: '1b36', device: '0001', secondary: 1 }, ep('01:01.0', { type: 'conventional' })] });
+    const b = build({
+      root: 0,
+      functions: [
+        { bdf: '00:09.0', type: 'pci-bridge', vendor: '1b36', device: '0001', secondary: 1 },
+        ep('01:01.0', { type: 'conventional' }),
+      ],
+    });
     const groups = probeGroups(b);
     const g = groups.get(b.topo.device('00:09.0'))!;
     expect(groups.get(b.topo.device('01:01.0'))).toBe(g);

@@ -14,7 +14,14 @@ import { build, devs, groupIds, partition, probeGroups } from './helpers.js';
 /** q35's own functions: the MCH host bridge and the ICH9 LPC/SATA/SMBus (conventional, multifunction). */
 const q35: PciFunctionJson[] = [
   { bdf: '00:00.0', type: 'conventional', vendor: '8086', device: '29c0', class: '060000' },
-  { bdf: '00:1f.0', type: 'conventional', vendor: '8086', device: '2918', class: '060100', multifunction: true },
+  {
+    bdf: '00:1f.0',
+    type: 'conventional',
+    vendor: '8086',
+    device: '2918',
+    class: '060100',
+    multifunction: true,
+  },
   { bdf: '00:1f.2', type: 'conventional', vendor: '8086', device: '2922', class: '010601' },
   { bdf: '00:1f.3', type: 'conventional', vendor: '8086', device: '2930', class: '0c0500' },
 ];
@@ -27,11 +34,39 @@ describe('x86-q35-vtd-switch (DMAR, intel_iommu=on)', () => {
       root: 0,
       functions: [
         ...q35,
-        { bdf: '00:03.0', type: 'root-port', vendor: '8086', device: '3420', secondary: 1, label: 'ioh3420 rp1' },
+        {
+          bdf: '00:03.0',
+          type: 'root-port',
+          vendor: '8086',
+          device: '3420',
+          secondary: 1,
+          label: 'ioh3420 rp1',
+        },
         { bdf: '00:06.0', ...qemuRootPort, secondary: 5, label: 'pcie-root-port rp2' },
-        { bdf: '01:00.0', type: 'upstream-port', vendor: '104c', device: '8232', secondary: 2, label: 'x3130-upstream' },
-        { bdf: '02:00.0', type: 'downstream-port', vendor: '104c', device: '8233', secondary: 3, label: 'dn1' },
-        { bdf: '02:01.0', type: 'downstream-port', vendor: '104c', device: '8233', secondary: 4, label: 'dn2' },
+        {
+          bdf: '01:00.0',
+          type: 'upstream-port',
+          vendor: '104c',
+          device: '8232',
+          secondary: 2,
+          label: 'x3130-upstream',
+        },
+        {
+          bdf: '02:00.0',
+          type: 'downstream-port',
+          vendor: '104c',
+          device: '8233',
+          secondary: 3,
+          label: 'dn1',
+        },
+        {
+          bdf: '02:01.0',
+          type: 'downstream-port',
+          vendor: '104c',
+          device: '8233',
+          secondary: 4,
+          label: 'dn2',
+        },
         { bdf: '03:00.0', type: 'endpoint', vendor: '8086', device: '10d3', driver: 'e1000e' },
         { bdf: '04:00.0', type: 'endpoint', vendor: '1af4', device: '1041', driver: 'virtio-pci' },
         { bdf: '05:00.0', type: 'endpoint', vendor: '1af4', device: '1044', driver: 'virtio-pci' },
@@ -86,7 +121,14 @@ describe('x86-q35-vtd-multifunction-default (DMAR, VT-d on by default)', () => {
         { bdf: '00:05.1', type: 'conventional', vendor: '1af4', device: '1005' },
         { bdf: '00:05.2', type: 'conventional', vendor: '1af4', device: '1002' },
         { bdf: '00:07.0', ...qemuRootPort, secondary: 1 },
-        { bdf: '01:00.0', type: 'endpoint', vendor: '8086', device: '10d3', multifunction: true, driver: 'e1000e' },
+        {
+          bdf: '01:00.0',
+          type: 'endpoint',
+          vendor: '8086',
+          device: '10d3',
+          multifunction: true,
+          driver: 'e1000e',
+        },
         { bdf: '01:00.1', type: 'endpoint', vendor: '1af4', device: '1048', driver: 'virtio-pci' },
         { bdf: '01:00.2', type: 'endpoint', vendor: '1af4', device: '1044', driver: 'virtio-pci' },
       ],
@@ -113,7 +155,14 @@ describe('x86-q35-vtd-bridge-strict (DMAR, conventional PCI-PCI bridge)', () => 
       root: 0,
       functions: [
         ...q35,
-        { bdf: '00:09.0', type: 'pci-bridge', vendor: '1b36', device: '0001', secondary: 1, label: 'pci-bridge br1' },
+        {
+          bdf: '00:09.0',
+          type: 'pci-bridge',
+          vendor: '1b36',
+          device: '0001',
+          secondary: 1,
+          label: 'pci-bridge br1',
+        },
         { bdf: '00:0a.0', ...qemuRootPort, secondary: 2 },
         { bdf: '01:01.0', type: 'conventional', vendor: '8086', device: '100e', driver: 'e1000' },
         { bdf: '01:02.0', type: 'conventional', vendor: '1af4', device: '1000', driver: 'virtio-pci' },
@@ -163,7 +212,10 @@ describe('arm64-virt-virtio-iommu-dt-multifunction-passthrough (device tree: ACS
     { acsRequested: false }, // of_iommu_configure() asks only at the first driver probe
   );
   // Groups are made at driver probe: built-in pcieport and virtio-pci first, e1000e (a module) last.
-  const groups = probeGroups(b, devs(b, '00:07.0', '00:05.0', '00:05.1', '00:05.2', '01:00.1', '01:00.2', '01:00.0'));
+  const groups = probeGroups(
+    b,
+    devs(b, '00:07.0', '00:05.0', '00:05.1', '00:05.2', '01:00.1', '01:00.2', '01:00.0'),
+  );
 
   it('leaves ACSCtl at 0x0000, so the root port shares its group with the endpoint', () => {
     expect(b.topo.device('00:07.0').pci!.acsControl).toBe(0);

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PciFunctionJson } from '../../src/pci/topology-schema.js';
 import { pci_for_each_dma_alias } from '../../src/pci/search.js';
+import { pci_devs_are_dma_aliases } from '../../src/pci/dma-alias.js';
 import { ridName } from '../../src/pci/pci-dev.js';
 import { build } from './helpers.js';
 
@@ -95,13 +96,38 @@ describe('pci_for_each_dma_alias', () => {
       { bdf: '00:02.0', type: 'conventional', vendor: '1180', device: 'e832', multifunction: true },
       { bdf: '00:02.1', type: 'conventional', vendor: '1180', device: 'e832', aliases: ['00:07.0'] },
     ];
-    expect(aliases(fns, '00:02.1')).toEqual(['00:02.1 as 00:02.1', '00:02.1 as 00:02.0', '00:02.1 as 00:07.0']);
+    expect(aliases(fns, '00:02.1')).toEqual([
+      '00:02.1 as 00:02.1',
+      '00:02.1 as 00:02.0',
+      '00:02.1 as 00:07.0',
+    ]);
     expect(aliases(fns, '00:02.0')).toEqual(['00:02.0 as 00:02.0']);
   });
 
   it('aliases every devfn for a PLX NTB', () => {
     const fns: PciFunctionJson[] = [{ bdf: '00:03.0', type: 'endpoint', vendor: '10b5', device: '87b0' }];
     expect(aliases(fns, '00:03.0')).toHaveLength(257);
+  });
+
+  it('starts from the platform real DMA device when there is one (pci_real_dma_dev(), x86 VMD)', () => {
+    const b = build({
+      root: 0,
+      functions: [
+        { bdf: '00:0e.0', type: 'rc-endpoint', vendor: '8086', device: '467f' },
+        rp('00:1c.0', 1),
+        { bdf: '01:00.0', type: 'endpoint', vendor: '144d', device: 'a808' },
+      ],
+    });
+    const nvme = b.topo.device('01:00.0').pci!;
+    const vmd = b.topo.device('00:0e.0').pci!;
+    nvme.real_dma_dev = vmd;
+    const seen: string[] = [];
+    pci_for_each_dma_alias(nvme, (pdev, alias) => {
+      seen.push(`${pdev.name.slice(5)} as ${ridName(alias)}`);
+      return 0;
+    });
+    expect(seen).toEqual(['00:0e.0 as 00:0e.0']);
+    expect(pci_devs_are_dma_aliases(nvme, vmd)).toBe(true);
   });
 
   it('stops at the first non-zero callback return and returns it', () => {

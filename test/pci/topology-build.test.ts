@@ -50,7 +50,12 @@ describe('buildPciTopology', () => {
         ep('00:1f.0', { type: 'conventional', multifunction: true }),
       ],
     });
-    expect(b.topo.devices.map((d) => d.name)).toEqual(['0001:00:1c.0', '0001:00:1f.0', '0001:00:1f.3', '0001:01:00.0']);
+    expect(b.topo.devices.map((d) => d.name)).toEqual([
+      '0001:00:1c.0',
+      '0001:00:1f.0',
+      '0001:00:1f.3',
+      '0001:01:00.0',
+    ]);
     const nvme = b.topo.device('0001:01:00.0');
     expect(nvme).toBe(b.topo.device('01:00.0'));
     expect(nvme.parent).toBe(b.topo.device('00:1c.0'));
@@ -138,14 +143,18 @@ describe('buildPciTopology errors', () => {
   });
 
   it('refuses schema violations with their JSON path', () => {
-    expect(errorsOf({ root: 0, functions: [{ bdf: '00:1c.0', type: 'root-port', vendor: 'intel', device: '1' }] })).toEqual([
-      'functions[0].vendor: vendor: a 16-bit hex number such as "8086"',
-    ]);
-    expect(errorsOf({ root: 0, functions: [ep('00:20.0')] })[0]).toMatch(/^functions\[0\]\.bdf: a PCI address/);
+    expect(
+      errorsOf({ root: 0, functions: [{ bdf: '00:1c.0', type: 'root-port', vendor: 'intel', device: '1' }] }),
+    ).toEqual(['functions[0].vendor: vendor: a 16-bit hex number such as "8086"']);
+    expect(errorsOf({ root: 0, functions: [ep('00:20.0')] })[0]).toMatch(
+      /^functions\[0\]\.bdf: a PCI address/,
+    );
     expect(errorsOf({ root: 0, functions: [ep('00:01.0', { vednor: '8086' } as object)] })).toEqual([
       'functions[0]: unknown field "vednor"',
     ]);
-    expect(errorsOf({ root: 0, functions: [ep('00:01.0', { type: 'switch' } as object)] })[0]).toMatch(/^functions\[0\]\.type:/);
+    expect(errorsOf({ root: 0, functions: [ep('00:01.0', { type: 'switch' } as object)] })[0]).toMatch(
+      /^functions\[0\]\.type:/,
+    );
     expect(errorsOf({ functions: [] })[0]).toMatch(/^root:/);
     expect(errorsOf('not a topology')[0]).toMatch(/^: /);
   });
@@ -163,29 +172,43 @@ describe('buildPciTopology errors', () => {
   });
 
   it('refuses bridge numbering a real kernel would not accept', () => {
-    expect(errorsOf({ root: 0, functions: [rp('00:1c.0', 0)] })).toEqual(['functions[0].secondary: bus 0x00 is the root bus']);
+    expect(errorsOf({ root: 0, functions: [rp('00:1c.0', 0)] })).toEqual([
+      'functions[0].secondary: bus 0x00 is the root bus',
+    ]);
     expect(errorsOf({ root: 0, functions: [rp('00:1c.0', 2), rp('02:00.0', 1)] })).toEqual([
       "functions[1].secondary: bus 0x01 must be greater than the bridge's own bus 0x02",
     ]);
-    expect(errorsOf({ root: 0, functions: [{ ...rp('00:1c.0', 1), type: 'pci-bridge' }, rp('01:00.0', 3), ep('03:00.0'), { ...rp('00:1d.0', 2), subordinate: 3 }] })).toContain(
+    expect(
+      errorsOf({
+        root: 0,
+        functions: [
+          { ...rp('00:1c.0', 1), type: 'pci-bridge' },
+          rp('01:00.0', 3),
+          ep('03:00.0'),
+          { ...rp('00:1d.0', 2), subordinate: 3 },
+        ],
+      }),
+    ).toContain(
       "functions[3].subordinate: bus 0x03 (behind 0000:01:00.0) falls in this bridge's range 0x02-0x03 but is not below it",
     );
-    expect(errorsOf({ root: 0, functions: [rp('00:1c.0', 1, { subordinate: 1 }), rp('01:00.0', 2)] })).toEqual([
-      'functions[0].subordinate: 0x01 is below bus 0x02, which is behind this bridge',
-    ]);
+    expect(
+      errorsOf({ root: 0, functions: [rp('00:1c.0', 1, { subordinate: 1 }), rp('01:00.0', 2)] }),
+    ).toEqual(['functions[0].subordinate: 0x01 is below bus 0x02, which is behind this bridge']);
     expect(errorsOf({ root: 0, functions: [rp('00:1c.0', 0x11), ep('00:01.0', { secondary: 3 })] })).toEqual([
       'functions[1].secondary: an endpoint is not a bridge and has no secondary bus',
     ]);
-    expect(errorsOf({ root: 0, functions: [{ bdf: '00:1c.0', type: 'root-port', vendor: '1', device: '2' }] })).toEqual([
-      'functions[0].secondary: a root-port needs the number of the bus behind it',
-    ]);
+    expect(
+      errorsOf({ root: 0, functions: [{ bdf: '00:1c.0', type: 'root-port', vendor: '1', device: '2' }] }),
+    ).toEqual(['functions[0].secondary: a root-port needs the number of the bus behind it']);
   });
 
   it('refuses slots the kernel would not scan', () => {
     expect(errorsOf({ root: 0, functions: [ep('00:05.1')] })).toEqual([
       'functions[0].bdf: 0000:00:05.1 has no function 0 in its slot; the kernel scans a slot from function 0',
     ]);
-    expect(errorsOf({ root: 0, functions: [ep('00:05.0', { multifunction: false }), ep('00:05.2')] })).toEqual([
+    expect(
+      errorsOf({ root: 0, functions: [ep('00:05.0', { multifunction: false }), ep('00:05.2')] }),
+    ).toEqual([
       'functions[0].multifunction: function 0 is single-function, so 0000:00:05.2 would never be scanned',
     ]);
     expect(errorsOf({ root: 0, functions: [rp('00:1c.0', 1), ep('01:01.0')] })).toEqual([
@@ -235,11 +258,17 @@ describe('buildPciTopology errors', () => {
     buildPciTopology(k, json);
     expect(() => buildPciTopology(k, json)).toThrow('segment 0000 is already enumerated');
     try {
-      buildPciTopology(newKernel(), { root: 0, functions: [ep('00:01.0'), ep('00:01.0')] }, { file: 'q35.json', field: 'pci' });
+      buildPciTopology(
+        newKernel(),
+        { root: 0, functions: [ep('00:01.0'), ep('00:01.0')] },
+        { file: 'q35.json', field: 'pci' },
+      );
     } catch (e) {
       expect(e).toBeInstanceOf(InputError);
       expect((e as PciTopologyError).where).toBe('pci.functions[1].bdf');
-      expect((e as Error).message).toBe('q35.json: pci.functions[1].bdf: 0000:00:01.0 is already functions[0]');
+      expect((e as Error).message).toBe(
+        'q35.json: pci.functions[1].bdf: 0000:00:01.0 is already functions[0]',
+      );
       return;
     }
     throw new Error('expected an error');
@@ -248,8 +277,20 @@ describe('buildPciTopology errors', () => {
   it('never throws anything but PciTopologyError on arbitrary input', () => {
     const fnArb = fc.record(
       {
-        bdf: fc.oneof(fc.constantFrom('00:00.0', '00:01.0', '00:01.1', '01:00.0', '02:00.0', '01:03.0', 'zz'), fc.string()),
-        type: fc.constantFrom('endpoint', 'root-port', 'upstream-port', 'downstream-port', 'pci-bridge', 'pcie-pci-bridge', 'conventional', 'bogus'),
+        bdf: fc.oneof(
+          fc.constantFrom('00:00.0', '00:01.0', '00:01.1', '01:00.0', '02:00.0', '01:03.0', 'zz'),
+          fc.string(),
+        ),
+        type: fc.constantFrom(
+          'endpoint',
+          'root-port',
+          'upstream-port',
+          'downstream-port',
+          'pci-bridge',
+          'pcie-pci-bridge',
+          'conventional',
+          'bogus',
+        ),
         vendor: fc.oneof(fc.constant('8086'), fc.integer({ min: -1, max: 0x10000 })),
         device: fc.constant('0001'),
         secondary: fc.integer({ min: -1, max: 4 }),

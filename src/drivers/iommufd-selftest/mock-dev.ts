@@ -8,7 +8,7 @@
 import type { Kernel } from '../../kernel/kernel.js';
 import { Device } from '../../base/device.js';
 import { device_add, device_del, device_unregister, put_device } from '../../base/core.js';
-import { EINVAL, ENODEV, ENOMEM, ERR_PTR, ErrPtr } from '../../kernel/errno.js';
+import { EINVAL, ENODEV, ENOMEM, ERR_PTR, type ErrPtr } from '../../kernel/errno.js';
 import { DevIommu } from '../../iommu/dev-iommu.js';
 import { iommu_group_add_device, iommu_group_alloc, iommu_group_put, IommuGroup } from '../../iommu/group.js';
 import { iommu_group_remove_device } from '../../iommu/release.js';

@@ -1,0 +1,89 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The public entry points: boot a platform or run a scenario under a profile
+ * and get the result as plain data (the same objects `--json` prints).
+ */
+import type { ProfileName } from './profile/profile.js';
+import type { PlatformDesc } from './platform/schema.js';
+import type { Scenario } from './scenario/schema.js';
+import type { Snapshot } from './report/snapshot.js';
+import type { Leak } from './checker/teardown.js';
+import type { InvariantViolation } from './checker/invariants.js';
+import type { ScenarioResult } from './scenario/run.js';
+import { bootPlatform } from './platform/boot.js';
+import { snapshot } from './report/snapshot.js';
+import { teardown, leakReport } from './checker/teardown.js';
+import { checkInvariants } from './checker/invariants.js';
+import { runScenario } from './scenario/run.js';
+import { loadPlatform } from './platform/load.js';
+import { resolveBuiltinPlatform } from './scenario/load.js';
+import { DEFAULT_PROFILE } from './profile/profiles.js';
+
+export interface BootResult extends Snapshot {
+  readonly platform: string;
+  readonly cmdline: string;
+  /** Objects still allocated after teardown. */
+  readonly leaks: Leak[];
+  readonly invariantViolations: InvariantViolation[];
+  readonly failNth: {
+    readonly nth: number;
+    readonly injected: { type: string; site: string; owner: string } | null;
+  } | null;
+  readonly allocations: number;
+  /** The kernel log, "source: message" per line. */
+  readonly log: string[];
+}
+
+export interface BootRunOptions {
+  readonly profile?: ProfileName;
+  readonly cmdline?: string;
+  readonly failNth?: number;
+  readonly file?: string;
+}
+
+/** Boot a platform description, read its state, tear it down and report leaks. */
+export function boot(desc: PlatformDesc, opts: BootRunOptions = {}): BootResult {
+  const bp = bootPlatform(desc, { ...opts, profile: opts.profile ?? DEFAULT_PROFILE });
+  const k = bp.k;
+  const violations = checkInvariants(k);
+  const snap = snapshot(k);
+  teardown(k);
+  const injected = k.alloc.injected;
+  return {
+    ...snap,
+    platform: desc.name,
+    cmdline: k.cmdline.raw,
+    warnings: k.printk.warnings.map((w) => ({ site: w.site, message: w.message, device: w.device ?? null })),
+    leaks: leakReport(k),
+    invariantViolations: violations,
+    failNth: opts.failNth ? { nth: opts.failNth, injected: injected ? { ...injected } : null } : null,
+    allocations: k.alloc.attempts,
+    log: k.printk.lines.map((l) => `${l.source}: ${l.message}`),
+  };
+}
+
+/** Boot a built-in platform by name, or a platform JSON file by path. */
+export function bootByName(nameOrPath: string, opts: BootRunOptions = {}): BootResult {
+  const { desc, file } = loadPlatform(nameOrPath);
+  return boot(desc, { ...opts, file });
+}
+
+export interface ScenarioRunOptions {
+  readonly profile?: ProfileName;
+  readonly failNth?: number;
+  readonly cmdline?: string;
+  readonly checkInvariants?: boolean;
+  readonly file?: string;
+}
+
+/** Run a validated scenario under one profile. */
+export function scenario(sc: Scenario, opts: ScenarioRunOptions = {}): ScenarioResult {
+  return runScenario(sc, {
+    profile: opts.profile ?? DEFAULT_PROFILE,
+    failNth: opts.failNth,
+    cmdline: opts.cmdline,
+    checkInvariants: opts.checkInvariants ?? true,
+    resolvePlatform: resolveBuiltinPlatform,
+    file: opts.file,
+  });
+}

@@ -1,0 +1,263 @@
+#!/usr/bin/env node
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The iommu-lab command line. Exit codes: 0 success; 1 the run found what it
+ * checks for (a scenario that does not match its expectation, a leak that is
+ * not a known kernel bug, a broken invariant); 2 bad input or usage.
+ */
+import { Command, CommanderError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bootByName, scenario as runScenarioApi, type BootResult } from '../api.js';
+import { InputError } from '../input/input-error.js';
+import { profileNames, type ProfileName } from '../profile/profile.js';
+import { profiles, DEFAULT_PROFILE } from '../profile/profiles.js';
+import { DEFAULT_PLATFORM, builtinPlatformNames, packageRoot } from '../platform/load.js';
+import { builtinScenarioNames, loadScenario } from '../scenario/load.js';
+import { diffRuns } from '../report/diff.js';
+import { formatBoot, formatDiff, formatScenario, safe } from './text.js';
+import type { ScenarioResult } from '../scenario/run.js';
+
+const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string })
+  .version;
+
+function profileOption(): Option {
+  return new Option('-p, --profile <version>', 'kernel profile')
+    .choices([...profileNames])
+    .default(DEFAULT_PROFILE);
+}
+
+function failNthOption(): Option {
+  return new Option('--fail-nth <n>', "fail the Nth allocation (like the kernel's fail-nth)").argParser(
+    (v) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 1)
+        throw new CommanderError(
+          2,
+          'iommu-lab.failNth',
+          `--fail-nth takes a whole number from 1, not "${v}"`,
+        );
+      return n;
+    },
+  );
+}
+
+function print(json: boolean, value: unknown, text: () => string): void {
+  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text() + '\n');
+}
+
+function bootFindings(r: BootResult): boolean {
+  return r.leaks.some((l) => !l.knownBug) || r.invariantViolations.length > 0;
+}
+
+function scenarioFindings(r: ScenarioResult): boolean {
+  return (
+    (r.expectation !== null && !r.expectation.ok) ||
+    r.leaks.some((l) => !l.knownBug) ||
+    r.invariantViolations.length > 0
+  );
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** A platform or scenario name: scenarios first for names both could be. */
+function isScenario(name: string): boolean {
+  return builtinScenarioNames().includes(name) || /\.scenario\.json$/.test(name);
+}
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('iommu-lab')
+    .description(
+      "The Linux kernel's IOMMU subsystem as an executable model: boot a platform under a kernel version and see\nwhich IOMMU each device got, its group, its default domain, and any WARN or leak.",
+    )
+    .version(version)
+    .showHelpAfterError()
+    .addHelpText(
+      'after',
+      `
+Examples:
+  iommu-lab boot                                   # the built-in ${DEFAULT_PLATFORM} platform under ${DEFAULT_PROFILE}
+  iommu-lab boot ${DEFAULT_PLATFORM} --profile v6.12 --cmdline iommu.passthrough=1
+  iommu-lab scenario seed-mock-ops --profile v6.8  # the seed bug: the mock device gets Intel's ops
+  iommu-lab diff --profile v6.7 --profile v6.8 seed-mock-ops
+  iommu-lab profiles
+
+Exit codes: 0 success; 1 a finding (expectation mismatch, leak that is not a known kernel bug,
+broken invariant); 2 bad input or usage.`,
+    );
+
+  program
+    .command('boot')
+    .description('boot a platform and print its IOMMU groups, devices, WARNs and leaks')
+    .argument(
+      '[platform]',
+      `a built-in platform (${builtinPlatformNames().join(', ')}) or a platform JSON file`,
+      DEFAULT_PLATFORM,
+    )
+    .addOption(profileOption())
+    .option(
+      '--cmdline <args>',
+      'extra kernel command line (iommu.passthrough=1, iommu.strict=0, intel_iommu=off …)',
+    )
+    .addOption(failNthOption())
+    .option('--json', 'print the result as JSON (docs/JSON.md)')
+    .option('-v, --verbose', 'say why: group reasons, default-type decisions, each device history')
+    .addHelpText(
+      'after',
+      `\nExamples:\n  iommu-lab boot\n  iommu-lab boot arm64-dt-smmuv3-mini --profile v6.15 --json\n  iommu-lab boot my-board.json --cmdline iommu.strict=1 -v`,
+    )
+    .action(
+      (
+        platform: string,
+        o: { profile: ProfileName; cmdline?: string; failNth?: number; json?: boolean; verbose?: boolean },
+      ) => {
+        const r = bootByName(platform, { profile: o.profile, cmdline: o.cmdline, failNth: o.failNth });
+        print(!!o.json, r, () => formatBoot(r, !!o.verbose));
+        if (bootFindings(r)) process.exitCode = 1;
+      },
+    );
+
+  program
+    .command('scenario')
+    .description('run a scenario (steps on a platform) and compare with what it expects for the kernel')
+    .argument('[scenario]', 'a built-in scenario name or a scenario JSON file')
+    .addOption(
+      new Option('-p, --profile <version>', 'kernel profile, or "all"')
+        .choices([...profileNames, 'all'])
+        .default(DEFAULT_PROFILE),
+    )
+    .option('--cmdline <args>', 'extra kernel command line')
+    .addOption(failNthOption())
+    .option('--list', 'list the built-in scenarios')
+    .option('--json', 'print the result as JSON')
+    .option('-v, --verbose', 'say why, as for boot')
+    .addHelpText(
+      'after',
+      `\nExamples:\n  iommu-lab scenario --list\n  iommu-lab scenario seed-mock-ops --profile all\n  iommu-lab scenario release-leak --profile v6.4 --json\n  iommu-lab scenario probe-defer --fail-nth 12`,
+    )
+    .action(
+      (
+        name: string | undefined,
+        o: {
+          profile: ProfileName | 'all';
+          cmdline?: string;
+          failNth?: number;
+          list?: boolean;
+          json?: boolean;
+          verbose?: boolean;
+        },
+      ) => {
+        if (o.list || !name) {
+          const rows = builtinScenarioNames().map((n) => {
+            const { scenario } = loadScenario(n);
+            return {
+              name: n,
+              title: scenario.title,
+              platform: typeof scenario.platform === 'string' ? scenario.platform : scenario.platform.name,
+            };
+          });
+          print(!!o.json, rows, () =>
+            rows.map((r) => `${r.name.padEnd(22)} ${r.title}  [${r.platform}]`).join('\n'),
+          );
+          return;
+        }
+        const { scenario, file } = loadScenario(name);
+        const list = o.profile === 'all' ? (scenario.profiles ?? [...profileNames]) : [o.profile];
+        const results = list.map((p) =>
+          runScenarioApi(scenario, { profile: p, failNth: o.failNth, cmdline: o.cmdline, file }),
+        );
+        print(!!o.json, o.profile === 'all' ? results : results[0], () =>
+          results.map((r) => formatScenario(r, !!o.verbose)).join('\n\n'),
+        );
+        if (results.some(scenarioFindings)) process.exitCode = 1;
+      },
+    );
+
+  program
+    .command('diff')
+    .description('what changes between two kernel profiles (or command lines) on a platform or scenario')
+    .argument('[target]', 'a platform or scenario, built-in or a JSON file', DEFAULT_PLATFORM)
+    .option('-p, --profile <version>', 'a kernel profile; give it twice', collect, [])
+    .option(
+      '--cmdline <args>',
+      'an extra command line; once for both runs, or twice (one per run)',
+      collect,
+      [],
+    )
+    .option('--json', 'print the differences as JSON')
+    .addHelpText(
+      'after',
+      `\nExamples:\n  iommu-lab diff --profile v6.7 --profile v6.8 seed-mock-ops\n  iommu-lab diff --profile v6.12 --profile v6.15 probe-defer\n  iommu-lab diff --profile v6.12 --profile v6.12 --cmdline '' --cmdline iommu.passthrough=1`,
+    )
+    .action((target: string, o: { profile?: string[]; cmdline?: string[]; json?: boolean }) => {
+      const ps = o.profile ?? [];
+      if (ps.length !== 2)
+        throw new CommanderError(2, 'iommu-lab.diff', 'diff needs exactly two --profile options');
+      for (const p of ps)
+        if (!(profileNames as readonly string[]).includes(p))
+          throw new CommanderError(
+            2,
+            'iommu-lab.diff',
+            `unknown profile "${p}" (${profileNames.join(', ')})`,
+          );
+      const cl = o.cmdline ?? [];
+      const cmd = [cl[0], cl.length > 1 ? cl[1] : cl[0]];
+      const [pa, pb] = ps as ProfileName[];
+      let a, b;
+      if (isScenario(target)) {
+        const { scenario, file } = loadScenario(target);
+        a = runScenarioApi(scenario, { profile: pa, cmdline: cmd[0], file });
+        b = runScenarioApi(scenario, { profile: pb, cmdline: cmd[1], file });
+      } else {
+        a = bootByName(target, { profile: pa, cmdline: cmd[0] });
+        b = bootByName(target, { profile: pb, cmdline: cmd[1] });
+      }
+      const entries = diffRuns(a, b);
+      const la = `${pa}${cmd[0] ? ` "${cmd[0]}"` : ''}`;
+      const lb = `${pb}${cmd[1] ? ` "${cmd[1]}"` : ''}`;
+      print(!!o.json, { a: la, b: lb, differences: entries }, () => formatDiff(la, lb, entries));
+    });
+
+  program
+    .command('profiles')
+    .description('list the kernel profiles and what sets each apart')
+    .option('--json', 'print the profiles as JSON')
+    .action((o: { json?: boolean }) => {
+      const rows = profileNames.map((n) => profiles[n]);
+      print(!!o.json, rows, () =>
+        rows
+          .map((p) => `${p.name.padEnd(6)} ${p.summary}${p.name === DEFAULT_PROFILE ? '  (default)' : ''}`)
+          .join('\n'),
+      );
+    });
+  return program;
+}
+
+export function main(argv: string[]): void {
+  const program = buildProgram();
+  program.exitOverride();
+  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
+  try {
+    program.parse(argv);
+  } catch (e) {
+    if (e instanceof InputError) {
+      process.stderr.write(`iommu-lab: ${safe(e.message)}\n`);
+      process.exitCode = 2;
+    } else if (e instanceof CommanderError) {
+      if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.exitCode === 0) {
+        process.exitCode = 0;
+      } else {
+        if (e.code.startsWith('iommu-lab.')) process.stderr.write(`iommu-lab: ${e.message}\n`);
+        process.exitCode = 2;
+      }
+    } else {
+      throw e;
+    }
+  }
+}
+
+main(process.argv);

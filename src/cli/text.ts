@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Plain-text rendering of results for the terminal. Firmware-derived strings
+ * are printed with control characters escaped, so a hostile node name cannot
+ * move the cursor or change the terminal's state.
+ */
+import type { BootResult } from '../api.js';
+import type { ScenarioResult } from '../scenario/run.js';
+import type { Snapshot } from '../report/snapshot.js';
+import type { DiffEntry } from '../report/diff.js';
+import type { Leak } from '../checker/teardown.js';
+import { knownBugs } from '../checker/known-bugs.js';
+
+/** Escape C0/C1 control characters (ESC, BEL, …) as \xNN. */
+export function safe(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(
+    /[\u0000-\u001f\u007f-\u009f]/g,
+    (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`,
+  );
+}
+
+function snapshotLines(s: Snapshot, verbose: boolean): string[] {
+  const out: string[] = [];
+  out.push(
+    `IOMMU instances: ${s.iommus.length ? s.iommus.map((i) => `${safe(i.name)} (${i.driver}${i.fwnode ? `, fwnode ${safe(i.fwnode)}` : ', no fwnode'})`).join(', ') : 'none'}`,
+  );
+  out.push('');
+  for (const g of s.groups) {
+    out.push(
+      `group ${g.id}  type=${g.type}${g.domain ? `  attached: ${g.domain}` : ''}${g.owner.claimed ? '  owned (DMA claimed)' : ''}`,
+    );
+    for (const d of g.devices) out.push(`  dev  ${safe(d)}`);
+    for (const r of g.reservedRegions) out.push(`  resv ${r.start} ${r.end} ${r.type}`);
+    if (verbose) {
+      for (const w of g.why) out.push(`  why  ${safe(w)}`);
+      for (const w of g.typeWhy) out.push(`  type ${safe(w)}`);
+    }
+  }
+  if (s.groups.length === 0) out.push('no IOMMU groups');
+  out.push('');
+  out.push('devices:');
+  const width = Math.max(0, ...s.devices.map((d) => d.name.length));
+  for (const d of s.devices) {
+    const fw = d.fwspec
+      ? `fwspec ${safe(d.fwspec.fwnode ?? '(null)')} ids [${d.fwspec.ids.map((i) => '0x' + i.toString(16)).join(' ')}]`
+      : 'no fwspec';
+    out.push(
+      `  ${safe(d.name).padEnd(width)}  ${(d.bus ?? '-').padEnd(8)} driver=${d.driver ?? '-'}  iommu=${d.iommu ?? '-'}  group=${d.group ?? '-'}  ${fw}${d.probedAt ? `  (probed at ${d.probedAt})` : ''}`,
+    );
+    if (verbose) for (const h of d.history) out.push(`      ${safe(h)}`);
+  }
+  return out;
+}
+
+function leakLines(leaks: readonly Leak[]): string[] {
+  if (leaks.length === 0) return ['leaks: none'];
+  return [
+    `leaks: ${leaks.length}`,
+    ...leaks.map(
+      (l) =>
+        `  ${l.type} of ${safe(l.owner)}, allocated by ${l.origin}${l.knownBug ? `  [known kernel bug: ${knownBugs[l.knownBug].title}]` : ''}`,
+    ),
+  ];
+}
+
+function warningLines(ws: Snapshot['warnings']): string[] {
+  if (ws.length === 0) return ['WARNs: none'];
+  return [
+    `WARNs: ${ws.length}`,
+    ...ws.map((w) => `  ${w.site}: ${safe(w.message)}${w.device ? ` (${safe(w.device)})` : ''}`),
+  ];
+}
+
+export function formatBoot(r: BootResult, verbose: boolean): string {
+  const out = [
+    `${safe(r.platform)} under ${r.profile}${r.cmdline ? `, cmdline "${safe(r.cmdline)}"` : ''}`,
+    '',
+  ];
+  out.push(...snapshotLines(r, verbose), '', ...warningLines(r.warnings), ...leakLines(r.leaks));
+  if (r.invariantViolations.length)
+    out.push(
+      `invariant violations: ${r.invariantViolations.length}`,
+      ...r.invariantViolations.map((v) => `  ${v.invariant}: ${safe(v.message)}`),
+    );
+  if (r.failNth)
+    out.push(
+      `fail-nth ${r.failNth.nth}: ${r.failNth.injected ? `failed ${r.failNth.injected.type} in ${r.failNth.injected.site} (${safe(r.failNth.injected.owner)})` : `not reached (the run made ${r.allocations} allocations)`}`,
+    );
+  return out.join('\n');
+}
+
+export function formatScenario(r: ScenarioResult, verbose: boolean): string {
+  const out = [`scenario ${safe(r.scenario)} under ${r.profile}`, ''];
+  r.steps.forEach((s, i) =>
+    out.push(`  step ${i}: ${s.op.padEnd(22)} ${safe(s.target).padEnd(28)} -> ${s.result}`),
+  );
+  if (r.steps.length === 0) out.push('  (no steps: the boot is the scenario)');
+  out.push('', ...snapshotLines(r, verbose), '', ...warningLines(r.warnings), ...leakLines(r.leaks));
+  if (r.invariantViolations.length) {
+    out.push(
+      `invariant violations: ${r.invariantViolations.length}`,
+      ...r.invariantViolations.map((v) => `  after step ${v.afterStep}: ${v.invariant}: ${safe(v.message)}`),
+    );
+  }
+  if (r.failNth)
+    out.push(
+      `fail-nth ${r.failNth.nth}: ${r.failNth.injected ? `failed ${r.failNth.injected.type} in ${r.failNth.injected.site} (${safe(r.failNth.injected.owner)})` : `not reached (the run made ${r.allocations} allocations)`}`,
+    );
+  if (r.expectation) {
+    out.push(
+      r.expectation.ok ? 'expectation: as the scenario expects for this kernel' : 'expectation: MISMATCH',
+      ...r.expectation.mismatches.map((m) => `  ${safe(m)}`),
+    );
+  }
+  return out.join('\n');
+}
+
+export function formatDiff(a: string, b: string, entries: readonly DiffEntry[]): string {
+  if (entries.length === 0) return `no differences between ${a} and ${b}`;
+  const out = [`differences between ${a} (-) and ${b} (+):`];
+  for (const e of entries) {
+    out.push(`  ${e.kind} ${safe(e.subject)}`, `    - ${safe(e.a)}`, `    + ${safe(e.b)}`);
+  }
+  return out.join('\n');
+}
