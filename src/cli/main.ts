@@ -69,6 +69,9 @@ function isScenario(name: string): boolean {
 
 export function buildProgram(): Command {
   const program = new Command();
+  // Set before the subcommands are added, so that they inherit it.
+  program.exitOverride();
+  program.configureOutput({ writeErr: (str) => process.stderr.write(str) });
   program
     .name('iommu-lab')
     .description(
@@ -239,8 +242,6 @@ broken invariant); 2 bad input or usage.`,
 
 export function main(argv: string[]): void {
   const program = buildProgram();
-  program.exitOverride();
-  program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {
     program.parse(argv);
   } catch (e) {

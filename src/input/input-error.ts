@@ -6,6 +6,7 @@
  * message and exits 2, never a stack trace.
  */
 import type { z } from 'zod';
+import { parseTree, printParseErrorCode, type ParseError } from 'jsonc-parser';
 
 export class InputError extends Error {
   constructor(
@@ -44,21 +45,30 @@ export function fromZod(file: string, error: z.ZodError): InputError {
   return new InputError(file, where || '(top level)', problem + more);
 }
 
-/** JSON.parse with the error turned into an InputError naming the line and column. */
+/**
+ * JSON.parse, with a syntax error turned into an InputError naming the line
+ * and column. V8's messages do not always carry a position, so the position
+ * comes from jsonc-parser's scanner (strict: no comments, no trailing commas).
+ * "__proto__" keys are dropped so that input cannot reach Object.prototype.
+ */
 export function parseJsonText(file: string, text: string): unknown {
   try {
     return JSON.parse(text, (key, value: unknown) => (key === '__proto__' ? undefined : value));
   } catch (e) {
-    const msg = e instanceof Error ? e.message : String(e);
-    const m = /position (\d+)/.exec(msg);
-    let where = '';
-    if (m) {
-      const pos = Number(m[1]);
-      const before = text.slice(0, pos);
-      const line = before.split('\n').length;
-      const col = pos - before.lastIndexOf('\n');
-      where = `line ${line}, column ${col}`;
-    }
-    throw new InputError(file, where, `not valid JSON: ${msg.replace(/ in JSON at position \d+.*$/, '')}`);
+    const errors: ParseError[] = [];
+    parseTree(text, errors, { disallowComments: true, allowTrailingComma: false, allowEmptyContent: false });
+    const first = errors[0];
+    const pos = first ? first.offset : text.length;
+    const before = text.slice(0, pos);
+    const line = before.split('\n').length;
+    const col = pos - before.lastIndexOf('\n');
+    const what = first
+      ? printParseErrorCode(first.error)
+          .replace(/([a-z])([A-Z])/g, '$1 $2')
+          .toLowerCase()
+      : e instanceof Error
+        ? e.message
+        : String(e);
+    throw new InputError(file, `line ${line}, column ${col}`, `not valid JSON: ${what}`);
   }
 }

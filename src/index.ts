@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * iommu-lab's public API: boot platforms and run scenarios under a kernel
+ * profile, read the results as data, diff two runs, sweep fail-nth. The
+ * modelled kernel itself (src/kernel, src/base, src/iommu, …) is importable
+ * from its modules for deeper work; this file is the stable surface.
+ */
+export { boot, bootByName, scenario } from './api.js';
+export type { BootResult, BootRunOptions, ScenarioRunOptions } from './api.js';
+
+export { loadPlatform, parsePlatform, builtinPlatformNames, DEFAULT_PLATFORM } from './platform/load.js';
+export type { PlatformDesc, PlatformInput } from './platform/schema.js';
+export { loadScenario, parseScenario, builtinScenarioNames } from './scenario/load.js';
+export type { Scenario, ScenarioInput, Step } from './scenario/schema.js';
+export type { ScenarioResult, StepResult, ExpectationReport } from './scenario/run.js';
+
+export { profiles, getProfile, DEFAULT_PROFILE } from './profile/profiles.js';
+export { profileNames } from './profile/profile.js';
+export type { KernelProfile, ProfileName } from './profile/profile.js';
+
+export { diffRuns } from './report/diff.js';
+export type { DiffEntry } from './report/diff.js';
+export type { Snapshot, GroupJson, DeviceJson } from './report/snapshot.js';
+
+export { sweepScenario } from './checker/sweep.js';
+export type { SweepResult, SweepFinding } from './checker/sweep.js';
+export { knownBugs } from './checker/known-bugs.js';
+export type { Leak } from './checker/teardown.js';
+export type { InvariantViolation } from './checker/invariants.js';
+
+export { InputError } from './input/input-error.js';
+export { errnoName, parseErrno } from './kernel/errno.js';
