@@ -10,12 +10,15 @@ import type { Device } from '../base/device.js';
 import { dev_has_iommu } from '../iommu/dev-iommu.js';
 import { __iommu_probe_device } from '../iommu/probe.js';
 import { mutex_lock, mutex_unlock } from '../kernel/mutex.js';
+import { knownBugInvariant, type KnownBugId } from './known-bugs.js';
 
 export type InvariantId = 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6' | 'I7' | 'I8';
 
 export interface InvariantViolation {
   readonly invariant: InvariantId;
   readonly message: string;
+  /** Set when a kernel bug the profile reproduces breaks the invariant (checker/known-bugs.ts). */
+  readonly knownBug: KnownBugId | null;
 }
 
 function iommuBusDevices(k: Kernel): Device[] {
@@ -27,7 +30,13 @@ function iommuBusDevices(k: Kernel): Device[] {
 /** Check I1-I8; `deep` also replays the probe of every grouped device (I5). */
 export function checkInvariants(k: Kernel, deep = true): InvariantViolation[] {
   const v: InvariantViolation[] = [];
-  const add = (invariant: InvariantId, message: string) => v.push({ invariant, message });
+  const add = (invariant: InvariantId, message: string, device?: string) => {
+    const bug =
+      device === undefined
+        ? undefined
+        : k.knownBugEvents.find((e) => e.device === device && knownBugInvariant[e.bug] === invariant);
+    v.push({ invariant, message, knownBug: bug?.bug ?? null });
+  };
   const devices = [...k.base.devices];
 
   // I1: dev->iommu_group is set iff the device is listed exactly once in that group;
@@ -115,7 +124,7 @@ export function checkInvariants(k: Kernel, deep = true): InvariantViolation[] {
   // I6: no device on an IOMMU bus is still probed by an unregistered instance.
   for (const dev of iommuBusDevices(k)) {
     const inst = dev.iommu?.iommu_dev;
-    if (inst && !inst.listed) add('I6', `${dev.name}: still probed by unregistered ${inst.name}`);
+    if (inst && !inst.listed) add('I6', `${dev.name}: still probed by unregistered ${inst.name}`, dev.name);
   }
 
   // I7: the instance list is in registration order.

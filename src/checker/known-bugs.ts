@@ -28,6 +28,13 @@ export const knownBugs = {
       'iommu_mock_device_add() returns the error as is and mock_dev_create() puts the device, so dev->iommu leaks. ' +
       "Found by this model's fail-nth sweep; the same function as the 2026 device_add() report.",
   },
+  'global-unit-probes-after-failed-register': {
+    title: 'a global driver unit whose registration failed still claims devices',
+    detail:
+      'Intel VT-d and AMD-Vi ignore iommu_device_register() failures and refuse a device only while its unit has no ops; ' +
+      "a failed registration leaves iommu->ops set, so a later unit's bus walk probes the failed unit's devices into an " +
+      "instance that is not on iommu_device_list (invariant I6). Found by this model's fail-nth sweep.",
+  },
   'init-device-frees-seeded-fwspec': {
     title: "iommu_init_device()'s unwind frees a fwspec that bus code set up",
     detail:
@@ -44,6 +51,11 @@ export interface KnownBugEvent {
   /** Allocation ids of the objects the bug leaks or loses. */
   readonly allocations: readonly number[];
 }
+
+/** The invariant each bug breaks on purpose, if any (checker/invariants.ts tags those violations). */
+export const knownBugInvariant: Partial<Record<KnownBugId, string>> = {
+  'global-unit-probes-after-failed-register': 'I6',
+};
 
 export function recordKnownBug(
   k: Kernel,

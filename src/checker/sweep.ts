@@ -48,6 +48,7 @@ function check(nth: number, r: ScenarioResult, baseline: ScenarioResult, out: Sw
     if (!l.knownBug) out.push({ nth, at, kind: 'leak', message: `${l.type} of ${l.owner} from ${l.origin}` });
   }
   for (const v of r.invariantViolations) {
+    if (v.knownBug) continue;
     out.push({
       nth,
       at,

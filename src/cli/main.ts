@@ -47,14 +47,14 @@ function print(json: boolean, value: unknown, text: () => string): void {
 }
 
 function bootFindings(r: BootResult): boolean {
-  return r.leaks.some((l) => !l.knownBug) || r.invariantViolations.length > 0;
+  return r.leaks.some((l) => !l.knownBug) || r.invariantViolations.some((v) => !v.knownBug);
 }
 
 function scenarioFindings(r: ScenarioResult): boolean {
   return (
     (r.expectation !== null && !r.expectation.ok) ||
     r.leaks.some((l) => !l.knownBug) ||
-    r.invariantViolations.length > 0
+    r.invariantViolations.some((v) => !v.knownBug)
   );
 }
 

@@ -83,7 +83,10 @@ export function formatBoot(r: BootResult, verbose: boolean): string {
   if (r.invariantViolations.length)
     out.push(
       `invariant violations: ${r.invariantViolations.length}`,
-      ...r.invariantViolations.map((v) => `  ${v.invariant}: ${safe(v.message)}`),
+      ...r.invariantViolations.map(
+        (v) =>
+          `  ${v.invariant}: ${safe(v.message)}${v.knownBug ? `  [known kernel bug: ${knownBugs[v.knownBug].title}]` : ''}`,
+      ),
     );
   if (r.failNth)
     out.push(
@@ -102,7 +105,10 @@ export function formatScenario(r: ScenarioResult, verbose: boolean): string {
   if (r.invariantViolations.length) {
     out.push(
       `invariant violations: ${r.invariantViolations.length}`,
-      ...r.invariantViolations.map((v) => `  after step ${v.afterStep}: ${v.invariant}: ${safe(v.message)}`),
+      ...r.invariantViolations.map(
+        (v) =>
+          `  after step ${v.afterStep}: ${v.invariant}: ${safe(v.message)}${v.knownBug ? `  [known kernel bug: ${knownBugs[v.knownBug].title}]` : ''}`,
+      ),
     );
   }
   if (r.failNth)

@@ -33,6 +33,8 @@ import { detect_intel_iommu, intel_iommu_init } from '../drivers/intel/iommu.js'
 import { amd_iommu_detect, amd_iommu_init } from '../drivers/amd/iommu.js';
 import { armSmmuV3Driver } from '../drivers/arm-smmu-v3/arm-smmu-v3.js';
 import { InputError } from '../input/input-error.js';
+import { Fwnode as FwnodeClass } from '../base/fwnode.js';
+import { createFslMcBus, setFslMcInfo } from '../base/fsl-mc.js';
 import { buildOfTree } from './of-tree.js';
 import { createHostBridge, createPciBus } from '../pci/pci-driver.js';
 import { buildPciTopology, type PciTopology } from '../pci/topology-build.js';
@@ -169,6 +171,11 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
     bus_register(k, pciBus);
     iommuBuses.push(pciBus);
   }
+  if (desc.devices.some((d) => d.bus === 'fsl-mc')) {
+    const mc = createFslMcBus();
+    bus_register(k, mc);
+    iommuBuses.push(mc);
+  }
   if (desc.devices.some((d) => d.bus === 'amba')) {
     const amba = createBus('amba', {
       dma_configure: platformBus.dma_configure,
@@ -180,6 +187,12 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
   iommu_subsys_init(k, iommuBuses);
 
   const ofNodes = buildOfTree(k, desc.of, file);
+  const acpiNodes = new Map<string, Fwnode>();
+  const acpiNode = (path: string): Fwnode => {
+    let n = acpiNodes.get(path);
+    if (!n) acpiNodes.set(path, (n = new FwnodeClass('acpi', path)));
+    return n;
+  };
   const devices = new Map<string, Device>();
 
   // ACPI DMAR/IVRS detection asks for ACS before PCI enumeration (detect_intel_iommu(), amd_iommu_detect()).
@@ -217,10 +230,23 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
     if (!dev) return; // -ENOMEM: of_platform_populate() carries on without it
     dev.bus = k.base.buses.get(d.bus)!;
     dev.match_driver = d.driver ?? null;
+    if (d.of && d.acpi)
+      throw new InputError(file, `devices[${i}]`, 'a device is described by DT or by ACPI, not both');
     if (d.of) {
       const np = ofNodes.get(d.of);
       if (!np) throw new InputError(file, `devices[${i}].of`, `no node ${d.of} in "of"`);
       dev.fwnode = np;
+    }
+    if (d.acpi) dev.fwnode = acpiNode(d.acpi);
+    if (d.parent) {
+      const parent = devices.get(d.parent);
+      if (!parent)
+        throw new InputError(file, `devices[${i}].parent`, `no device ${d.parent} before this one`);
+      dev.parent = parent;
+    }
+    if (d.bus === 'fsl-mc') setFslMcInfo(dev, { icid: d.icid ?? 0, isContainer: d.container ?? false });
+    else if (d.icid !== undefined || d.container !== undefined) {
+      throw new InputError(file, `devices[${i}]`, '"icid" and "container" are for fsl-mc devices');
     }
     devices.set(d.name, dev);
     if (d.present) device_add(k, dev);

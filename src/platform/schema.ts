@@ -81,9 +81,17 @@ export const IvrsSchema = z.strictObject({
 
 export const PlatformDeviceSchema = z.strictObject({
   name: z.string().min(1),
-  bus: z.enum(['platform', 'amba']).default('platform'),
+  bus: z.enum(['platform', 'amba', 'fsl-mc']).default('platform'),
   /** The device-tree node describing it. */
   of: z.string().optional(),
+  /** Its ACPI companion's path (\\_SB.PCI0.XHC0), when ACPI describes it. */
+  acpi: z.string().optional(),
+  /** The parent device (by name): an fsl-mc object's DPRC container, or the fsl-mc root's platform device. */
+  parent: z.string().optional(),
+  /** fsl-mc objects: the ICID that `iommu-map` translates. */
+  icid: z.number().int().min(0).max(0xffff).optional(),
+  /** fsl-mc objects: a DPRC container (its children share its group under fsl_mc_device_group()). */
+  container: z.boolean().optional(),
   /** Present from boot (default), or left for a scenario to add. */
   present: z.boolean().default(true),
   /** The driver that binds it, when that driver is loaded. */
@@ -92,7 +100,7 @@ export const PlatformDeviceSchema = z.strictObject({
 
 export const DriverSchema = z.strictObject({
   name: z.string().min(1),
-  bus: z.enum(['platform', 'pci', 'amba']),
+  bus: z.enum(['platform', 'pci', 'amba', 'fsl-mc']),
   /** builtin: registered at device_initcall; module: after late_initcall; manual: by a scenario step. */
   load: z.enum(['builtin', 'module', 'manual']).default('builtin'),
   /** What the driver's own probe() returns ("-ENODEV" for a driver that refuses). */

@@ -60,3 +60,28 @@ describe('fail-nth sweep', () => {
     );
   });
 });
+
+describe('a kernel weakness the sweep found', () => {
+  it('a DRHD whose registration failed still claims its devices in the next unit walk (I6, tagged as known)', () => {
+    const { scenario } = loadScenario('drhd-registration-order');
+    const base = runScenario(scenario, { profile: 'v6.12', resolvePlatform: resolveBuiltinPlatform });
+    const tagged = [];
+    for (let n = 1; n <= base.allocations; n++) {
+      const r = runScenario(scenario, {
+        profile: 'v6.12',
+        failNth: n,
+        checkInvariants: true,
+        resolvePlatform: resolveBuiltinPlatform,
+      });
+      tagged.push(
+        ...r.invariantViolations.filter((v) => v.knownBug === 'global-unit-probes-after-failed-register'),
+      );
+      expect(r.invariantViolations.filter((v) => !v.knownBug)).toEqual([]);
+    }
+    expect(tagged.length).toBeGreaterThan(0);
+    expect(tagged[0]).toMatchObject({
+      invariant: 'I6',
+      message: expect.stringMatching(/still probed by unregistered dmar0/),
+    });
+  });
+});

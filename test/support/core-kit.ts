@@ -21,7 +21,12 @@ import {
   staticDomain,
 } from '../../src/iommu/domain.js';
 import type { IommuGroup } from '../../src/iommu/group.js';
-import { generic_device_group, iommu_group_get } from '../../src/iommu/group.js';
+import {
+  fsl_mc_device_group,
+  generic_device_group,
+  generic_single_device_group,
+  iommu_group_get,
+} from '../../src/iommu/group.js';
 import { ENODEV, ERR_PTR, ENOMEM } from '../../src/kernel/errno.js';
 import type { IommuOps } from '../../src/iommu/ops.js';
 import type { IommuResvRegion } from '../../src/iommu/resv-regions.js';
@@ -36,6 +41,10 @@ export interface KitDeviceSpec {
   untrusted?: boolean;
   /** Not behind this IOMMU: probe_device() says -ENODEV. */
   foreign?: boolean;
+  /** Group by instance (generic_single_device_group()). */
+  single?: boolean;
+  /** Group as fsl-mc does, under this container device. */
+  container?: string;
 }
 
 export class Kit {
@@ -67,7 +76,13 @@ export class Kit {
       probe_device: (_k, dev) =>
         specs.has(dev.name) && !specs.get(dev.name)!.foreign ? inst : ERR_PTR(-ENODEV),
       device_group: (kk, dev) => {
-        const other = specs.get(dev.name)?.sameGroupAs;
+        const spec = specs.get(dev.name);
+        if (spec?.single) return generic_single_device_group(kk, dev);
+        if (spec?.container) {
+          const cont = [...kk.base.devices].find((d) => d.name === spec.container) ?? dev;
+          return fsl_mc_device_group(kk, dev, cont);
+        }
+        const other = spec?.sameGroupAs;
         const peer = other ? [...kk.base.devices].find((d) => d.name === other) : undefined;
         return (peer && iommu_group_get(peer)) || generic_device_group(kk, dev);
       },

@@ -28,6 +28,7 @@ import {
   iommu_device_sysfs_remove,
 } from '../../iommu/iommu-device.js';
 import { generic_device_group } from '../../iommu/group.js';
+import { recordKnownBug } from '../../checker/known-bugs.js';
 import { IOMMU_RESV_MSI, IOMMU_RESV_RESERVED, iommu_alloc_resv_region } from '../../iommu/resv-regions.js';
 import { pci_device_group } from '../../pci/pci-device-group.js';
 import { iommu_set_dma_strict } from '../../iommu/subsys.js';
@@ -99,6 +100,7 @@ export function makeAmdOps(): IommuOps {
       const unit = rlookup_amd_iommu(k, dev);
       if (!unit) return ERR_PTR(-ENODEV);
       if (!unit.iommu.ops) return ERR_PTR(-ENODEV); // not registered yet
+      if (!unit.iommu.listed) recordKnownBug(k, 'global-unit-probes-after-failed-register', dev.name, []);
       if (!dev.iommu!.priv) {
         const mem = k.alloc.alloc('iommu_dev_data', dev.name, 'iommu_init_device (amd)');
         if (!mem) return ERR_PTR(-ENOMEM);

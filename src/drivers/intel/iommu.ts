@@ -30,6 +30,7 @@ import {
   iommu_device_sysfs_remove,
 } from '../../iommu/iommu-device.js';
 import { generic_device_group } from '../../iommu/group.js';
+import { recordKnownBug } from '../../checker/known-bugs.js';
 import {
   IOMMU_READ,
   IOMMU_RESV_DIRECT,
@@ -150,6 +151,7 @@ function makeIntelOps(): IommuOps {
     probe_device(k, dev) {
       const unit = device_lookup_iommu(k, dev);
       if (!unit || !unit.iommu.ops) return ERR_PTR(-ENODEV);
+      if (!unit.iommu.listed) recordKnownBug(k, 'global-unit-probes-after-failed-register', dev.name, []);
       const mem = k.alloc.alloc('device_domain_info', dev.name, 'intel_iommu_probe_device');
       if (!mem) return ERR_PTR(-ENOMEM);
       dev.iommu!.priv = { unit, mem };
