@@ -50,7 +50,13 @@ function snapshotLines(s: Snapshot, verbose: boolean): string[] {
     out.push(
       `  ${safe(d.name).padEnd(width)}  ${(d.bus ?? '-').padEnd(8)} driver=${d.driver ?? '-'}  iommu=${d.iommu ?? '-'}  group=${d.group ?? '-'}  ${fw}${d.probedAt ? `  (probed at ${d.probedAt})` : ''}`,
     );
-    if (verbose) for (const h of d.history) out.push(`      ${safe(h)}`);
+    if (verbose) {
+      for (const h of d.history) out.push(`      ${safe(h)}`);
+      for (const o of d.objects)
+        out.push(
+          `      ${o.type}: allocated by ${o.allocatedBy}, ${o.freedBy ? `freed by ${o.freedBy}` : 'live'}`,
+        );
+    }
   }
   return out;
 }

@@ -61,7 +61,7 @@ export function iommu_group_alloc(k: Kernel): IommuGroup | ErrPtr {
   if (!mem) return ERR_PTR(-ENOMEM);
   // kobject_create_and_add("devices"): may fail on its own, after the id is taken.
   const id = k.iommu.group_ida.alloc();
-  mem.owner = `group ${id}`;
+  k.alloc.setOwner(mem, `group ${id}`);
   const kobj = k.alloc.alloc('iommu_group devices kobject', `group ${id}`, 'iommu_group_alloc');
   if (!kobj) {
     k.iommu.group_ida.free(id);

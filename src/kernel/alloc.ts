@@ -21,6 +21,8 @@ export interface Allocation {
   /** The kernel function that allocated it, e.g. 'dev_iommu_get'. */
   readonly site: string;
   freed: boolean;
+  /** The kernel function that freed it, once freed. */
+  freedBy: string | null;
 }
 
 export interface InjectedFailure {
@@ -37,6 +39,8 @@ export class Allocator {
   private readonly live = new Map<number, Allocation>();
   /** Set when the armed failure fired. */
   injected: InjectedFailure | undefined;
+  /** Every allocation by owner, freed ones included: who created and who freed each object. */
+  private readonly byOwner = new Map<string, Allocation[]>();
 
   constructor(
     /** Fail the Nth attempt (1-based); 0 or undefined never fails. */
@@ -51,9 +55,30 @@ export class Allocator {
       this.injected = { nth: this.attempts, type, site, owner };
       return null;
     }
-    const a: Allocation = { id: this.nextId++, type, owner, site, freed: false };
+    const a: Allocation = { id: this.nextId++, type, owner, site, freed: false, freedBy: null };
     this.live.set(a.id, a);
+    this.remember(a);
     return a;
+  }
+
+  private remember(a: Allocation): void {
+    let list = this.byOwner.get(a.owner);
+    if (!list) this.byOwner.set(a.owner, (list = []));
+    list.push(a);
+  }
+
+  /** Re-file an allocation under a new owner (its owner became known after allocation). */
+  setOwner(a: Allocation, owner: string): void {
+    const list = this.byOwner.get(a.owner);
+    const i = list?.indexOf(a) ?? -1;
+    if (list && i >= 0) list.splice(i, 1);
+    a.owner = owner;
+    this.remember(a);
+  }
+
+  /** Everything ever allocated for `owner`, in allocation order, with who freed it. */
+  history(owner: string): readonly Allocation[] {
+    return this.byOwner.get(owner) ?? [];
   }
 
   /** kfree(); freeing NULL is allowed, freeing twice is reported. */
@@ -64,6 +89,7 @@ export class Allocator {
       return;
     }
     a.freed = true;
+    a.freedBy = site;
     this.live.delete(a.id);
   }
 

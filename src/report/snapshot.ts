@@ -42,6 +42,12 @@ export interface DeviceJson {
   readonly probedAt: string | null;
   readonly fwspec: { readonly fwnode: string | null; readonly ids: number[] } | null;
   readonly history: string[];
+  /** The IOMMU objects made for this device: what, who allocated it, who freed it (null: still live). */
+  readonly objects: {
+    readonly type: string;
+    readonly allocatedBy: string;
+    readonly freedBy: string | null;
+  }[];
 }
 
 export interface WarningJson {
@@ -62,7 +68,10 @@ export function hex64(v: bigint): string {
   return '0x' + BigInt.asUintN(64, v).toString(16).padStart(16, '0');
 }
 
-function deviceJson(dev: Device): DeviceJson {
+/** The per-device objects worth showing: the IOMMU core's and the drivers' per-device state. */
+const deviceObjectTypes = new Set(['dev_iommu', 'iommu_fwspec', 'group_device', 'iommu_device link']);
+
+function deviceJson(k: Kernel, dev: Device): DeviceJson {
   const fwspec = dev.iommu?.fwspec ?? null;
   return {
     name: dev.name,
@@ -73,6 +82,10 @@ function deviceJson(dev: Device): DeviceJson {
     probedAt: dev_has_iommu(dev) ? dev.iommuProbedAt : null,
     fwspec: fwspec ? { fwnode: fwspec.iommu_fwnode?.name ?? null, ids: [...fwspec.ids] } : null,
     history: [...dev.history],
+    objects: k.alloc
+      .history(dev.name)
+      .filter((a) => deviceObjectTypes.has(a.type) || a.site.includes('probe_device'))
+      .map((a) => ({ type: a.type, allocatedBy: a.site, freedBy: a.freedBy })),
   };
 }
 
@@ -100,7 +113,7 @@ export function snapshot(k: Kernel): Snapshot {
   // Devices on a bus, as /sys/bus/*/devices lists them (a PCI host bridge has no bus).
   const devices = [...k.base.devices]
     .filter((d) => d.bus !== null)
-    .map(deviceJson)
+    .map((d) => deviceJson(k, d))
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return {
     profile: k.profile.name,

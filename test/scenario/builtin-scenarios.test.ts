@@ -93,3 +93,28 @@ describe('release-leak names what leaked and why', () => {
     expect(run(scenario, { profile: 'v6.7' }).leaks).toEqual([]);
   });
 });
+
+describe('who created and who freed the fwspec and dev_iommu', () => {
+  it('init-unwind-fwspec: bus code made the fwspec, iommu_init_device() freed it with dev_iommu', () => {
+    const { scenario } = loadScenario('init-unwind-fwspec');
+    const r = run(scenario, { profile: 'v6.12' });
+    const crypto = r.devices.find((d) => d.name === '10300000.crypto')!;
+    expect(crypto.objects.filter((o) => o.type === 'dev_iommu' || o.type === 'iommu_fwspec')).toEqual([
+      { type: 'dev_iommu', allocatedBy: 'dev_iommu_get', freedBy: 'iommu_init_device' },
+      { type: 'iommu_fwspec', allocatedBy: 'iommu_fwspec_init', freedBy: 'iommu_init_device' },
+    ]);
+  });
+
+  it('probe-defer under v6.8: the empty fwspec of the first bind attempt is freed and rebuilt at the retry', () => {
+    const { scenario } = loadScenario('probe-defer');
+    const r = run(scenario, { profile: 'v6.8' });
+    const eth = r.devices.find((d) => d.name === '10000000.ethernet')!;
+    const fwspecs = eth.objects.filter((o) => o.type === 'iommu_fwspec');
+    expect(fwspecs[0]).toEqual({
+      type: 'iommu_fwspec',
+      allocatedBy: 'iommu_fwspec_init',
+      freedBy: 'iommu_fwspec_free',
+    });
+    expect(fwspecs.at(-1)).toEqual({ type: 'iommu_fwspec', allocatedBy: 'iommu_fwspec_init', freedBy: null });
+  });
+});

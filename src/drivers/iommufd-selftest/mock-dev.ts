@@ -58,7 +58,7 @@ export function mock_dev_create(k: Kernel, dev_flags = 0): Device | ErrPtr {
   st.devIds.add(id);
   mockIds.set(dev, id);
   dev.name = `iommufd_mock${id}`;
-  mem.owner = dev.name;
+  k.alloc.setOwner(mem, dev.name);
   const rc =
     k.profile.mock.registration === 'swnode-fwspec'
       ? iommu_mock_device_add(k, dev, st.iommu)
@@ -89,7 +89,7 @@ function mock_dev_create_v6_4(k: Kernel, st: MockState): Device | ErrPtr {
   }
   group.reasons.push('the v6.4 selftest allocates a group per mock device by hand');
   dev.name = `iommufd_mock${group.id}`;
-  mem.owner = dev.name;
+  k.alloc.setOwner(mem, dev.name);
   const imem = k.alloc.alloc('dev_iommu', dev.name, 'mock_dev_create');
   if (!imem) {
     iommu_group_put(k, group);
