@@ -56,7 +56,12 @@ export function boot(desc: PlatformDesc, opts: BootRunOptions = {}): BootResult 
     warnings: k.printk.warnings.map((w) => ({ site: w.site, message: w.message, device: w.device ?? null })),
     leaks: leakReport(k),
     invariantViolations: violations,
-    failNth: opts.failNth ? { nth: opts.failNth, injected: injected ? { ...injected } : null } : null,
+    failNth: opts.failNth
+      ? {
+          nth: opts.failNth,
+          injected: injected ? { type: injected.type, site: injected.site, owner: injected.owner } : null,
+        }
+      : null,
     allocations: k.alloc.attempts,
     log: k.printk.lines.map((l) => `${l.source}: ${l.message}`),
   };

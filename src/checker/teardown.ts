@@ -2,8 +2,9 @@
 /**
  * Teardown and the leak report. Teardown takes a kernel model back to
  * nothing the way the kernel would: mock devices destroyed and the selftest
- * module unloaded, every remaining device removed (children before parents:
- * reverse add order), every IOMMU instance still listed unregistered. Any
+ * module unloaded, every remaining device removed (clients before the IOMMUs
+ * they use, otherwise in reverse add order, so children go before parents),
+ * every IOMMU instance still listed unregistered. Any
  * allocation still live afterwards is a leak, reported by type and origin;
  * leaks a profile reproduces on purpose carry the known bug's id.
  */
@@ -33,7 +34,11 @@ export function teardown(k: Kernel): void {
     if (iommufd_selftest_is_mock_dev(dev)) mock_dev_destroy(k, dev);
   }
   if (mockState(k)?.loaded) iommufd_test_exit(k);
-  for (const dev of [...k.base.devices].reverse()) {
+  // Clients before the IOMMUs they sit behind, then the rest, each in reverse add order:
+  // removing an IOMMU's own device first would unregister it under bound clients.
+  const providers = new Set(k.iommu.device_list.map((i) => i.hwdev).filter((d) => d !== null));
+  const order = [...k.base.devices].reverse();
+  for (const dev of [...order.filter((d) => !providers.has(d)), ...order.filter((d) => providers.has(d))]) {
     if (dev.state !== 'registered') continue;
     device_del(k, dev);
     put_device(k, dev);

@@ -62,9 +62,16 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** A platform or scenario name: scenarios first for names both could be. */
+/** A built-in scenario name, or a JSON file with a "steps" array (a platform has none). */
 function isScenario(name: string): boolean {
-  return builtinScenarioNames().includes(name) || /\.scenario\.json$/.test(name);
+  if (builtinScenarioNames().includes(name)) return true;
+  if (!name.endsWith('.json')) return false;
+  try {
+    const data = JSON.parse(readFileSync(name, 'utf8')) as unknown;
+    return typeof data === 'object' && data !== null && Array.isArray((data as { steps?: unknown }).steps);
+  } catch {
+    return false; // the platform loader reports unreadable files
+  }
 }
 
 export function buildProgram(): Command {

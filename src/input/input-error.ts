@@ -34,10 +34,13 @@ export function formatPath(path: readonly PropertyKey[]): string {
 /** The first zod issue as an InputError (the rest usually follow from it). */
 export function fromZod(file: string, error: z.ZodError): InputError {
   const issue = error.issues[0];
-  const where = formatPath(issue.path);
+  let where = formatPath(issue.path);
   let problem = issue.message;
-  if (issue.code === 'unrecognized_keys')
-    problem = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys') {
+    // Point at the unknown key itself, so a typo is named where it is.
+    where = formatPath([...issue.path, issue.keys[0]]);
+    problem = `unknown field${issue.keys.length > 1 ? ` (also: ${issue.keys.slice(1).join(', ')})` : ''}`;
+  }
   const more =
     error.issues.length > 1
       ? ` (and ${error.issues.length - 1} more problem${error.issues.length > 2 ? 's' : ''})`

@@ -104,10 +104,19 @@ export const PciFunctionSchema = z.strictObject({
       ctrl: acsFlags.optional(),
       /** Where the capability sits in config space (default 0x148, as in QEMU's pcie-root-port). */
       offset: z.number().int().min(0x100).max(0xffc).optional(),
+      /**
+       * The control value seen on a running machine (lspci, sysfs), after the kernel's own
+       * enabling. Only recorded, for comparison: the model starts from `ctrl`.
+       */
+      observedCtrl: acsFlags.optional(),
     })
     .optional(),
-  /** The PASID capability's Max PASID Width. */
-  pasidWidth: z.number().int().min(1).max(20).optional(),
+  /** The PASID capability's Max PASID Width (0: only PASID 0). */
+  pasidWidth: z.number().int().min(0).max(20).optional(),
+  /** The function has an ATS extended capability (recorded; not modelled yet). */
+  ats: z.boolean().optional(),
+  /** The function has a PRI (Page Request Interface) extended capability (recorded; not modelled yet). */
+  pri: z.boolean().optional(),
   untrusted: z.boolean().optional(),
   /** A port facing the outside of the machine (Thunderbolt): functions below it are untrusted. */
   externalFacing: z.boolean().optional(),

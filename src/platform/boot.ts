@@ -162,7 +162,7 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
     failNth: opts.failNth,
   });
 
-  // Buses, in iommu_buses[] order: platform, pci, amba.
+  // Buses, in iommu_buses[] order: platform, pci, amba, fsl-mc.
   const platformBus = createPlatformBus();
   bus_register(k, platformBus);
   const iommuBuses: BusType[] = [platformBus];
@@ -171,11 +171,6 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
     bus_register(k, pciBus);
     iommuBuses.push(pciBus);
   }
-  if (desc.devices.some((d) => d.bus === 'fsl-mc')) {
-    const mc = createFslMcBus();
-    bus_register(k, mc);
-    iommuBuses.push(mc);
-  }
   if (desc.devices.some((d) => d.bus === 'amba')) {
     const amba = createBus('amba', {
       dma_configure: platformBus.dma_configure,
@@ -183,6 +178,11 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
     });
     bus_register(k, amba);
     iommuBuses.push(amba);
+  }
+  if (desc.devices.some((d) => d.bus === 'fsl-mc')) {
+    const mc = createFslMcBus();
+    bus_register(k, mc);
+    iommuBuses.push(mc);
   }
   iommu_subsys_init(k, iommuBuses);
 
@@ -196,20 +196,16 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
   const devices = new Map<string, Device>();
 
   // ACPI DMAR/IVRS detection asks for ACS before PCI enumeration (detect_intel_iommu(), amd_iommu_detect()).
+  // The ACPI tables the firmware provides (the AMD southbridge ACS quirk looks for IVRS).
+  if (desc.dmar) pci_core(k).acpiTables.add('DMAR');
+  if (desc.ivrs) pci_core(k).acpiTables.add('IVRS');
   if ((desc.dmar && detect_intel_iommu(k)) || (desc.ivrs && amd_iommu_detect(k))) pci_request_acs(k);
 
   if (desc.pci) {
     const hostNode = desc.pciHostBridgeOf ? ofNodes.get(desc.pciHostBridgeOf) : undefined;
     if (desc.pciHostBridgeOf && !hostNode)
       throw new InputError(file, 'pciHostBridgeOf', `no node ${desc.pciHostBridgeOf} in "of"`);
-    let built: PciTopology;
-    try {
-      built = buildPciTopology(k, desc.pci, { acsRequested: pci_core(k).acs_enable });
-    } catch (e) {
-      if (e instanceof PciTopologyError)
-        throw new InputError(file, e.path ? `pci.${e.path}` : 'pci', e.problem);
-      throw e;
-    }
+    const built = buildPciTopology(k, desc.pci, { acsRequested: pci_core(k).acs_enable, file, field: 'pci' });
     const hb = createHostBridge(built.segment, built.root.number, hostNode ?? null);
     hb.release = pciReleaseDev;
     device_add(k, hb);

@@ -8,6 +8,7 @@
  * machine has, the kernel command line).
  */
 import { z } from 'zod';
+import { parseErrno } from '../kernel/errno.js';
 
 const hex = z
   .union([
@@ -90,7 +91,7 @@ export const PlatformDeviceSchema = z.strictObject({
   parent: z.string().optional(),
   /** fsl-mc objects: the ICID that `iommu-map` translates. */
   icid: z.number().int().min(0).max(0xffff).optional(),
-  /** fsl-mc objects: a DPRC container (its children share its group under fsl_mc_device_group()). */
+  /** fsl-mc objects: a DPRC container; drivers grouping with fsl_mc_device_group() (arm-smmu v2) put its children in its group. */
   container: z.boolean().optional(),
   /** Present from boot (default), or left for a scenario to add. */
   present: z.boolean().default(true),
@@ -104,7 +105,9 @@ export const DriverSchema = z.strictObject({
   /** builtin: registered at device_initcall; module: after late_initcall; manual: by a scenario step. */
   load: z.enum(['builtin', 'module', 'manual']).default('builtin'),
   /** What the driver's own probe() returns ("-ENODEV" for a driver that refuses). */
-  probe: errnoText.optional(),
+  probe: errnoText
+    .refine((e) => parseErrno(e) !== undefined, 'an errno the model knows (-ENODEV, -EBUSY, -ENOMEM, …)')
+    .optional(),
   /** drv->driver_managed_dma (vfio-pci). */
   driverManagedDma: z.boolean().default(false),
 });

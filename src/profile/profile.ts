@@ -2,9 +2,10 @@
 /**
  * Kernel profiles: how one kernel version's IOMMU core behaves, as data.
  *
- * Each field names one behaviour that changed between versions and is read at
- * the one place in the model where that behaviour lives (the field's comment
- * says where). Nothing else in the model tests a version number.
+ * Each field names one behaviour that changed between versions and is read
+ * where that behaviour lives (the field's comment names the files;
+ * docs/ARCHITECTURE.md lists every reader). Nothing in the model tests a
+ * version number.
  */
 
 export const profileNames = ['v6.4', 'v6.7', 'v6.8', 'v6.12', 'v6.15', 'v6.18'] as const;
@@ -29,7 +30,9 @@ export interface KernelProfile {
    * iommu_release_device() (iommu/release.ts):
    *  - 'early-return-without-group': v6.4's `if (!dev->iommu || !group) return;`,
    *    which leaks dev_iommu and fwspec of a device that never joined a group;
-   *  - 'free-remaining': v6.5 on, remove from the group if any, then free what is left.
+   *  - 'free-remaining': v6.6 on ("iommu: Always destroy the iommu_group during
+   *    iommu_release_device()"): leave the group if any, then free what is left.
+   *    (v6.5 still returned early; no v6.5 profile is modelled.)
    */
   readonly release: 'early-return-without-group' | 'free-remaining';
 

@@ -68,8 +68,8 @@ export function hex64(v: bigint): string {
   return '0x' + BigInt.asUintN(64, v).toString(16).padStart(16, '0');
 }
 
-/** The per-device objects worth showing: the IOMMU core's and the drivers' per-device state. */
-const deviceObjectTypes = new Set(['dev_iommu', 'iommu_fwspec', 'group_device', 'iommu_device link']);
+/** What the driver core and bus code allocate for every device: not IOMMU state. */
+const notIommuState = new Set(['device_private', 'platform_object', 'mock_dev']);
 
 function deviceJson(k: Kernel, dev: Device): DeviceJson {
   const fwspec = dev.iommu?.fwspec ?? null;
@@ -84,7 +84,7 @@ function deviceJson(k: Kernel, dev: Device): DeviceJson {
     history: [...dev.history],
     objects: k.alloc
       .history(dev.name)
-      .filter((a) => deviceObjectTypes.has(a.type) || a.site.includes('probe_device'))
+      .filter((a) => !notIommuState.has(a.type))
       .map((a) => ({ type: a.type, allocatedBy: a.site, freedBy: a.freedBy })),
   };
 }

@@ -211,6 +211,7 @@ function runStep(ctx: Ctx, step: Step, i: number): { ret: number; target: string
     }
     case 'iommufd-unbind': {
       const b = ctx.binds.get(step.bind);
+      if (!b && ctx.declared.has(step.bind)) return { ret: -ENOENT, target: step.bind }; // its bind failed
       if (!b) throw new InputError(ctx.file, `${where}.bind`, `no iommufd-bind named "${step.bind}"`);
       iommufd_device_unbind(k, b);
       ctx.binds.delete(step.bind);
@@ -229,6 +230,7 @@ function runStep(ctx: Ctx, step: Step, i: number): { ret: number; target: string
     case 'detach-domain': {
       const d = dev(ctx, step.dev, `${where}.dev`);
       const dom = ctx.domains.get(step.domain);
+      if (!dom && ctx.declared.has(step.domain)) return { ret: -ENOENT, target: step.domain }; // its attach failed
       if (!dom) throw new InputError(ctx.file, `${where}.domain`, `no domain named "${step.domain}"`);
       if (d.iommu_group) iommu_detach_group(k, d.iommu_group);
       iommu_domain_free(k, dom);
@@ -364,7 +366,10 @@ export function runScenario(sc: Scenario, opts: RunOptions): ScenarioResult {
   });
   const k = bp.k;
   const declared = new Set<string>([...desc.devices.map((d) => d.name), ...bp.devices.keys()]);
-  for (const step of sc.steps) if ('as' in step && step.as) declared.add(step.as);
+  for (const step of sc.steps) {
+    if ('as' in step && step.as) declared.add(step.as);
+    if (step.op === 'iommufd-bind' && !step.as) declared.add(step.dev);
+  }
   const ctx: Ctx = {
     bp,
     k,

@@ -114,7 +114,7 @@ export const ScenarioSchema = z.strictObject({
   profiles: z.array(z.enum(profileNames)).optional(),
   steps: z.array(StepSchema),
   /** Expectations per profile name; "*" applies to every profile without its own. */
-  expect: z.record(z.string(), ExpectSchema).optional(),
+  expect: z.partialRecord(z.enum([...profileNames, '*']), ExpectSchema).optional(),
 });
 
 export type Scenario = z.output<typeof ScenarioSchema>;

@@ -45,7 +45,7 @@ describe('platform files', () => {
 
   it('an unknown field is named, so typos show', () => {
     const e = inputError(() => parsePlatform({ name: 'x', drviers: [] }, 'p.json'));
-    expect(e.message).toBe('p.json: (top level): unknown field "drviers"');
+    expect(e.message).toBe('p.json: drviers: unknown field');
   });
 
   it('a reference to a node that does not exist is named', () => {
@@ -125,5 +125,47 @@ describe('scenario files', () => {
   it('a missing file says so', () => {
     const e = inputError(() => loadScenario(join(dir, 'missing.json')));
     expect(e.problem).toBe('no such file');
+  });
+});
+
+describe('typos that used to pass silently', () => {
+  it('an expectation for a profile that does not exist is named', () => {
+    const e = inputError(() =>
+      parseScenario(
+        { name: 's', platform: 'x86-q35-vtd-switch', steps: [], expect: { 'v6.13': {} } },
+        's.json',
+      ),
+    );
+    expect(e.where).toBe('expect.v6.13');
+  });
+
+  it('a driver probe result that is not a known errno is named', () => {
+    const e = inputError(() =>
+      parsePlatform({ name: 'x', drivers: [{ name: 'd', bus: 'platform', probe: '-EFOO' }] }, 'p.json'),
+    );
+    expect(e.where).toBe('drivers[0].probe');
+  });
+
+  it('undoing a step that failed returns -ENOENT instead of stopping the run', () => {
+    const sc = parseScenario(
+      {
+        name: 's',
+        platform: 'x86-q35-vtd-switch',
+        steps: [
+          { op: 'load-mock' },
+          { op: 'mock-dev-create', as: 'm' },
+          { op: 'iommufd-bind', dev: 'm', as: 'b' },
+          { op: 'iommufd-unbind', bind: 'b' },
+        ],
+      },
+      's.json',
+    );
+    expect(run(sc, { profile: 'v6.12' }).steps.map((s) => s.result)).toEqual([
+      '0',
+      '0',
+      '-EINVAL',
+      '-ENOENT',
+    ]);
+    expect(run(sc, { profile: 'v6.18' }).steps.map((s) => s.result)).toEqual(['0', '0', '0', '0']);
   });
 });

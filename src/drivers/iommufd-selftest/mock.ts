@@ -10,7 +10,9 @@
  *  - v6.8 to v6.17: registered with no fwnode; a mock device without a fwspec
  *    gets the FIRST global instance's ops (Intel's, on x86): the seed bug.
  *  - v6.18: the instance has a software node and mock devices get a fwspec.
- * Test-only code: nothing outside this folder and the scenarios reaches it.
+ * Test-only code, as selftest.c is: other code reaches it only through
+ * iommufd_selftest_is_mock_dev() (iommufd's bind skips the MSI check for mock
+ * devices) and through teardown, which destroys mock devices first.
  */
 import type { BusType, NotifierBlock } from '../../base/bus.js';
 import type { Device } from '../../base/device.js';
