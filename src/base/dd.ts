@@ -73,7 +73,6 @@ function device_unbind_cleanup(dev: Device): void {
 export function really_probe(k: Kernel, dev: Device, drv: DeviceDriver): number {
   const bus = drv.bus;
   dev.driver = drv; // device_set_driver()
-  bus_notify(k, dev, 'BIND_DRIVER');
   if (bus.dma_configure) {
     const ret = bus.dma_configure(k, dev);
     if (ret) {
@@ -82,6 +81,7 @@ export function really_probe(k: Kernel, dev: Device, drv: DeviceDriver): number 
       return ret;
     }
   }
+  bus_notify(k, dev, 'BIND_DRIVER'); // from driver_sysfs_add(), after dma_configure()
   let ret = drv.probe(k, dev);
   if (ret) {
     bus_notify(k, dev, 'DRIVER_NOT_BOUND');

@@ -35,6 +35,12 @@ export const knownBugs = {
       "a failed registration leaves iommu->ops set, so a later unit's bus walk probes the failed unit's devices into an " +
       "instance that is not on iommu_device_list (invariant I6). Found by this model's fail-nth sweep.",
   },
+  'group-without-default-domain': {
+    title: 'v6.4 leaves a group without a default domain when allocating one fails',
+    detail:
+      'v6.4 ignores iommu_alloc_default_domain() failures on hot-plug and skips such groups in bus_iommu_probe(): ' +
+      'the devices stay in a group with no domain (invariant I3). v6.5 made the failure unwind the probe.',
+  },
   'init-device-frees-seeded-fwspec': {
     title: "iommu_init_device()'s unwind frees a fwspec that bus code set up",
     detail:
@@ -55,6 +61,7 @@ export interface KnownBugEvent {
 /** The invariant each bug breaks on purpose, if any (checker/invariants.ts tags those violations). */
 export const knownBugInvariant: Partial<Record<KnownBugId, string>> = {
   'global-unit-probes-after-failed-register': 'I6',
+  'group-without-default-domain': 'I3',
 };
 
 export function recordKnownBug(

@@ -10,12 +10,13 @@ import type { Kernel } from '../kernel/kernel.js';
 import { Fwnode } from '../base/fwnode.js';
 
 export function fwnode_handle_get(f: Fwnode | null): Fwnode | null {
-  if (f) f.refcount += 1;
+  // ACPI fwnodes have no get/put operations: only OF nodes and software nodes count.
+  if (f && f.kind !== 'acpi') f.refcount += 1;
   return f;
 }
 
 export function fwnode_handle_put(k: Kernel, f: Fwnode | null): void {
-  if (!f) return;
+  if (!f || f.kind === 'acpi') return;
   if (k.printk.warn(f.refcount <= 0, 'fwnode_handle_put', `refcount underflow on fwnode ${f.name}`)) return;
   f.refcount -= 1;
   if (f.refcount === 0 && f.kind === 'swnode' && f.mem) {

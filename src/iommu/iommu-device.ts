@@ -72,7 +72,8 @@ export function iommu_device_sysfs_remove(k: Kernel, iommu: IommuDevice): void {
 
 /** iommu_device_link(): the device's `iommu` link and the instance's devices/<dev> link. */
 export function iommu_device_link(k: Kernel, iommu: IommuDevice, dev: Device): number {
-  if (!iommu.sysfs) return 0; // no sysfs device: nothing to link (as the kernel's !iommu->dev check)
+  // The kernel dereferences iommu->dev here; a model instance without a sysfs device has nothing to link.
+  if (!iommu.sysfs) return 0;
   const mem = k.alloc.alloc('iommu_device link', dev.name, 'iommu_device_link');
   if (!mem) return -ENOMEM;
   iommu.links.set(dev, mem);

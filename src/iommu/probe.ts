@@ -111,7 +111,8 @@ export function iommu_init_device(k: Kernel, dev: Device, opsIn: IommuOps | null
   }
   dev.iommu!.iommu_dev = iommu_dev;
 
-  let ret = iommu_device_link(k, iommu_dev, dev);
+  // v6.4 links after the group is set up and ignores the result; v6.6 on, a failed link fails the probe.
+  let ret = k.profile.probeShape === 'v6.4' ? 0 : iommu_device_link(k, iommu_dev, dev);
   if (ret) return err_release(k, dev, ops, ret);
 
   let group = ops.device_group(k, dev);
@@ -177,7 +178,8 @@ export function iommu_deinit_device(k: Kernel, dev: Device): void {
     group.domain = null;
   }
   dev.iommu_group = null;
-  dev.hwDomain = ops.release_domain && k.profile.releaseDomain ? ops.release_domain : null;
+  const released = k.profile.releaseDomain && !dev.iommu!.attach_deferred && ops.release_domain;
+  dev.hwDomain = released ? ops.release_domain! : null;
   dev_iommu_free(k, dev, 'iommu_deinit_device');
   dev.dma_iommu = false;
 }
@@ -222,7 +224,9 @@ export function __iommu_probe_device(k: Kernel, dev: Device, group_list: IommuGr
     dev.name,
   );
   if (group.default_domain) iommu_create_device_direct_mappings(k, group.default_domain, dev);
-  if (group.domain) {
+  if (k.profile.probeShape === 'v6.4') {
+    ret = v6_4_probe_attach(k, group, dev, group_list);
+  } else if (group.domain) {
     ret = __iommu_device_set_domain(k, group, dev, group.domain, 0);
   } else if (!group.default_domain && !group_list) {
     ret = iommu_setup_default_domain(k, group, 0);
@@ -246,6 +250,38 @@ function err_put_group(k: Kernel, dev: Device, group: IommuGroup, ret: number): 
   mutex_unlock(k.printk, group.mutex, '__iommu_probe_device');
   iommu_group_put(k, group);
   return ret;
+}
+
+/**
+ * v6.4's iommu_probe_device() tail (before the v6.5/v6.6 consolidation): a
+ * default domain is allocated for the group if it has none, and a failure is
+ * ignored ("some drivers don't support default domains"); the first attach is
+ * to the default domain and only if no one owns the group, so a device
+ * hot-added into an owned group is attached to nothing (fixed in v6.5 by
+ * e7f85dfbbc9c). The registration walk queues the group as later kernels do.
+ */
+function v6_4_probe_attach(
+  k: Kernel,
+  group: IommuGroup,
+  dev: Device,
+  group_list: IommuGroup[] | null,
+): number {
+  if (group_list) {
+    if (!group.default_domain && !group.onGroupList) {
+      group.onGroupList = true;
+      group_list.push(group);
+    }
+  } else if (!group.default_domain) {
+    if (iommu_setup_default_domain(k, group, 0)) {
+      recordKnownBug(k, 'group-without-default-domain', dev.name, []);
+      note(dev, 'iommu_alloc_default_domain() failed: v6.4 carries on with no default domain');
+    }
+    return 0;
+  }
+  if (group.default_domain && !group.owner)
+    return __iommu_device_set_domain(k, group, dev, group.default_domain, 0);
+  if (group.owner) note(dev, 'hot-added into an owned group: v6.4 attaches it to no domain');
+  return 0;
 }
 
 /** iommu_probe_device(): the notifier and replay path; probe_finalize() outside the lock. */

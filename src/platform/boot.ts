@@ -198,7 +198,18 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
   // The ACPI tables the firmware provides (the AMD southbridge ACS quirk looks for IVRS).
   if (desc.dmar) pci_core(k).acpiTables.add('DMAR');
   if (desc.ivrs) pci_core(k).acpiTables.add('IVRS');
-  if ((desc.dmar && detect_intel_iommu(k)) || (desc.ivrs && amd_iommu_detect(k))) pci_request_acs(k);
+  // x86 pci_iommu_alloc(): amd_iommu_detect() then detect_intel_iommu(); each claims the one
+  // x86_init.iommu.iommu_init hook, so with both tables VT-d's init is the one that runs. The
+  // first to detect asks for ACS (detect_intel_iommu() only if nothing was detected before it).
+  let x86IommuInit: 'amd' | 'intel' | null = null;
+  if (desc.ivrs && amd_iommu_detect(k)) {
+    x86IommuInit = 'amd';
+    pci_request_acs(k);
+  }
+  if (desc.dmar) {
+    if (detect_intel_iommu(k) && x86IommuInit === null) pci_request_acs(k);
+    x86IommuInit = 'intel';
+  }
 
   if (desc.pci) {
     const hostNode = desc.pciHostBridgeOf ? ofNodes.get(desc.pciHostBridgeOf) : undefined;
@@ -253,8 +264,19 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
       if (dev.state === 'initialized' && dev.refcount > 0) put_device(k, dev);
   });
 
-  if (desc.dmar) intel_iommu_init(k, dmarFromDesc(desc.dmar, devices));
-  if (desc.ivrs) amd_iommu_init(k, ivrsFromDesc(desc.ivrs, file));
+  // pci_iommu_init() (rootfs_initcall): the one x86 IOMMU driver detection picked.
+  if (x86IommuInit === 'intel') intel_iommu_init(k, dmarFromDesc(desc.dmar!, devices));
+  if (x86IommuInit === 'amd') amd_iommu_init(k, ivrsFromDesc(desc.ivrs!, file));
+  else if (desc.ivrs) {
+    ivrsFromDesc(desc.ivrs, file); // still validated
+    if (x86IommuInit === 'intel') {
+      k.printk.log(
+        'info',
+        'model',
+        'IVRS present but VT-d took x86_init.iommu.iommu_init: AMD-Vi is not initialised',
+      );
+    }
+  }
 
   const drivers = new Map<string, DeviceDriver>();
   desc.drivers.forEach((d, i) => {

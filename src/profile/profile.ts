@@ -101,6 +101,17 @@ export interface KernelProfile {
    */
   readonly nullDomainIsPlatformDma: boolean;
 
+  /**
+   * The shape of the probe tail (iommu/probe.ts, iommu/bus-probe.ts):
+   *  - 'v6.4': before the v6.5/v6.6 consolidation: the sysfs link is made
+   *    after the group and its failure ignored; a failed default-domain
+   *    allocation is ignored (hot-plug) or the group skipped (bus walk); the
+   *    first attach is to the default domain and only if nobody owns the group;
+   *  - 'consolidated': iommu_init_device()/iommu_setup_default_domain() as in
+   *    v6.6 on: every failure unwinds the probe.
+   */
+  readonly probeShape: 'v6.4' | 'consolidated';
+
   /** ops->release_domain is attached before release_device() (iommu/probe.ts). */
   readonly releaseDomain: boolean;
 
@@ -118,6 +129,12 @@ export interface KernelProfile {
     readonly registration: 'bus-ops' | 'null-fwnode' | 'swnode-fwspec';
     /** mock_probe_device() returns -ENODEV for devices not on the mock bus. */
     readonly probeChecksBus: boolean;
+    /**
+     * How mock devices are named: 'group-id' (v6.4: after their hand-made group),
+     * 'atomic-counter' (v6.6/v6.7: mock_dev_num, from 1, decremented on release),
+     * 'ida' (v6.8 on: the lowest free id from 0).
+     */
+    readonly naming: 'group-id' | 'atomic-counter' | 'ida';
     /** The dev_flags mock_dev_create() accepts (MOCK_FLAGS_DEVICE_*); others are -EINVAL. */
     readonly devFlagsMask: number;
   };

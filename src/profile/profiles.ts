@@ -22,7 +22,14 @@ const v6_4: KernelProfile = {
   useDefaultDomainDefers: false,
   releaseDomain: false,
   nullDomainIsPlatformDma: true,
-  mock: { isDriver: false, registration: 'bus-ops', probeChecksBus: false, devFlagsMask: 0 },
+  probeShape: 'v6.4',
+  mock: {
+    isDriver: false,
+    registration: 'bus-ops',
+    probeChecksBus: false,
+    naming: 'group-id',
+    devFlagsMask: 0,
+  },
 };
 
 const v6_7: KernelProfile = {
@@ -32,7 +39,14 @@ const v6_7: KernelProfile = {
   release: 'free-remaining',
   defDomainConflict: 'identity-wins',
   nullDomainIsPlatformDma: false,
-  mock: { isDriver: true, registration: 'bus-ops', probeChecksBus: false, devFlagsMask: 0b1 },
+  probeShape: 'consolidated',
+  mock: {
+    isDriver: true,
+    registration: 'bus-ops',
+    probeChecksBus: false,
+    naming: 'atomic-counter',
+    devFlagsMask: 0b1,
+  },
 };
 
 const v6_8: KernelProfile = {
@@ -42,7 +56,13 @@ const v6_8: KernelProfile = {
   opsLookup: 'fwspec-ops-or-first-global',
   registerRejectsSecondDriver: false,
   staticDefaultDomainIsOpinion: true,
-  mock: { isDriver: true, registration: 'null-fwnode', probeChecksBus: true, devFlagsMask: 0b1 },
+  mock: {
+    isDriver: true,
+    registration: 'null-fwnode',
+    probeChecksBus: true,
+    naming: 'ida',
+    devFlagsMask: 0b1,
+  },
 };
 
 const v6_12: KernelProfile = {
@@ -54,7 +74,13 @@ const v6_12: KernelProfile = {
   fwspecInit: 'resolve-or-defer',
   releaseDomain: true,
   useDefaultDomainDefers: true,
-  mock: { isDriver: true, registration: 'null-fwnode', probeChecksBus: true, devFlagsMask: 0b11 },
+  mock: {
+    isDriver: true,
+    registration: 'null-fwnode',
+    probeChecksBus: true,
+    naming: 'ida',
+    devFlagsMask: 0b11,
+  },
 };
 
 const v6_15: KernelProfile = {
@@ -71,7 +97,13 @@ const v6_18: KernelProfile = {
   summary: 'the mock IOMMU has a software node and mock devices get a fwspec before device_add',
   ready: 'register-and-register-bus',
   probePathRecheck: true,
-  mock: { isDriver: true, registration: 'swnode-fwspec', probeChecksBus: true, devFlagsMask: 0b111 },
+  mock: {
+    isDriver: true,
+    registration: 'swnode-fwspec',
+    probeChecksBus: true,
+    naming: 'ida',
+    devFlagsMask: 0b111,
+  },
 };
 
 export const profiles: Readonly<Record<ProfileName, KernelProfile>> = {

@@ -182,7 +182,6 @@ function runStep(ctx: Ctx, step: Step, i: number): { ret: number; target: string
       const d = dev(ctx, step.dev, `${where}.dev`);
       if (!d.driver) return { ret: -ENODEV, target: d.name };
       device_release_driver(k, d);
-      driver_deferred_probe_trigger(k);
       return { ret: 0, target: d.name };
     }
     case 'bind': {

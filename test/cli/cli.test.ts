@@ -98,7 +98,7 @@ describe('iommu-lab CLI', () => {
     const j = JSON.parse(r.out);
     expect(j.differences).toContainEqual({
       kind: 'step',
-      subject: '3 iommufd-bind iommufd_mock0',
+      subject: '3 iommufd-bind iommufd_mock1',
       a: '0',
       b: '-EINVAL',
     });

@@ -16,6 +16,7 @@ import type { Allocation } from '../../kernel/alloc.js';
 import { ENODEV, ENOMEM, ERR_PTR, errnoName } from '../../kernel/errno.js';
 import {
   IOMMU_DOMAIN_BLOCKED,
+  IOMMU_DOMAIN_DMA,
   IOMMU_DOMAIN_IDENTITY,
   IOMMU_DOMAIN_UNMANAGED,
   IommuDomain,
@@ -91,8 +92,6 @@ export function makeAmdOps(): IommuOps {
     owner: null,
     pgsize_bitmap: 0xfffff000, // AMD_IOMMU_PGSIZES (v1 page table)
     blocked_domain: staticDomain(IOMMU_DOMAIN_BLOCKED, 'amd blocked'),
-    release_domain: staticDomain(IOMMU_DOMAIN_BLOCKED, 'amd blocked (release)'),
-    identity_domain: staticDomain(IOMMU_DOMAIN_IDENTITY, 'amd identity'),
     default_domain_ops: { attach_dev: () => 0, free: amd_domain_free },
     /** amd_iommu_probe_device() */
     probe_device(k, dev) {
@@ -139,14 +138,25 @@ export function makeAmdOps(): IommuOps {
         ),
       );
     },
-    domain_alloc_paging(k) {
-      const mem = k.alloc.alloc('protection_domain', 'amd-iommu', 'amd_iommu_domain_alloc_paging');
-      if (!mem) return ERR_PTR(-ENOMEM);
-      const d = new IommuDomain(IOMMU_DOMAIN_UNMANAGED, null, 'amd paging');
+    /** amd_iommu_domain_alloc(): identity and paging domains alike are protection domains. */
+    domain_alloc(k, type) {
+      if (type !== IOMMU_DOMAIN_IDENTITY && type !== IOMMU_DOMAIN_UNMANAGED && type !== IOMMU_DOMAIN_DMA)
+        return null;
+      const mem = k.alloc.alloc('protection_domain', 'amd-iommu', 'amd_iommu_domain_alloc');
+      if (!mem) return null;
+      const d = new IommuDomain(type, null, type === IOMMU_DOMAIN_IDENTITY ? 'amd identity' : 'amd paging');
       d.mem = mem;
       return d;
     },
-    def_domain_type() {
+    /**
+     * amd_iommu_def_domain_type(): DMA for untrusted devices; identity for
+     * PASID-capable (IOMMUv2) devices unless memory encryption is active.
+     */
+    def_domain_type(k, dev) {
+      if (!dev.iommu?.priv) return 0;
+      if (dev.pci?.untrusted) return IOMMU_DOMAIN_DMA;
+      if (dev.pci && dev.pci.pasidWidth !== null && !k.kconfig.MEM_ENCRYPT_ACTIVE)
+        return IOMMU_DOMAIN_IDENTITY;
       return 0;
     },
     capable: () => true,
@@ -189,7 +199,9 @@ export function amd_iommu_init(k: Kernel, table: IvrsTable): number {
   });
   if (table.hypervisor) iommu_set_dma_strict(k, 'AMD-Vi runs under a hypervisor (amd_iommu_init_dma_ops)');
   for (const amd of st.units) {
-    if (iommu_device_sysfs_add(k, amd.iommu)) continue;
+    // iommu_init_pci(): a failed sysfs add fails the whole AMD-Vi init.
+    const rc = iommu_device_sysfs_add(k, amd.iommu);
+    if (rc) return rc;
     const ret = iommu_device_register(k, amd.iommu, ops, null);
     if (ret)
       k.printk.log('err', 'AMD-Vi', `${amd.iommu.name}: iommu_device_register() returned ${errnoName(ret)}`);

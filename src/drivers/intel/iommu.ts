@@ -49,6 +49,8 @@ const SZ_4K = 4096;
 /** struct intel_iommu: one DRHD unit's instance. */
 export interface IntelIommu {
   readonly seq_id: number;
+  /** init_no_remapping_devices(): no active scope device and not INCLUDE_PCI_ALL: never registered. */
+  readonly ignored: boolean;
   readonly drhd: DmarDrhdUnit;
   readonly iommu: IommuDevice;
 }
@@ -63,7 +65,12 @@ function state(k: Kernel): IntelState | undefined {
   return k.driverState.get('intel-iommu') as IntelState | undefined;
 }
 
-/** device_lookup_iommu(): the unit whose scopes cover the device. */
+/** is_kdump_kernel(): booted by kexec to dump a crashed kernel (elfcorehdr= on the command line). */
+function is_kdump_kernel(k: Kernel): boolean {
+  return k.cmdline.params.has('elfcorehdr');
+}
+
+/** device_lookup_iommu(): the unit whose scopes cover the device; an ignored unit is a dummy (NULL). */
 export function device_lookup_iommu(k: Kernel, dev: Device): IntelIommu | null {
   const st = state(k);
   if (!st) return null;
@@ -80,9 +87,10 @@ export function device_lookup_iommu(k: Kernel, dev: Device): IntelIommu | null {
     if (pdev && segment !== drhd.segment) continue;
     for (const scope of drhd.devices) {
       if (!scope.dev) continue;
-      if (scope.dev === target || is_downstream_to_pci_bridge(target, scope.dev)) return unit;
+      if (scope.dev === target || is_downstream_to_pci_bridge(target, scope.dev))
+        return unit.ignored ? null : unit;
     }
-    if (pdev && drhd.include_all) return unit;
+    if (pdev && drhd.include_all) return unit.ignored ? null : unit;
   }
   return null;
 }
@@ -146,7 +154,15 @@ function makeIntelOps(): IommuOps {
     blocked_domain: blocking,
     release_domain: blocking,
     identity_domain: identity,
-    default_domain_ops: { attach_dev: () => 0, free: intel_iommu_domain_free },
+    default_domain_ops: {
+      /** intel_iommu_attach_device(): the device now has a domain (info->domain). */
+      attach_dev: (_k, _d, dev) => {
+        const info = dev.iommu?.priv as { hasDomain?: boolean } | null;
+        if (info) info.hasDomain = true;
+        return 0;
+      },
+      free: intel_iommu_domain_free,
+    },
     /** intel_iommu_probe_device() */
     probe_device(k, dev) {
       const unit = device_lookup_iommu(k, dev);
@@ -168,10 +184,14 @@ function makeIntelOps(): IommuOps {
       return dev.pci ? pci_device_group(k, dev) : generic_device_group(k, dev);
     },
     get_resv_regions: intel_iommu_get_resv_regions,
-    /** intel_iommu_is_attach_deferred(): firmware left translation on and no domain attached yet. */
-    is_attach_deferred(_k, dev) {
-      const info = dev.iommu?.priv as { unit: IntelIommu } | null;
-      return !!info?.unit.drhd.translationPreEnabled && dev.hwDomain === null;
+    /**
+     * intel_iommu_is_attach_deferred(): translation the firmware (or the
+     * crashed kernel) left on, with no domain attached yet. init_dmars()
+     * turns pre-enabled translation off unless this is a kdump kernel.
+     */
+    is_attach_deferred(k, dev) {
+      const info = dev.iommu?.priv as { unit: IntelIommu; hasDomain?: boolean } | null;
+      return is_kdump_kernel(k) && !!info?.unit.drhd.translationPreEnabled && !info.hasDomain;
     },
     /** device_def_domain_type() */
     def_domain_type(_k, dev) {
@@ -233,7 +253,8 @@ export function intel_iommu_init(k: Kernel, table: DmarTable): number {
       continue;
     }
     mems.push(mem);
-    const unit: IntelIommu = { seq_id, drhd, iommu: new IommuDevice(`dmar${seq_id}`) };
+    const ignored = !drhd.include_all && !drhd.devices.some((d) => d.dev !== null);
+    const unit: IntelIommu = { seq_id, drhd, ignored, iommu: new IommuDevice(`dmar${seq_id}`) };
     unit.iommu.priv = unit;
     st.units.push(unit);
     k.printk.log('info', 'DMAR', `dmar${seq_id}: reg_base_addr ${drhd.reg_base_addr.toString(16)}`);
@@ -247,6 +268,10 @@ export function intel_iommu_init(k: Kernel, table: DmarTable): number {
   });
   // The kernel ignores both results here: a unit that fails simply probes nothing.
   for (const unit of st.units) {
+    if (unit.ignored) {
+      k.printk.log('info', 'DMAR', `${unit.iommu.name}: no device in its scope: ignored`);
+      continue;
+    }
     if (iommu_device_sysfs_add(k, unit.iommu))
       k.printk.log('err', 'DMAR', `${unit.iommu.name}: sysfs_add failed`);
     const ret = iommu_device_register(k, unit.iommu, ops, null);

@@ -23,7 +23,10 @@ export const MOCK_FLAGS_DEVICE_PASID = 1 << 2;
 function mock_dev_release(k: Kernel, dev: Device): void {
   const st = mockState(k);
   const id = mockIds.get(dev);
-  if (st && id !== undefined) st.devIds.delete(id);
+  if (st && id !== undefined) {
+    if (k.profile.mock.naming === 'atomic-counter') st.devNum--;
+    else st.devIds.delete(id);
+  }
   k.alloc.free(dev.mem, 'mock_dev_release');
   dev.mem = null;
 }
@@ -54,8 +57,15 @@ export function mock_dev_create(k: Kernel, dev_flags = 0): Device | ErrPtr {
   dev.mem = mem;
   dev.release = mock_dev_release;
   dev.bus = st.bus;
-  const id = lowestFree(st.devIds); // ida_alloc(&mock_dev_ida)
-  st.devIds.add(id);
+  let id: number;
+  if (k.profile.mock.naming === 'atomic-counter') {
+    // v6.6/v6.7: atomic_inc_return(&mock_dev_num), decremented on release: out-of-order
+    // destruction reuses a live device's number (fixed by "iommufd/selftest: Fix mock_dev_num bug").
+    id = ++st.devNum;
+  } else {
+    id = lowestFree(st.devIds); // ida_alloc(&mock_dev_ida)
+    st.devIds.add(id);
+  }
   mockIds.set(dev, id);
   dev.name = `iommufd_mock${id}`;
   k.alloc.setOwner(mem, dev.name);

@@ -46,6 +46,8 @@ export interface MockState {
   platformDev: Device | null;
   /** mock_dev_ida */
   readonly devIds: Set<number>;
+  /** mock_dev_num: the v6.6/v6.7 atomic counter names came from. */
+  devNum: number;
   loaded: boolean;
 }
 
@@ -64,7 +66,8 @@ function makeMockOps(k: Kernel, bus: BusType, iommu: IommuDevice, blocking: Iomm
     owner: 'iommufd',
     pgsize_bitmap: MOCK_IO_PAGE_SIZE,
     default_domain: k.profile.mock.isDriver ? blocking : undefined,
-    blocked_domain: blocking,
+    // v6.4's mock_ops had no static blocked domain (mock_domain_alloc() made one).
+    blocked_domain: k.profile.mock.isDriver ? blocking : undefined,
     default_domain_ops: { attach_dev: () => 0, free: mock_domain_free },
     /** mock_probe_device(): since 47f2bd2ff382 (v6.8) only devices on the mock bus. */
     probe_device(kk, dev) {
@@ -104,13 +107,17 @@ export function iommufd_test_init(k: Kernel): number {
     blocking,
     platformDev: null,
     devIds: new Set(),
+    devNum: 0,
     loaded: false,
   };
   k.driverState.set('iommufd-mock', st);
 
-  const pdev = platform_device_register_full(k, 'iommufd_selftest_iommu');
-  if (typeof pdev === 'number') return pdev;
-  st.platformDev = pdev;
+  // The selftest's own platform device came with the real driver (v6.6, 23a1b46f15d5).
+  if (k.profile.mock.isDriver) {
+    const pdev = platform_device_register_full(k, 'iommufd_selftest_iommu');
+    if (typeof pdev === 'number') return pdev;
+    st.platformDev = pdev;
+  }
   let rc = bus_register(k, bus);
   if (rc) return err_platform(k, st, rc);
   if (!k.profile.mock.isDriver) {

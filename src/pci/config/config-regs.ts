@@ -194,16 +194,3 @@ export const configFields = {
 
 /** The largest Max PASID Width the PCIe specification allows (larger values are reserved). */
 export const PASID_MAX_WIDTH = 20;
-
-/** PCI_EXP_TYPE_* values and what the JSON calls them; values not listed are reserved. */
-export const pciePortTypeNames: Readonly<Record<number, string>> = {
-  0x0: 'endpoint',
-  0x1: 'legacy-endpoint',
-  0x4: 'root-port',
-  0x5: 'upstream-port',
-  0x6: 'downstream-port',
-  0x7: 'pcie-pci-bridge',
-  0x8: 'pci-pcie-bridge',
-  0x9: 'rc-endpoint',
-  0xa: 'rc-event-collector',
-};
