@@ -97,7 +97,8 @@ export interface KernelProfile {
   /**
    * v6.4: a NULL group domain is legal and means "the platform's DMA ops"
    * (ops->set_platform_dma_ops()), used by drivers without default domains
-   * such as the v6.4 selftest mock; v6.5 on, a NULL new domain is a WARN.
+   * such as the v6.4 selftest mock; from v6.7 (IOMMU_DOMAIN_PLATFORM replaced
+   * set_platform_dma_ops) a NULL new domain is a WARN.
    */
   readonly nullDomainIsPlatformDma: boolean;
 

@@ -212,6 +212,11 @@ export interface AcpiTableOptions {
   readonly trace?: FieldTrace[];
 }
 
+/** The note for bytes after Table Length. */
+export function trailingNote(length: number, trailing: number): string {
+  return `offset ${hex(length)}: ${trailing} byte${trailing === 1 ? '' : 's'} after the table's length ${hex(length)} ignored`;
+}
+
 /** The byte sum of bytes[0, length) mod 256. */
 export function acpiChecksum(bytes: Uint8Array, length = bytes.length): number {
   let sum = 0;

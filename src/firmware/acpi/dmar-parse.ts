@@ -25,6 +25,7 @@ import {
   type TableBytes,
   hex,
   readAcpiTable,
+  trailingNote,
   walkRecords,
 } from './acpi-table.js';
 
@@ -330,13 +331,14 @@ function parseScopes(
  * table that cannot be parsed; never anything else.
  */
 export function parseDmar(bytes: Uint8Array, file: string, opts: ParseOptions = {}): ParsedDmar {
-  const { header, t } = readAcpiTable(bytes, file, {
+  const { header, t, trailing } = readAcpiTable(bytes, file, {
     signature: 'DMAR',
     fixedSize: DMAR_HEADER_SIZE,
     verifyChecksum: opts.verifyChecksum,
     trace: opts.trace,
   });
   const notes: string[] = [];
+  if (trailing) notes.push(trailingNote(header.length, trailing));
   const d = t.read(0, header.length, DMAR_HEADER_LAYOUT, 'DMAR header');
   // parse_dmar_table(): dmar->width < PAGE_SHIFT - 1
   if (d.width < 11)

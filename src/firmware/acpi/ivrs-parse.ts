@@ -28,6 +28,7 @@ import {
   type TableBytes,
   hex,
   readAcpiTable,
+  trailingNote,
   walkRecords,
 } from './acpi-table.js';
 
@@ -442,7 +443,7 @@ function parseEntries(t: TableBytes, ivhd: number, start: number, end: number, n
         const variety = v.variety === 1 ? 'ioapic' : v.variety === 2 ? 'hpet' : v.variety;
         if (typeof variety === 'number')
           notes.push(
-            `offset ${hex(r.offset)}: special device entry variety ${variety} is neither IOAPIC (1) nor HPET (2): add_special_device() fails and with it AMD-Vi initialisation`,
+            `offset ${hex(r.offset)}: special device entry variety ${variety} is neither IOAPIC (1) nor HPET (2): add_special_device() fails, and AMD-Vi initialisation with it if the kernel uses this IVHD`,
           );
         return { ...base, kind, handle: v.handle, usedId: v.usedId, variety };
       }
@@ -503,13 +504,14 @@ function parseEntries(t: TableBytes, ivhd: number, start: number, end: number, n
  * table that cannot be parsed; never anything else.
  */
 export function parseIvrs(bytes: Uint8Array, file: string, opts: ParseOptions = {}): ParsedIvrs {
-  const { header, t } = readAcpiTable(bytes, file, {
+  const { header, t, trailing } = readAcpiTable(bytes, file, {
     signature: 'IVRS',
     fixedSize: IVRS_HEADER_LENGTH,
     verifyChecksum: opts.verifyChecksum,
     trace: opts.trace,
   });
   const notes: string[] = [];
+  if (trailing) notes.push(trailingNote(header.length, trailing));
   const hv = t.read(0, header.length, IVRS_HEADER_LAYOUT, 'IVRS header');
   const i = hv.info;
   const info: IvrsInfo = {

@@ -72,6 +72,9 @@ describe('ACPI table header', () => {
     const t = new Uint8Array([...tableBytes('q35-vtd.DMAR'), 0xaa, 0xbb]);
     expect(readAcpiTable(t, 'x.dat').trailing).toBe(2);
     expect(parseDmar(t, 'x.dat').structures).toHaveLength(1);
+    expect(parseDmar(t, 'x.dat').notes).toEqual([
+      "offset 0x80: 2 bytes after the table's length 0x80 ignored",
+    ]);
   });
 
   it('verifies the checksum and says which byte and what would fit', () => {

@@ -75,7 +75,7 @@ describe('parseIvrs: QEMU and iasl tables', () => {
     expect(p.blocks[1]).toMatchObject({ kind: 'ivmd', exclusion: true, unity: false });
     expect(p.blocks[2]).toMatchObject({ kind: 'ivmd', write: true, read: false });
     expect(p.notes).toEqual([
-      'offset 0x5c: special device entry variety 0 is neither IOAPIC (1) nor HPET (2): add_special_device() fails and with it AMD-Vi initialisation',
+      'offset 0x5c: special device entry variety 0 is neither IOAPIC (1) nor HPET (2): add_special_device() fails, and AMD-Vi initialisation with it if the kernel uses this IVHD',
     ]);
   });
 });
