@@ -256,7 +256,7 @@ export interface ParsedDmar {
   readonly notes: readonly string[];
 }
 
-export interface ParseOptions {
+export interface DmarParseOptions {
   /** Every field read is appended here (absolute offsets), for comparison with `iasl -d`. */
   readonly trace?: FieldTrace[];
   /** Verify the checksum (default true). */
@@ -330,7 +330,7 @@ function parseScopes(
  * Parses a DMAR table. `file` names it in errors. Throws InputError for a
  * table that cannot be parsed; never anything else.
  */
-export function parseDmar(bytes: Uint8Array, file: string, opts: ParseOptions = {}): ParsedDmar {
+export function parseDmar(bytes: Uint8Array, file: string, opts: DmarParseOptions = {}): ParsedDmar {
   const { header, t, trailing } = readAcpiTable(bytes, file, {
     signature: 'DMAR',
     fixedSize: DMAR_HEADER_SIZE,

@@ -21,8 +21,10 @@
  * INCLUDE_PCI_ALL are in reverse table order (dmar_register_drhd_unit() adds
  * them at the head); a scope whose type does not fit the device (an endpoint
  * scope naming a bridge, a bridge scope naming a non-bridge that is not of
- * class 06xx) fails the device ("Device scope type does not match"): it is
- * bound nowhere, not even in RMRRs; a DRHD with the segment and register
+ * class 06xx, "Device scope type does not match") in a DRHD fails the
+ * device, which is then bound nowhere, and in an RMRR ends the device's
+ * RMRR walk (RMRRs are listed in reverse table order, list_add() in
+ * dmar_parse_one_rmrr()); a DRHD with the segment and register
  * base of an earlier one is the same unit (dmar_find_dmaru()) and is dropped.
  * The result keeps table order for drhds and rmrrs.
  */
@@ -258,23 +260,28 @@ export function dmarToDriverTable(
       break;
     }
     if (fail) continue;
-    // dmar_iommu_notify_scope_dev(): each RMRR on its own.
-    for (const r of rmrrs) {
+    // dmar_iommu_notify_scope_dev(): each RMRR on its own, in list order (reverse table order);
+    // a type mismatch ends the walk with -EINVAL, the bindings made so far stay.
+    for (const r of [...rmrrs].reverse()) {
       const s = r.scopes.find((x) => resolved.get(x) === dev);
       if (!s) continue;
       const bad = scopeTypeMismatch(s.kind, dev);
       if (bad) {
         notes.push(
-          `offset ${hex(s.offset)}: ${dmarScopeText(r.segment, s)}: ${bad}; the kernel fails ${dev.name} ("Device scope type does not match")`,
+          `offset ${hex(s.offset)}: ${dmarScopeText(r.segment, s)}: ${bad}; the kernel stops binding ${dev.name} to RMRRs here ("Device scope type does not match")`,
         );
-        failed.add(dev);
         break;
       }
       bound.set(s, { dev, text: dmarScopeText(r.segment, s) });
     }
   }
 
-  const scopesOf = (segment: number, scopes: readonly DmarDeviceScopeEntry[], includeAll: boolean) => {
+  const scopesOf = (
+    segment: number,
+    scopes: readonly DmarDeviceScopeEntry[],
+    includeAll: boolean,
+    owner: 'DRHD' | 'RMRR',
+  ) => {
     const out: DmarDevScope[] = [];
     for (const s of scopes) {
       if (s.kind === 'reserved') continue;
@@ -285,7 +292,7 @@ export function dmarToDriverTable(
         const got = resolved.get(s);
         if (!got)
           notes.push(`offset ${hex(s.offset)}: ${text} names no present device: the scope stays inactive`);
-        else if (!failed.has(got))
+        else if (!failed.has(got) && owner === 'DRHD')
           notes.push(
             `offset ${hex(s.offset)}: ${text} is ${got.name}, already bound by another unit (a device is in one DRHD only)`,
           );
@@ -304,7 +311,7 @@ export function dmarToDriverTable(
       segment: d.segment,
       reg_base_addr: d.registerBase,
       include_all: d.includePciAll,
-      devices: scopesOf(d.segment, d.scopes, d.includePciAll),
+      devices: scopesOf(d.segment, d.scopes, d.includePciAll, 'DRHD'),
       passThrough: opts.passThrough ?? true,
       translationPreEnabled: opts.translationPreEnabled ?? false,
     };
@@ -312,7 +319,7 @@ export function dmarToDriverTable(
   const rmrrUnits: DmarRmrrUnit[] = rmrrs.map((r) => ({
     base_address: r.baseAddress,
     end_address: r.endAddress,
-    devices: scopesOf(r.segment, r.scopes, false),
+    devices: scopesOf(r.segment, r.scopes, false, 'RMRR'),
   }));
   return { haw: dmar.hostAddressWidth, drhds: drhdUnits, rmrrs: rmrrUnits, notes };
 }

@@ -312,7 +312,7 @@ export interface ParsedIvrs {
   readonly notes: readonly string[];
 }
 
-export interface ParseOptions {
+export interface IvrsParseOptions {
   readonly trace?: FieldTrace[];
   readonly verifyChecksum?: boolean;
 }
@@ -503,7 +503,7 @@ function parseEntries(t: TableBytes, ivhd: number, start: number, end: number, n
  * Parses an IVRS table. `file` names it in errors. Throws InputError for a
  * table that cannot be parsed; never anything else.
  */
-export function parseIvrs(bytes: Uint8Array, file: string, opts: ParseOptions = {}): ParsedIvrs {
+export function parseIvrs(bytes: Uint8Array, file: string, opts: IvrsParseOptions = {}): ParsedIvrs {
   const { header, t, trailing } = readAcpiTable(bytes, file, {
     signature: 'IVRS',
     fixedSize: IVRS_HEADER_LENGTH,

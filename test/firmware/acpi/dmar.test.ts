@@ -464,6 +464,29 @@ describe('dmarToDriverTable()', () => {
     );
   });
 
+  it("a scope of the wrong type in an RMRR ends that device's RMRR walk (RMRRs in reverse table order)", () => {
+    const dmar = parseDmar(
+      acpiTable('DMAR', 1, [
+        ...dmarHeader(38, 0),
+        ...drhd(0, 0, 0, 0xa000n, [dmarScope(1, 0, 0, [[0x02, 0]])]),
+        ...rmrr(0, 0x1000n, 0x1fffn, [dmarScope(1, 0, 0, [[0x02, 0]])]),
+        ...rmrr(0, 0x3000n, 0x3fffn, [dmarScope(2, 0, 0, [[0x02, 0]])]),
+        ...rmrr(0, 0x5000n, 0x5fffn, [dmarScope(1, 0, 0, [[0x14, 0]])]),
+      ]),
+      'rmrr.dat',
+    );
+    const t = dmarToDriverTable(dmar, resolve);
+    expect(view(t).drhds[0].devices).toEqual(['endpoint 00:02.0 -> 0000:00:02.0']);
+    expect(view(t).rmrrs.map((r) => r.devices)).toEqual([
+      ['endpoint 00:02.0 -> -'],
+      ['bridge 00:02.0 -> -'],
+      ['endpoint 00:14.0 -> 0000:00:14.0'],
+    ]);
+    expect(t.notes).toEqual([
+      'offset 0x80: bridge 00:02.0: a bridge scope names a device that is not a bridge; the kernel stops binding 0000:00:02.0 to RMRRs here ("Device scope type does not match")',
+    ]);
+  });
+
   it('refuses a table the kernel refuses', () => {
     const dmar = parseDmar(acpiTable('DMAR', 1, [...dmarHeader(9, 0)]), 'haw.dat');
     expect(() => dmarToDriverTable(dmar, resolve)).toThrow(
