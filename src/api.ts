@@ -18,6 +18,13 @@ import { runScenario } from './scenario/run.js';
 import { loadPlatform } from './platform/load.js';
 import { resolveBuiltinPlatform } from './scenario/load.js';
 import { DEFAULT_PROFILE } from './profile/profiles.js';
+import { existsSync, statSync } from 'node:fs';
+import {
+  classifyInput,
+  platformFromInputs,
+  type InputsOptions,
+  type PlatformFirmware,
+} from './platform/firmware.js';
 
 export interface BootResult extends Snapshot {
   readonly platform: string;
@@ -39,6 +46,8 @@ export interface BootRunOptions {
   readonly cmdline?: string;
   readonly failNth?: number;
   readonly file?: string;
+  /** Parsed binary ACPI tables (from loadPlatform() or platformFromInputs()). */
+  readonly firmware?: PlatformFirmware;
 }
 
 /** Boot a platform description, read its state, tear it down and report leaks. */
@@ -69,8 +78,23 @@ export function boot(desc: PlatformDesc, opts: BootRunOptions = {}): BootResult 
 
 /** Boot a built-in platform by name, or a platform JSON file by path. */
 export function bootByName(nameOrPath: string, opts: BootRunOptions = {}): BootResult {
-  const { desc, file } = loadPlatform(nameOrPath);
-  return boot(desc, { ...opts, file });
+  const { desc, file, firmware } = loadPlatform(nameOrPath);
+  return boot(desc, { ...opts, file, firmware });
+}
+
+/**
+ * Boot from what a machine provides: binary ACPI tables (DMAR, IVRS) and a
+ * PCI dump (`lspci -D -xxxx` text or a /sys/bus/pci/devices copy), each
+ * recognised by its content; or a single platform JSON file or built-in name.
+ */
+export function bootInputs(paths: readonly string[], opts: BootRunOptions & InputsOptions = {}): BootResult {
+  if (paths.length === 1) {
+    const p = paths[0];
+    if (!existsSync(p) || (!statSync(p).isDirectory() && classifyInput(p).kind === 'platform'))
+      return bootByName(p, opts);
+  }
+  const { desc, file, firmware } = platformFromInputs(paths, opts);
+  return boot(desc, { ...opts, file, firmware });
 }
 
 export interface ScenarioRunOptions {

@@ -8,7 +8,7 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bootByName, scenario as runScenarioApi, type BootResult } from '../api.js';
+import { bootByName, bootInputs, scenario as runScenarioApi, type BootResult } from '../api.js';
 import { InputError } from '../input/input-error.js';
 import { profileNames, type ProfileName } from '../profile/profile.js';
 import { profiles, DEFAULT_PROFILE } from '../profile/profiles.js';
@@ -102,30 +102,53 @@ broken invariant); 2 bad input or usage.`,
 
   program
     .command('boot')
-    .description('boot a platform and print its IOMMU groups, devices, WARNs and leaks')
+    .description(
+      'boot a platform, or firmware files and a PCI dump, and print its IOMMU groups, devices, WARNs and leaks',
+    )
     .argument(
-      '[platform]',
-      `a built-in platform (${builtinPlatformNames().join(', ')}) or a platform JSON file`,
-      DEFAULT_PLATFORM,
+      '[inputs...]',
+      `a built-in platform (${builtinPlatformNames().join(', ')}) or a platform JSON file; or ACPI tables (DMAR, IVRS) and a PCI dump (lspci -D -xxxx text, or a copy of /sys/bus/pci/devices), recognised by content`,
     )
     .addOption(profileOption())
     .option(
       '--cmdline <args>',
       'extra kernel command line (iommu.passthrough=1, iommu.strict=0, intel_iommu=off …)',
     )
+    .addOption(
+      new Option('--arch <arch>', 'architecture, when the inputs do not say').choices([
+        'x86_64',
+        'arm64',
+        'arm',
+      ]),
+    )
+    .option('--hypervisor', 'the machine is a virtual machine (AMD-Vi then forces strict invalidation)')
     .addOption(failNthOption())
     .option('--json', 'print the result as JSON (docs/JSON.md)')
     .option('-v, --verbose', 'say why: group reasons, default-type decisions, each device history')
     .addHelpText(
       'after',
-      `\nExamples:\n  iommu-lab boot\n  iommu-lab boot arm64-dt-smmuv3-mini --profile v6.15 --json\n  iommu-lab boot my-board.json --cmdline iommu.strict=1 -v`,
+      `\nExamples:\n  iommu-lab boot\n  iommu-lab boot arm64-dt-smmuv3-mini --profile v6.15 --json\n  iommu-lab boot my-board.json --cmdline iommu.strict=1 -v\n  iommu-lab boot DMAR.dat lspci.txt --cmdline intel_iommu=on\n  iommu-lab boot IVRS.dat /sys/bus/pci/devices --hypervisor`,
     )
     .action(
       (
-        platform: string,
-        o: { profile: ProfileName; cmdline?: string; failNth?: number; json?: boolean; verbose?: boolean },
+        inputs: string[],
+        o: {
+          profile: ProfileName;
+          cmdline?: string;
+          arch?: 'x86_64' | 'arm64' | 'arm';
+          hypervisor?: boolean;
+          failNth?: number;
+          json?: boolean;
+          verbose?: boolean;
+        },
       ) => {
-        const r = bootByName(platform, { profile: o.profile, cmdline: o.cmdline, failNth: o.failNth });
+        const r = bootInputs(inputs.length ? inputs : [DEFAULT_PLATFORM], {
+          profile: o.profile,
+          cmdline: o.cmdline,
+          failNth: o.failNth,
+          arch: o.arch,
+          hypervisor: o.hypervisor,
+        });
         print(!!o.json, r, () => formatBoot(r, !!o.verbose));
         if (bootFindings(r)) process.exitCode = 1;
       },

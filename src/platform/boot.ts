@@ -38,7 +38,14 @@ import { createFslMcBus, setFslMcInfo } from '../base/fsl-mc.js';
 import { buildOfTree } from './of-tree.js';
 import { createHostBridge, createPciBus } from '../pci/pci-driver.js';
 import { buildPciTopology } from '../pci/topology-build.js';
-import { pci_core } from '../pci/pci-core.js';
+import { pci_core, pci_get_domain_bus_and_slot } from '../pci/pci-core.js';
+import {
+  dmarResolveScopePath,
+  dmarToDriverTable,
+  type DmarScopeResolver,
+} from '../firmware/acpi/dmar-to-driver.js';
+import { ivrsToDriverTable } from '../firmware/acpi/ivrs-to-driver.js';
+import type { PlatformFirmware } from './firmware.js';
 import { pci_request_acs } from '../pci/acs.js';
 import { errnoNames, parseErrno } from '../kernel/errno.js';
 
@@ -49,6 +56,22 @@ import { errnoNames, parseErrno } from '../kernel/errno.js';
  */
 function pciReleaseDev(): void {}
 
+/**
+ * dmar_pci_bus_add_dev()'s scope matching: walk the scope's path from its start
+ * bus through bridges to a present PCI function.
+ */
+function dmarScopeResolver(k: Kernel): DmarScopeResolver {
+  const lookup = (seg: number, bus: number, devfn: number) => {
+    const pdev = pci_get_domain_bus_and_slot(k, seg, bus, devfn);
+    if (!pdev) return null;
+    return pdev.subordinate ? { secondary: pdev.subordinate.number } : {};
+  };
+  return (seg, startBus, path) => {
+    const t = dmarResolveScopePath(seg, startBus, path, lookup);
+    return t ? (pci_get_domain_bus_and_slot(k, t.segment, t.bus, t.devfn)?.dev ?? null) : null;
+  };
+}
+
 export interface BootOptions {
   readonly profile?: ProfileName;
   /** Appended to the platform's own command line (later parameters win). */
@@ -56,6 +79,8 @@ export interface BootOptions {
   readonly failNth?: number;
   /** Where the description came from, for error messages. */
   readonly file?: string;
+  /** Binary ACPI tables, parsed, used instead of the description's `dmar`/`ivrs`. */
+  readonly firmware?: PlatformFirmware;
 }
 
 export interface BootedPlatform {
@@ -131,9 +156,9 @@ function devidOf(text: string, file: string, where: string): number {
   return (parseInt(m[1], 16) << 8) | (parseInt(m[2], 16) << 3) | parseInt(m[3], 10);
 }
 
-function ivrsFromDesc(desc: NonNullable<PlatformDesc['ivrs']>, file: string): IvrsTable {
+function ivrsFromDesc(desc: NonNullable<PlatformDesc['ivrs']>, file: string, hypervisor: boolean): IvrsTable {
   return {
-    hypervisor: desc.hypervisor,
+    hypervisor: desc.hypervisor || hypervisor,
     ivhds: desc.ivhds.map((u, i) => ({
       segment: u.segment,
       label: `IVHD ${u.bdf}`,
@@ -194,19 +219,22 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
   };
   const devices = new Map<string, Device>();
 
-  // ACPI DMAR/IVRS detection asks for ACS before PCI enumeration (detect_intel_iommu(), amd_iommu_detect()).
+  // ACPI DMAR/IVRS, from the binary tables or the JSON descriptions.
+  const fw = opts.firmware ?? {};
+  const hasDmar = !!(fw.dmar ?? desc.dmar);
+  const hasIvrs = !!(fw.ivrs ?? desc.ivrs);
   // The ACPI tables the firmware provides (the AMD southbridge ACS quirk looks for IVRS).
-  if (desc.dmar) pci_core(k).acpiTables.add('DMAR');
-  if (desc.ivrs) pci_core(k).acpiTables.add('IVRS');
+  if (hasDmar) pci_core(k).acpiTables.add('DMAR');
+  if (hasIvrs) pci_core(k).acpiTables.add('IVRS');
   // x86 pci_iommu_alloc(): amd_iommu_detect() then detect_intel_iommu(); each claims the one
   // x86_init.iommu.iommu_init hook, so with both tables VT-d's init is the one that runs. The
   // first to detect asks for ACS (detect_intel_iommu() only if nothing was detected before it).
   let x86IommuInit: 'amd' | 'intel' | null = null;
-  if (desc.ivrs && amd_iommu_detect(k)) {
+  if (hasIvrs && amd_iommu_detect(k)) {
     x86IommuInit = 'amd';
     pci_request_acs(k);
   }
-  if (desc.dmar) {
+  if (hasDmar) {
     if (detect_intel_iommu(k) && x86IommuInit === null) pci_request_acs(k);
     x86IommuInit = 'intel';
   }
@@ -215,17 +243,21 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
     const hostNode = desc.pciHostBridgeOf ? ofNodes.get(desc.pciHostBridgeOf) : undefined;
     if (desc.pciHostBridgeOf && !hostNode)
       throw new InputError(file, 'pciHostBridgeOf', `no node ${desc.pciHostBridgeOf} in "of"`);
-    const built = buildPciTopology(k, desc.pci, { acsRequested: pci_core(k).acs_enable, file, field: 'pci' });
-    const hb = createHostBridge(built.segment, built.root.number, hostNode ?? null);
-    hb.release = pciReleaseDev;
-    device_add(k, hb);
-    for (const dev of built.devices) {
-      if (!dev.parent) dev.parent = hb;
-      dev.release ??= pciReleaseDev;
-      devices.set(dev.name, dev);
-      dev.bus = k.base.buses.get('pci')!;
-      device_add(k, dev);
-    }
+    const segments = Array.isArray(desc.pci) ? desc.pci : [desc.pci];
+    segments.forEach((seg, i) => {
+      const field = Array.isArray(desc.pci) ? `pci[${i}]` : 'pci';
+      const built = buildPciTopology(k, seg, { acsRequested: pci_core(k).acs_enable, file, field });
+      const hb = createHostBridge(built.segment, built.root.number, hostNode ?? null);
+      hb.release = pciReleaseDev;
+      device_add(k, hb);
+      for (const dev of built.devices) {
+        if (!dev.parent) dev.parent = hb;
+        dev.release ??= pciReleaseDev;
+        devices.set(dev.name, dev);
+        dev.bus = k.base.buses.get('pci')!;
+        device_add(k, dev);
+      }
+    });
   }
 
   desc.devices.forEach((d, i) => {
@@ -265,17 +297,25 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
   });
 
   // pci_iommu_init() (rootfs_initcall): the one x86 IOMMU driver detection picked.
-  if (x86IommuInit === 'intel') intel_iommu_init(k, dmarFromDesc(desc.dmar!, devices));
-  if (x86IommuInit === 'amd') amd_iommu_init(k, ivrsFromDesc(desc.ivrs!, file));
-  else if (desc.ivrs) {
-    ivrsFromDesc(desc.ivrs, file); // still validated
-    if (x86IommuInit === 'intel') {
-      k.printk.log(
-        'info',
-        'model',
-        'IVRS present but VT-d took x86_init.iommu.iommu_init: AMD-Vi is not initialised',
-      );
-    }
+  // pci_iommu_init() (rootfs_initcall): the one x86 IOMMU driver detection picked.
+  if (x86IommuInit === 'intel') {
+    const table = fw.dmar
+      ? dmarToDriverTable(fw.dmar, dmarScopeResolver(k))
+      : dmarFromDesc(desc.dmar!, devices);
+    intel_iommu_init(k, table);
+  }
+  const ivrs = fw.ivrs
+    ? ivrsToDriverTable(fw.ivrs, { hypervisor: desc.hypervisor })
+    : desc.ivrs
+      ? ivrsFromDesc(desc.ivrs, file, desc.hypervisor)
+      : null;
+  if (x86IommuInit === 'amd') amd_iommu_init(k, ivrs!);
+  else if (ivrs && x86IommuInit === 'intel') {
+    k.printk.log(
+      'info',
+      'model',
+      'IVRS present but VT-d took x86_init.iommu.iommu_init: AMD-Vi is not initialised',
+    );
   }
 
   const drivers = new Map<string, DeviceDriver>();

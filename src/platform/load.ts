@@ -5,7 +5,8 @@
  */
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { join, basename } from 'node:path';
+import { join, basename, dirname, resolve } from 'node:path';
+import { classifyInput, importPci, parseAcpiInto, type PlatformFirmware } from './firmware.js';
 import { PlatformSchema, type PlatformDesc } from './schema.js';
 import { InputError, fromZod, parseJsonText } from '../input/input-error.js';
 
@@ -40,8 +41,47 @@ function readText(file: string): string {
   }
 }
 
+/**
+ * Read what a platform file points at (`lspci`, `acpi`), relative to the file:
+ * the PCI dump becomes its `pci` description, the tables are parsed.
+ */
+function loadReferenced(
+  desc: PlatformDesc,
+  file: string,
+): { desc: PlatformDesc; firmware: PlatformFirmware } {
+  const dir = dirname(file);
+  const firmware: { dmar?: PlatformFirmware['dmar']; ivrs?: PlatformFirmware['ivrs'] } = {};
+  let out = desc;
+  if (desc.lspci !== undefined) {
+    if (desc.pci !== undefined) throw new InputError(file, 'lspci', 'give either "pci" or "lspci", not both');
+    const path = resolve(dir, desc.lspci);
+    const c = classifyInput(path);
+    if (c.kind !== 'lspci' && c.kind !== 'sysfs')
+      throw new InputError(file, 'lspci', `${desc.lspci} is not an lspci -xxxx dump or a sysfs PCI folder`);
+    const pci = importPci(path, c.kind, c.bytes);
+    out = { ...out, pci: pci.length === 1 ? pci[0] : pci };
+  }
+  for (const [sig, rel] of Object.entries(desc.acpi ?? {})) {
+    if (rel === undefined) continue;
+    if (sig === 'DMAR' && desc.dmar)
+      throw new InputError(file, 'acpi.DMAR', 'give either "dmar" or "acpi.DMAR", not both');
+    if (sig === 'IVRS' && desc.ivrs)
+      throw new InputError(file, 'acpi.IVRS', 'give either "ivrs" or "acpi.IVRS", not both');
+    const path = resolve(dir, rel);
+    const c = classifyInput(path);
+    if (c.kind !== 'acpi' || c.signature !== sig)
+      throw new InputError(file, `acpi.${sig}`, `${rel} is not an ACPI ${sig} table`);
+    parseAcpiInto(firmware, sig, c.bytes!, path);
+  }
+  return { desc: out, firmware };
+}
+
 /** A built-in platform by name, or a JSON file by path. */
-export function loadPlatform(nameOrPath: string): { desc: PlatformDesc; file: string } {
+export function loadPlatform(nameOrPath: string): {
+  desc: PlatformDesc;
+  file: string;
+  firmware: PlatformFirmware;
+} {
   const builtin = join(platformsDir, `${nameOrPath}.json`);
   const isBuiltin = !nameOrPath.includes('/') && !nameOrPath.endsWith('.json') && existsSync(builtin);
   if (!isBuiltin && !nameOrPath.includes('/') && !nameOrPath.endsWith('.json')) {
@@ -52,7 +92,8 @@ export function loadPlatform(nameOrPath: string): { desc: PlatformDesc; file: st
     );
   }
   const file = isBuiltin ? builtin : nameOrPath;
-  return { desc: parsePlatform(parseJsonText(file, readText(file)), file), file };
+  const parsed = parsePlatform(parseJsonText(file, readText(file)), file);
+  return { ...loadReferenced(parsed, file), file };
 }
 
 export { readText };

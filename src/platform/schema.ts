@@ -130,8 +130,17 @@ export const PlatformSchema = z.strictObject({
     .partial()
     .default({}),
   of: z.array(OfNodeSchema).default([]),
-  /** The PCI segment (validated by the PCI topology builder, which names its own fields). */
+  /**
+   * The PCI topology: one segment's description, or several (validated by the
+   * PCI topology builder, which names its own fields).
+   */
   pci: z.unknown().optional(),
+  /** Instead of `pci`: an `lspci -D -xxxx` dump, or a copy of /sys/bus/pci/devices (a folder), relative to this file. */
+  lspci: z.string().optional(),
+  /** Binary ACPI tables as the firmware provides them (files relative to this file), instead of `dmar`/`ivrs`. */
+  acpi: z.strictObject({ DMAR: z.string().optional(), IVRS: z.string().optional() }).optional(),
+  /** The machine is a virtual machine (the CPUID hypervisor bit): AMD-Vi then forces strict invalidation. */
+  hypervisor: z.boolean().default(false),
   /** The node describing the PCI host bridge ("/pcie@10000000") for DT platforms. */
   pciHostBridgeOf: z.string().optional(),
   dmar: DmarSchema.optional(),

@@ -57,6 +57,12 @@ export interface IntelIommu {
 
 interface IntelState {
   readonly table: DmarTable;
+  /**
+   * dmar_drhd_units in list order: dmar_register_drhd_unit() puts explicit
+   * units at the head (so in reverse table order) and INCLUDE_PCI_ALL units at
+   * the tail. Lookups and registration walk this order; names (seq_id) follow
+   * the table.
+   */
   readonly units: IntelIommu[];
   readonly ops: IommuOps;
 }
@@ -256,7 +262,8 @@ export function intel_iommu_init(k: Kernel, table: DmarTable): number {
     const ignored = !drhd.include_all && !drhd.devices.some((d) => d.dev !== null);
     const unit: IntelIommu = { seq_id, drhd, ignored, iommu: new IommuDevice(`dmar${seq_id}`) };
     unit.iommu.priv = unit;
-    st.units.push(unit);
+    if (drhd.include_all) st.units.push(unit);
+    else st.units.unshift(unit);
     k.printk.log('info', 'DMAR', `dmar${seq_id}: reg_base_addr ${drhd.reg_base_addr.toString(16)}`);
     seq_id++;
   }

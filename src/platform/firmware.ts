@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * Firmware and PCI dumps as users have them, turned into what boot needs:
+ * binary ACPI tables (recognised by their signature) parsed, an `lspci -D
+ * -xxxx` dump or a /sys/bus/pci/devices copy imported as PCI topology. Used
+ * for a platform file's `lspci`/`acpi` fields and for `iommu-lab boot
+ * DMAR.dat lspci.txt`, where each input is recognised by its content.
+ */
+import { readFileSync, statSync, existsSync } from 'node:fs';
+import { basename } from 'node:path';
+import type { ParsedDmar } from '../firmware/acpi/dmar-parse.js';
+import type { ParsedIvrs } from '../firmware/acpi/ivrs-parse.js';
+import type { PlatformDesc } from './schema.js';
+import type { Arch } from '../kernel/kconfig.js';
+import { parseDmar } from '../firmware/acpi/dmar-parse.js';
+import { parseIvrs } from '../firmware/acpi/ivrs-parse.js';
+import { importLspci, importSysfsPciDir } from '../pci/import/index.js';
+import { InputError } from '../input/input-error.js';
+import { parsePlatform } from './load.js';
+
+/** Parsed binary firmware a boot uses instead of the JSON descriptions. */
+export interface PlatformFirmware {
+  readonly dmar?: ParsedDmar;
+  readonly ivrs?: ParsedIvrs;
+}
+
+export type InputKind = 'acpi' | 'lspci' | 'sysfs' | 'platform';
+
+function readBytes(file: string): Uint8Array {
+  try {
+    return new Uint8Array(readFileSync(file));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new InputError(file, '', code === 'ENOENT' ? 'no such file' : `cannot read: ${code ?? String(e)}`);
+  }
+}
+
+/** The ACPI signature if the bytes start with a plausible ACPI table header. */
+export function acpiSignature(bytes: Uint8Array): string | null {
+  if (bytes.length < 36) return null;
+  const sig = String.fromCharCode(...bytes.subarray(0, 4));
+  if (!/^[A-Z][A-Z0-9_]{3}$/.test(sig)) return null;
+  // The header's length must fit the file (a dump may carry trailing bytes, never fewer).
+  const len = (bytes[4] | (bytes[5] << 8) | (bytes[6] << 16) | (bytes[7] << 24)) >>> 0;
+  return len >= 36 && len <= bytes.length ? sig : null;
+}
+
+/** What an input is, by its content (a folder is a sysfs PCI copy). */
+export function classifyInput(path: string): { kind: InputKind; bytes?: Uint8Array; signature?: string } {
+  if (!existsSync(path)) throw new InputError(path, '', 'no such file or folder');
+  if (statSync(path).isDirectory()) return { kind: 'sysfs' };
+  const bytes = readBytes(path);
+  const signature = acpiSignature(bytes);
+  if (signature) return { kind: 'acpi', bytes, signature };
+  const head = new TextDecoder().decode(bytes.subarray(0, 512)).trimStart();
+  if (head.startsWith('{')) return { kind: 'platform', bytes };
+  if (/^(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7] /.test(head))
+    return { kind: 'lspci', bytes };
+  throw new InputError(
+    path,
+    '',
+    'not an ACPI table, an lspci -xxxx dump, a sysfs PCI folder or a platform JSON file',
+  );
+}
+
+/** Parse one binary ACPI table the model uses. */
+export function parseAcpiInto(
+  fw: { dmar?: ParsedDmar; ivrs?: ParsedIvrs },
+  signature: string,
+  bytes: Uint8Array,
+  file: string,
+): void {
+  if (signature === 'DMAR') fw.dmar = parseDmar(bytes, file);
+  else if (signature === 'IVRS') fw.ivrs = parseIvrs(bytes, file);
+  else
+    throw new InputError(
+      file,
+      'offset 0x0',
+      `ACPI table ${signature} is not one iommu-lab reads yet (DMAR, IVRS)`,
+    );
+}
+
+/** Import a PCI dump (lspci text or sysfs folder) as the platform's PCI topology. */
+export function importPci(path: string, kind: 'lspci' | 'sysfs', bytes?: Uint8Array): unknown[] {
+  if (kind === 'sysfs') return importSysfsPciDir(path);
+  const text = new TextDecoder().decode(bytes ?? readBytes(path));
+  return importLspci(text, path);
+}
+
+export interface InputsOptions {
+  readonly arch?: Arch;
+  readonly hypervisor?: boolean;
+}
+
+/**
+ * A platform from loose inputs: ACPI tables and a PCI dump (or one platform
+ * JSON file). The architecture follows from the tables (DMAR, IVRS: x86_64)
+ * unless given.
+ */
+export function platformFromInputs(
+  paths: readonly string[],
+  opts: InputsOptions = {},
+): { desc: PlatformDesc; file: string; firmware: PlatformFirmware } {
+  const fw: { dmar?: ParsedDmar; ivrs?: ParsedIvrs } = {};
+  let pci: unknown[] | undefined;
+  let pciFile = '';
+  for (const p of paths) {
+    const c = classifyInput(p);
+    if (c.kind === 'platform') {
+      throw new InputError(p, '', 'a platform JSON file stands alone: give it as the only input');
+    }
+    if (c.kind === 'acpi') parseAcpiInto(fw, c.signature!, c.bytes!, p);
+    else {
+      if (pci) throw new InputError(p, '', `a second PCI dump (the first was ${pciFile})`);
+      pci = importPci(p, c.kind, c.bytes);
+      pciFile = p;
+    }
+  }
+  const arch: Arch = opts.arch ?? (fw.dmar || fw.ivrs ? 'x86_64' : 'x86_64');
+  const name = paths.map((p) => basename(p)).join(' + ');
+  const desc = parsePlatform(
+    {
+      name,
+      description: `Booted from ${paths.join(', ')}`,
+      arch,
+      hypervisor: opts.hypervisor ?? false,
+      ...(pci ? { pci: pci.length === 1 ? pci[0] : pci } : {}),
+    },
+    name,
+  );
+  return { desc, file: name, firmware: fw };
+}
