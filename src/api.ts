@@ -88,13 +88,21 @@ export function bootByName(nameOrPath: string, opts: BootRunOptions = {}): BootR
  * recognised by its content; or a single platform JSON file or built-in name.
  */
 export function bootInputs(paths: readonly string[], opts: BootRunOptions & InputsOptions = {}): BootResult {
+  const { desc, file, firmware } = loadInputs(paths, opts);
+  return boot(desc, { ...opts, file, firmware });
+}
+
+/** The platform `bootInputs()` would boot: one platform (name or JSON file), or loose firmware files. */
+export function loadInputs(
+  paths: readonly string[],
+  opts: InputsOptions = {},
+): { desc: PlatformDesc; file: string; firmware: PlatformFirmware } {
   if (paths.length === 1) {
     const p = paths[0];
     if (!existsSync(p) || (!statSync(p).isDirectory() && classifyInput(p).kind === 'platform'))
-      return bootByName(p, opts);
+      return loadPlatform(p);
   }
-  const { desc, file, firmware } = platformFromInputs(paths, opts);
-  return boot(desc, { ...opts, file, firmware });
+  return platformFromInputs(paths, opts);
 }
 
 export interface ScenarioRunOptions {

@@ -8,7 +8,15 @@
 import { Command, CommanderError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { bootByName, bootInputs, scenario as runScenarioApi, type BootResult } from '../api.js';
+import {
+  boot,
+  bootByName,
+  bootInputs,
+  loadInputs,
+  scenario as runScenarioApi,
+  type BootResult,
+} from '../api.js';
+import { explainDevice } from '../report/explain.js';
 import { InputError } from '../input/input-error.js';
 import { profileNames, type ProfileName } from '../profile/profile.js';
 import { profiles, DEFAULT_PROFILE } from '../profile/profiles.js';
@@ -254,6 +262,50 @@ broken invariant); 2 bad input or usage.`,
       const lb = `${pb}${cmd[1] ? ` "${cmd[1]}"` : ''}`;
       print(!!o.json, { a: la, b: lb, differences: entries }, () => formatDiff(la, lb, entries));
     });
+
+  program
+    .command('explain')
+    .description(
+      'why a device is in its group, with what IOMMU, default domain and reserved regions, and what would split it',
+    )
+    .argument('<device>', 'the device: a PCI address (0000:03:00.0 or 03:00.0) or a device name')
+    .argument('[inputs...]', 'the platform, as for boot (default: the built-in platform)')
+    .addOption(profileOption())
+    .option('--cmdline <args>', 'extra kernel command line')
+    .addOption(
+      new Option('--arch <arch>', 'architecture, when the inputs do not say').choices([
+        'x86_64',
+        'arm64',
+        'arm',
+      ]),
+    )
+    .option('--hypervisor', 'the machine is a virtual machine')
+    .option('--json', 'print the explanation as JSON')
+    .addHelpText(
+      'after',
+      `\nExamples:\n  iommu-lab explain 0000:03:00.0\n  iommu-lab explain 05:00.0 DMAR.dat lspci.txt --cmdline intel_iommu=on`,
+    )
+    .action(
+      (
+        device: string,
+        inputs: string[],
+        o: {
+          profile: ProfileName;
+          cmdline?: string;
+          arch?: 'x86_64' | 'arm64' | 'arm';
+          hypervisor?: boolean;
+          json?: boolean;
+        },
+      ) => {
+        const paths = inputs.length ? inputs : [DEFAULT_PLATFORM];
+        const { desc, file, firmware } = loadInputs(paths, { arch: o.arch, hypervisor: o.hypervisor });
+        const run = (d: typeof desc) => boot(d, { profile: o.profile, cmdline: o.cmdline, file, firmware });
+        const e = explainDevice(run(desc), desc, device, run);
+        print(!!o.json, e, () =>
+          [`${safe(e.device.name)} under ${o.profile}`, '', ...e.story.map(safe)].join('\n'),
+        );
+      },
+    );
 
   program
     .command('profiles')

@@ -7,7 +7,11 @@
 import type { Kernel } from '../kernel/kernel.js';
 import type { Device } from '../base/device.js';
 import { domainTypeSysfs } from '../iommu/domain.js';
-import { iommu_get_group_resv_regions, resvTypeString } from '../iommu/resv-regions.js';
+import {
+  iommu_get_group_resv_regions,
+  iommu_get_resv_regions,
+  resvTypeString,
+} from '../iommu/resv-regions.js';
 import { dev_has_iommu } from '../iommu/dev-iommu.js';
 
 export interface ReservedRegionJson {
@@ -42,6 +46,13 @@ export interface DeviceJson {
   readonly probedAt: string | null;
   readonly fwspec: { readonly fwnode: string | null; readonly ids: number[] } | null;
   readonly history: string[];
+  /** The reserved regions its IOMMU driver reports for it, with where each comes from. */
+  readonly reservedRegions: {
+    readonly start: string;
+    readonly end: string;
+    readonly type: string;
+    readonly source: string;
+  }[];
   /** The IOMMU objects made for this device: what, who allocated it, who freed it (null: still live). */
   readonly objects: {
     readonly type: string;
@@ -72,6 +83,7 @@ export function hex64(v: bigint): string {
 const notIommuState = new Set(['device_private', 'platform_object', 'mock_dev']);
 
 function deviceJson(k: Kernel, dev: Device): DeviceJson {
+  const resv = dev_has_iommu(dev) ? iommu_get_resv_regions(k, dev) : [];
   const fwspec = dev.iommu?.fwspec ?? null;
   return {
     name: dev.name,
@@ -82,6 +94,12 @@ function deviceJson(k: Kernel, dev: Device): DeviceJson {
     probedAt: dev_has_iommu(dev) ? dev.iommuProbedAt : null,
     fwspec: fwspec ? { fwnode: fwspec.iommu_fwnode?.name ?? null, ids: [...fwspec.ids] } : null,
     history: [...dev.history],
+    reservedRegions: resv.map((r) => ({
+      start: hex64(r.start),
+      end: hex64(r.start + r.length - 1n),
+      type: resvTypeString(r.type),
+      source: r.source,
+    })),
     objects: k.alloc
       .history(dev.name)
       .filter((a) => !notIommuState.has(a.type))

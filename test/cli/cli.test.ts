@@ -143,3 +143,40 @@ describe('iommu-lab CLI', () => {
     expect(r.out).toContain('expectation: MISMATCH');
   });
 });
+
+describe('iommu-lab with real firmware files', () => {
+  const gt = fileURLToPath(
+    new URL('../../../shared/groundtruth/x86-q35-vtd-bridge-strict/', import.meta.url),
+  );
+
+  it('boot DMAR.dat lspci.txt recognises each input and reproduces the groups', () => {
+    const r = run(
+      'boot',
+      join(gt, 'DMAR.dat'),
+      join(gt, 'lspci.txt'),
+      '--cmdline',
+      'intel_iommu=on iommu.strict=1',
+      '--json',
+    );
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.platform).toBe('DMAR.dat + lspci.txt');
+    expect(new Set(j.groups.map((g: { type: string }) => g.type))).toEqual(new Set(['DMA']));
+  });
+
+  it('explain prints the chain in words', () => {
+    const r = run('explain', '01:01.0', join(gt, 'DMAR.dat'), join(gt, 'lspci.txt'));
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^0000:01:01\.0 under v6\.18/);
+    expect(r.out).toContain('Group');
+  });
+
+  it('an input that is none of the known kinds is named', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'iommu-lab-cli-'));
+    const p = join(dir, 'notes.txt');
+    writeFileSync(p, 'hello\n');
+    const r = run('boot', p, join(gt, 'lspci.txt'));
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('not an ACPI table, an lspci -xxxx dump');
+  });
+});

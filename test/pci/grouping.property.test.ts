@@ -265,3 +265,48 @@ describe('pci_device_group on random topologies', () => {
     );
   });
 });
+
+/** Every group of `finer` lies inside one group of `coarser`. */
+function refines(finer: string[][], coarser: string[][]): boolean {
+  const owner = new Map<string, number>();
+  coarser.forEach((g, i) => g.forEach((d) => owner.set(d, i)));
+  return finer.every((g) => new Set(g.map((d) => owner.get(d))).size === 1);
+}
+
+describe('grouping is monotone in isolation', () => {
+  it('adding ACS never merges groups: requesting ACS, or giving one more function ACS, only splits', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), fc.nat(), (seed, pick) => {
+        const { functions } = generate(seed);
+        const before = partition(probeGroups(build({ root: 0, functions })));
+        const requested = partition(probeGroups(build({ root: 0, functions }, { acsRequested: true })));
+        expect(refines(requested, before)).toBe(true);
+
+        const pcie = functions.filter((f) => PCIE.includes(f.type as Kind));
+        if (pcie.length === 0) return;
+        const target = pcie[pick % pcie.length];
+        const more = functions.map((f) => (f === target ? { ...f, acs: { cap: 0x1f, ctrl: 0x1d } } : f));
+        const after = partition(probeGroups(build({ root: 0, functions: more })));
+        expect(refines(after, before)).toBe(true);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a function always shares its group with the same-bus functions it DMA-aliases', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 31 - 1 }), (seed) => {
+        const { nodes, functions } = generate(seed);
+        const b = build({ root: 0, functions });
+        const groups = probeGroups(b);
+        for (const n of nodes) {
+          for (const devfn of n.aliases) {
+            const peer = nodes.find((x) => x.bus === n.bus && x.devfn === devfn);
+            if (peer) expect(groups.get(b.topo.device(peer.name))).toBe(groups.get(b.topo.device(n.name)));
+          }
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -13,7 +13,7 @@ import type { Device } from '../../base/device.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { IommuOps } from '../../iommu/ops.js';
 import type { Allocation } from '../../kernel/alloc.js';
-import { ENODEV, ENOMEM, ERR_PTR, errnoName } from '../../kernel/errno.js';
+import { EINVAL, ENODEV, ENOMEM, ERR_PTR, errnoName } from '../../kernel/errno.js';
 import {
   IOMMU_DOMAIN_BLOCKED,
   IOMMU_DOMAIN_DMA,
@@ -30,7 +30,14 @@ import {
 } from '../../iommu/iommu-device.js';
 import { generic_device_group } from '../../iommu/group.js';
 import { recordKnownBug } from '../../checker/known-bugs.js';
-import { IOMMU_RESV_MSI, IOMMU_RESV_RESERVED, iommu_alloc_resv_region } from '../../iommu/resv-regions.js';
+import {
+  IOMMU_READ,
+  IOMMU_RESV_DIRECT,
+  IOMMU_RESV_MSI,
+  IOMMU_RESV_RESERVED,
+  IOMMU_WRITE,
+  iommu_alloc_resv_region,
+} from '../../iommu/resv-regions.js';
 import { pci_device_group } from '../../pci/pci-device-group.js';
 import { iommu_set_dma_strict } from '../../iommu/subsys.js';
 import { PCI_DEVID } from '../../pci/pci-dev.js';
@@ -47,9 +54,30 @@ export interface IvhdUnit {
   readonly ranges: readonly (readonly [number, number])[];
 }
 
+/** An IVMD unity map (amd_iommu_unity_map): [start, end) identity-mapped, or excluded. */
+export interface UnityMap {
+  readonly segment: number;
+  readonly devidStart: number;
+  readonly devidEnd: number;
+  readonly addressStart: bigint;
+  /** Exclusive. */
+  readonly addressEnd: bigint;
+  /** bit 0 read, bit 1 write. */
+  readonly prot: number;
+  readonly exclusion: boolean;
+}
+
 export interface IvrsTable {
   readonly ivhds: readonly IvhdUnit[];
   readonly hypervisor: boolean;
+}
+
+/** What a parsed binary IVRS adds (firmware/acpi/ivrs-to-driver.ts). */
+export interface IvrsTableExtras {
+  /** IVMD blocks. */
+  readonly unityMaps?: readonly UnityMap[];
+  /** Why the kernel's IVRS parsing fails for this table (then nothing registers). */
+  readonly initError?: string | null;
 }
 
 interface AmdIommu {
@@ -60,6 +88,7 @@ interface AmdIommu {
 
 interface AmdState {
   readonly units: AmdIommu[];
+  readonly unityMaps: readonly UnityMap[];
   /** rlookup tables: per segment, device ID -> unit. */
   readonly rlookup: Map<number, Map<number, AmdIommu>>;
 }
@@ -117,8 +146,24 @@ export function makeAmdOps(): IommuOps {
       return dev.pci ? pci_device_group(k, dev) : generic_device_group(k, dev);
     },
     /** amd_iommu_get_resv_regions(): unity maps (IVMD) come with IVRS; the MSI and HyperTransport windows. */
-    get_resv_regions(_k, dev, list) {
-      if (!get_device_sbdf_id(dev)) return;
+    get_resv_regions(k, dev, list) {
+      const id = get_device_sbdf_id(dev);
+      if (!id) return;
+      // IVMD unity maps covering the device: direct, or reserved for an exclusion range.
+      for (const m of state(k)?.unityMaps ?? []) {
+        if (m.segment !== id.seg || id.devid < m.devidStart || id.devid > m.devidEnd) continue;
+        const prot = (m.prot & 1 ? IOMMU_READ : 0) | (m.prot & 2 ? IOMMU_WRITE : 0);
+        const type = m.exclusion ? IOMMU_RESV_RESERVED : IOMMU_RESV_DIRECT;
+        list.push(
+          iommu_alloc_resv_region(
+            m.addressStart,
+            m.addressEnd - m.addressStart,
+            prot,
+            type,
+            `IVMD unity map ${m.exclusion ? '(exclusion range)' : ''}`.trim(),
+          ),
+        );
+      }
       list.push(
         iommu_alloc_resv_region(
           MSI_RANGE_START,
@@ -172,12 +217,16 @@ export function amd_iommu_detect(k: Kernel): boolean {
  * amd_iommu_init() as far as the core is concerned: strict mode under a
  * hypervisor, then each IVHD registered in table order as ivhd<N>.
  */
-export function amd_iommu_init(k: Kernel, table: IvrsTable): number {
+export function amd_iommu_init(k: Kernel, table: IvrsTable & IvrsTableExtras): number {
   if (!amd_iommu_detect(k)) {
     k.printk.log('info', 'AMD-Vi', 'AMD IOMMU disabled');
     return -ENODEV;
   }
-  const st: AmdState = { units: [], rlookup: new Map() };
+  if (table.initError) {
+    k.printk.log('err', 'AMD-Vi', `IVRS: ${table.initError}`);
+    return -EINVAL;
+  }
+  const st: AmdState = { units: [], rlookup: new Map(), unityMaps: table.unityMaps ?? [] };
   k.driverState.set('amd-iommu', st);
   const ops = makeAmdOps();
   const mems: Allocation[] = [];

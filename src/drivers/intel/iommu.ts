@@ -93,10 +93,18 @@ export function device_lookup_iommu(k: Kernel, dev: Device): IntelIommu | null {
     if (pdev && segment !== drhd.segment) continue;
     for (const scope of drhd.devices) {
       if (!scope.dev) continue;
-      if (scope.dev === target || is_downstream_to_pci_bridge(target, scope.dev))
-        return unit.ignored ? null : unit;
+      if (scope.dev === target || is_downstream_to_pci_bridge(target, scope.dev)) {
+        if (unit.ignored) return null;
+        const how = scope.dev === target ? 'names it' : 'is a bridge above it';
+        dev.history.push(`DMAR: ${unit.iommu.name}'s scope "${scope.text}" ${how}`);
+        return unit;
+      }
     }
-    if (pdev && drhd.include_all) return unit.ignored ? null : unit;
+    if (pdev && drhd.include_all) {
+      if (unit.ignored) return null;
+      dev.history.push(`DMAR: ${unit.iommu.name} has INCLUDE_PCI_ALL for segment ${drhd.segment}`);
+      return unit;
+    }
   }
   return null;
 }
