@@ -55,6 +55,7 @@ export function driver_deferred_probe_trigger(k: Kernel): void {
 
 /** driver_bound() */
 function driver_bound(k: Kernel, dev: Device): void {
+  dev.bound = true; // klist_add_tail(&dev->p->knode_driver, &drv->p->klist_devices)
   driver_deferred_probe_del(k, dev);
   driver_deferred_probe_trigger(k);
   bus_notify(k, dev, 'BOUND_DRIVER');
@@ -63,6 +64,7 @@ function driver_bound(k: Kernel, dev: Device): void {
 /** device_unbind_cleanup() */
 function device_unbind_cleanup(dev: Device): void {
   dev.driver = null;
+  dev.bound = false;
 }
 
 /**
@@ -87,7 +89,10 @@ export function really_probe(k: Kernel, dev: Device, drv: DeviceDriver): number 
     bus_notify(k, dev, 'DRIVER_NOT_BOUND');
     bus.dma_cleanup?.(k, dev);
     device_unbind_cleanup(dev);
-    if (ret !== -EPROBE_DEFER) {
+    // call_driver_probe(): -ENODEV/-ENXIO just decline the device; anything else is a failure.
+    if (ret === -ENODEV || ret === -6) {
+      k.printk.log('debug', dev.name, `probe with driver ${drv.name} rejects match ${ret}`);
+    } else if (ret !== -EPROBE_DEFER) {
       k.printk.log('warn', dev.name, `probe with driver ${drv.name} failed with error ${ret}`);
     }
     ret = -ret;

@@ -48,6 +48,8 @@ export class Device {
   deferred = false;
   /** Which path the IOMMU core probed this device on (see IommuCoreState.probeContext). */
   iommuProbedAt: string | null = null;
+  /** On its driver's klist_devices: driver_bound() ran (driver_find_device() finds it). */
+  bound = false;
   /** dev_get_drvdata(): the bound driver's private data. */
   driverData: unknown = undefined;
   /** Kernel log of where this device's IOMMU configuration happened (for "explain"). */

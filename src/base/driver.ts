@@ -6,6 +6,14 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { BusType } from './bus.js';
 import type { Device } from './device.js';
 import { bus_for_each_dev } from './bus.js';
+
+/** struct pci_device_id, as far as matching goes: undefined fields match anything. */
+export interface PciDeviceId {
+  readonly vendor?: number;
+  readonly device?: number;
+  readonly class?: number;
+  readonly class_mask?: number;
+}
 import { driver_attach_one } from './dd.js';
 
 export interface DeviceDriver {
@@ -16,6 +24,10 @@ export interface DeviceDriver {
   remove?(k: Kernel, dev: Device): void;
   /** drv->driver_managed_dma: VFIO-style drivers that own DMA themselves. */
   readonly driver_managed_dma?: boolean;
+  /** A PCI driver's id_table (struct pci_device_id): matched by the PCI bus instead of by name. */
+  readonly pci_id_table?: readonly PciDeviceId[];
+  /** A virtio driver's id_table: the virtio device IDs it drives. */
+  readonly virtio_ids?: readonly number[];
 }
 
 /** driver_register() + bus_add_driver(): then driver_attach() over the bus. */

@@ -10,6 +10,7 @@
  */
 import type { Kernel } from '../kernel/kernel.js';
 import type { KnownBugId } from './known-bugs.js';
+import type { Device } from '../base/device.js';
 import { device_del, put_device } from '../base/core.js';
 import { iommu_device_sysfs_remove, iommu_device_unregister } from '../iommu/iommu-device.js';
 import { iommufd_test_exit, mockState } from '../drivers/iommufd-selftest/mock.js';
@@ -36,9 +37,11 @@ export function teardown(k: Kernel): void {
   if (mockState(k)?.loaded) iommufd_test_exit(k);
   // Clients before the IOMMUs they sit behind, then the rest, each in reverse add order:
   // removing an IOMMU's own device first would unregister it under bound clients.
-  const providers = new Set(k.iommu.device_list.map((i) => i.hwdev).filter((d) => d !== null));
+  // An IOMMU's own device and its children (virtio-iommu's virtio device under its PCI function).
+  const hw = new Set(k.iommu.device_list.map((i) => i.hwdev).filter((d) => d !== null));
+  const provides = (d: Device | null): boolean => d !== null && (hw.has(d) || provides(d.parent));
   const order = [...k.base.devices].reverse();
-  for (const dev of [...order.filter((d) => !providers.has(d)), ...order.filter((d) => providers.has(d))]) {
+  for (const dev of [...order.filter((d) => !provides(d)), ...order.filter((d) => provides(d))]) {
     if (dev.state !== 'registered') continue;
     device_del(k, dev);
     put_device(k, dev);

@@ -14,6 +14,7 @@
 import type { Kernel } from '../kernel/kernel.js';
 import type { BusType } from '../base/bus.js';
 import type { Fwnode } from '../base/fwnode.js';
+import type { DeviceDriver } from '../base/driver.js';
 import { Device } from '../base/device.js';
 import { createBus } from '../base/bus.js';
 import { firmware_dma_configure } from '../base/dma-configure.js';
@@ -53,6 +54,23 @@ export function pci_dma_cleanup(k: Kernel, dev: Device): void {
 }
 
 /** pci_bus_type, as far as the IOMMU code uses it. */
+/** pci_match_id()/pci_bus_match(): a name the device asks for wins (driver_override), else the id table. */
+export function pci_bus_match(dev: Device, drv: DeviceDriver): boolean {
+  if (dev.match_driver !== null) return dev.match_driver === drv.name;
+  const pdev = dev.pci;
+  if (!pdev || !drv.pci_id_table) return false;
+  return drv.pci_id_table.some(
+    (id) =>
+      (id.vendor === undefined || id.vendor === pdev.vendor) &&
+      (id.device === undefined || id.device === pdev.device) &&
+      (id.class === undefined || ((id.class ^ pdev.classCode) & (id.class_mask ?? 0xffffff)) === 0),
+  );
+}
+
 export function createPciBus(): BusType {
-  return createBus('pci', { dma_configure: pci_dma_configure, dma_cleanup: pci_dma_cleanup });
+  return createBus('pci', {
+    dma_configure: pci_dma_configure,
+    dma_cleanup: pci_dma_cleanup,
+    match: pci_bus_match,
+  });
 }

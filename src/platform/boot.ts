@@ -32,6 +32,9 @@ import { iommu_subsys_init } from '../iommu/subsys.js';
 import { detect_intel_iommu, intel_iommu_init } from '../drivers/intel/iommu.js';
 import { amd_iommu_detect, amd_iommu_init } from '../drivers/amd/iommu.js';
 import { armSmmuV3Driver } from '../drivers/arm-smmu-v3/arm-smmu-v3.js';
+import { virtioBus, virtioPciDriver } from '../drivers/virtio/virtio.js';
+import { virtioIommuDriver } from '../drivers/virtio-iommu/virtio-iommu.js';
+import { pcieportDriver } from '../drivers/pcieport.js';
 import { InputError } from '../input/input-error.js';
 import { Fwnode as FwnodeClass } from '../base/fwnode.js';
 import { createFslMcBus, setFslMcInfo } from '../base/fsl-mc.js';
@@ -45,6 +48,7 @@ import {
   type DmarScopeResolver,
 } from '../firmware/acpi/dmar-to-driver.js';
 import { ivrsToDriverTable } from '../firmware/acpi/ivrs-to-driver.js';
+import { acpi_viot_early_init, acpi_viot_init, makeViotConfigurer } from '../firmware/acpi/viot.js';
 import type { PlatformFirmware } from './firmware.js';
 import { pci_request_acs } from '../pci/acs.js';
 import { errnoNames, parseErrno } from '../kernel/errno.js';
@@ -94,8 +98,11 @@ export interface BootedPlatform {
 }
 
 /** The drivers the model implements beyond "a client driver that binds". */
-const driverFactories: Record<string, (k: Kernel) => DeviceDriver> = {
+const driverFactories: Record<string, (k: Kernel, d: PlatformDesc['drivers'][number]) => DeviceDriver> = {
   'arm-smmu-v3': armSmmuV3Driver,
+  'virtio-pci': (k, d) => virtioPciDriver(k, d.name),
+  pcieport: (k, d) => pcieportDriver(k, d.name),
+  virtio_iommu: (k, d) => virtioIommuDriver(k, d.probeResv ? { resv: d.probeResv } : null),
 };
 
 function clientDriver(k: Kernel, d: PlatformDesc['drivers'][number]): DeviceDriver {
@@ -107,6 +114,12 @@ function clientDriver(k: Kernel, d: PlatformDesc['drivers'][number]): DeviceDriv
     bus,
     probe: () => probeRet,
     driver_managed_dma: d.driverManagedDma,
+    pci_id_table: d.ids?.map((id) => ({
+      vendor: id.vendor,
+      device: id.device,
+      class: id.class,
+      class_mask: id.classMask,
+    })),
   };
 }
 
@@ -224,6 +237,8 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
   const hasDmar = !!(fw.dmar ?? desc.dmar);
   const hasIvrs = !!(fw.ivrs ?? desc.ivrs);
   // The ACPI tables the firmware provides (the AMD southbridge ACS quirk looks for IVRS).
+  // acpi_viot_early_init(): a VIOT asks for ACS before enumeration too.
+  if (fw.viot) acpi_viot_early_init(k, fw.viot);
   if (hasDmar) pci_core(k).acpiTables.add('DMAR');
   if (hasIvrs) pci_core(k).acpiTables.add('IVRS');
   // x86 pci_iommu_alloc(): amd_iommu_detect() then detect_intel_iommu(); each claims the one
@@ -247,7 +262,9 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
     segments.forEach((seg, i) => {
       const field = Array.isArray(desc.pci) ? `pci[${i}]` : 'pci';
       const built = buildPciTopology(k, seg, { acsRequested: pci_core(k).acs_enable, file, field });
-      const hb = createHostBridge(built.segment, built.root.number, hostNode ?? null);
+      // An x86 host bridge is an ACPI device (PNP0A08): its companion routes PCI devices to IORT/VIOT.
+      const acpiHost = desc.arch === 'x86_64' ? acpiNode(`\\_SB.PCI${i}`) : null;
+      const hb = createHostBridge(built.segment, built.root.number, hostNode ?? acpiHost);
       hb.release = pciReleaseDev;
       device_add(k, hb);
       for (const dev of built.devices) {
@@ -290,6 +307,12 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
     if (d.present) device_add(k, dev);
   });
 
+  // acpi_viot_init(): now that PCI exists, bind VIOT nodes to devices; acpi_iommu_configure_id() asks it.
+  if (fw.viot) {
+    acpi_viot_init(k, fw.viot);
+    k.acpiIommuConfigurers.push(makeViotConfigurer(fw.viot));
+  }
+
   // Devices a scenario never added are still allocated: teardown puts them.
   k.teardownHooks.push(() => {
     for (const dev of devices.values())
@@ -318,13 +341,14 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
     );
   }
 
+  if (desc.drivers.some((d) => d.bus === 'virtio')) virtioBus(k);
   const drivers = new Map<string, DeviceDriver>();
   desc.drivers.forEach((d, i) => {
     if (drivers.has(d.name))
       throw new InputError(file, `drivers[${i}].name`, `driver ${d.name} is listed twice`);
     if (!k.base.buses.has(d.bus))
       throw new InputError(file, `drivers[${i}].bus`, `the platform has no ${d.bus} bus`);
-    drivers.set(d.name, driverFactories[d.name]?.(k) ?? clientDriver(k, d));
+    drivers.set(d.name, driverFactories[d.name]?.(k, d) ?? clientDriver(k, d));
   });
   for (const d of desc.drivers) if (d.load === 'builtin') driver_register(k, drivers.get(d.name)!);
   driver_deferred_probe_trigger(k); // deferred_probe_initcall()

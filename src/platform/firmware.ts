@@ -14,6 +14,7 @@ import type { PlatformDesc } from './schema.js';
 import type { Arch } from '../kernel/kconfig.js';
 import { parseDmar } from '../firmware/acpi/dmar-parse.js';
 import { parseIvrs } from '../firmware/acpi/ivrs-parse.js';
+import { parseViot, type ParsedViot } from '../firmware/acpi/viot-parse.js';
 import { importLspci, importSysfsPciDir } from '../pci/import/index.js';
 import { InputError } from '../input/input-error.js';
 import { parsePlatform } from './load.js';
@@ -22,6 +23,7 @@ import { parsePlatform } from './load.js';
 export interface PlatformFirmware {
   readonly dmar?: ParsedDmar;
   readonly ivrs?: ParsedIvrs;
+  readonly viot?: ParsedViot;
 }
 
 export type InputKind = 'acpi' | 'lspci' | 'sysfs' | 'platform';
@@ -65,18 +67,19 @@ export function classifyInput(path: string): { kind: InputKind; bytes?: Uint8Arr
 
 /** Parse one binary ACPI table the model uses. */
 export function parseAcpiInto(
-  fw: { dmar?: ParsedDmar; ivrs?: ParsedIvrs },
+  fw: { dmar?: ParsedDmar; ivrs?: ParsedIvrs; viot?: ParsedViot },
   signature: string,
   bytes: Uint8Array,
   file: string,
 ): void {
   if (signature === 'DMAR') fw.dmar = parseDmar(bytes, file);
   else if (signature === 'IVRS') fw.ivrs = parseIvrs(bytes, file);
+  else if (signature === 'VIOT') fw.viot = parseViot(bytes, file);
   else
     throw new InputError(
       file,
       'offset 0x0',
-      `ACPI table ${signature} is not one iommu-lab reads yet (DMAR, IVRS)`,
+      `ACPI table ${signature} is not one iommu-lab reads yet (DMAR, IVRS, VIOT)`,
     );
 }
 
@@ -101,7 +104,7 @@ export function platformFromInputs(
   paths: readonly string[],
   opts: InputsOptions = {},
 ): { desc: PlatformDesc; file: string; firmware: PlatformFirmware } {
-  const fw: { dmar?: ParsedDmar; ivrs?: ParsedIvrs } = {};
+  const fw: { dmar?: ParsedDmar; ivrs?: ParsedIvrs; viot?: ParsedViot } = {};
   let pci: unknown[] | undefined;
   let pciFile = '';
   for (const p of paths) {
@@ -116,7 +119,8 @@ export function platformFromInputs(
       pciFile = p;
     }
   }
-  const arch: Arch = opts.arch ?? (fw.dmar || fw.ivrs ? 'x86_64' : 'x86_64');
+  // DMAR and IVRS only exist on x86; VIOT exists on both, so alone it says nothing (x86_64 is the default).
+  const arch: Arch = opts.arch ?? 'x86_64';
   const name = paths.map((p) => basename(p)).join(' + ');
   const desc = parsePlatform(
     {

@@ -50,7 +50,11 @@ function loadReferenced(
   file: string,
 ): { desc: PlatformDesc; firmware: PlatformFirmware } {
   const dir = dirname(file);
-  const firmware: { dmar?: PlatformFirmware['dmar']; ivrs?: PlatformFirmware['ivrs'] } = {};
+  const firmware: {
+    dmar?: PlatformFirmware['dmar'];
+    ivrs?: PlatformFirmware['ivrs'];
+    viot?: PlatformFirmware['viot'];
+  } = {};
   let out = desc;
   if (desc.lspci !== undefined) {
     if (desc.pci !== undefined) throw new InputError(file, 'lspci', 'give either "pci" or "lspci", not both');

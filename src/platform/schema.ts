@@ -99,9 +99,35 @@ export const PlatformDeviceSchema = z.strictObject({
   driver: z.string().optional(),
 });
 
+const hex16 = z
+  .union([
+    z.number().int().min(0).max(0xffff),
+    z.string().regex(/^(0x)?[0-9a-fA-F]{1,4}$/, 'a 16-bit hex number such as "8086"'),
+  ])
+  .transform((v) => (typeof v === 'number' ? v : parseInt(v, 16)));
+const hex24 = z
+  .union([
+    z.number().int().min(0).max(0xffffff),
+    z.string().regex(/^(0x)?[0-9a-fA-F]{1,6}$/, 'a 24-bit hex number such as "060400"'),
+  ])
+  .transform((v) => (typeof v === 'number' ? v : parseInt(v, 16)));
+
 export const DriverSchema = z.strictObject({
   name: z.string().min(1),
-  bus: z.enum(['platform', 'pci', 'amba', 'fsl-mc']),
+  bus: z.enum(['platform', 'pci', 'amba', 'fsl-mc', 'virtio']),
+  /** PCI drivers: the id table (struct pci_device_id) the driver matches devices with; omitted fields match anything. */
+  ids: z
+    .array(
+      z.strictObject({
+        vendor: hex16.optional(),
+        device: hex16.optional(),
+        class: hex24.optional(),
+        classMask: hex24.optional(),
+      }),
+    )
+    .optional(),
+  /** virtio_iommu: the reserved regions the device reports in its PROBE replies (QEMU x86: the MSI window). */
+  probeResv: z.array(z.strictObject({ start: hex, end: hex, type: z.enum(['msi', 'reserved']) })).optional(),
   /** builtin: registered at device_initcall; module: after late_initcall; manual: by a scenario step. */
   load: z.enum(['builtin', 'module', 'manual']).default('builtin'),
   /** What the driver's own probe() returns ("-ENODEV" for a driver that refuses). */
@@ -138,7 +164,9 @@ export const PlatformSchema = z.strictObject({
   /** Instead of `pci`: an `lspci -D -xxxx` dump, or a copy of /sys/bus/pci/devices (a folder), relative to this file. */
   lspci: z.string().optional(),
   /** Binary ACPI tables as the firmware provides them (files relative to this file), instead of `dmar`/`ivrs`. */
-  acpi: z.strictObject({ DMAR: z.string().optional(), IVRS: z.string().optional() }).optional(),
+  acpi: z
+    .strictObject({ DMAR: z.string().optional(), IVRS: z.string().optional(), VIOT: z.string().optional() })
+    .optional(),
   /** The machine is a virtual machine (the CPUID hypervisor bit): AMD-Vi then forces strict invalidation. */
   hypervisor: z.boolean().default(false),
   /** The node describing the PCI host bridge ("/pcie@10000000") for DT platforms. */

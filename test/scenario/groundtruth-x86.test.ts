@@ -1,14 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // Every x86 machine in shared/groundtruth booted from its own firmware
-// (DMAR.dat or IVRS.dat, as the guest read them) and its real `lspci -D
-// -xxxx` dump, with the kernel command line it was booted with: the same
-// groups (ids, members, type, reserved regions) and the same IOMMU per device
-// as Linux 6.12.117 printed. The guests ran under QEMU TCG: a hypervisor.
+// (DMAR.dat, IVRS.dat or VIOT.dat, as the guest read them) and its real
+// `lspci -D -xxxx` dump, with the kernel command line and the drivers it
+// booted with: the same groups (ids, members, type, reserved regions), the
+// same IOMMU per device and the same bound drivers as Linux 6.12.117 printed.
+// The guests ran under QEMU TCG: a hypervisor.
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bootInputs } from '../../src/api.js';
+import { boot, loadInputs } from '../../src/api.js';
+import { parsePlatform } from '../../src/platform/load.js';
 
 const root = fileURLToPath(new URL('../../../shared/groundtruth/', import.meta.url));
 
@@ -16,10 +18,11 @@ interface Expected {
   cmdline: string;
   groups: Map<number, { type: string; devices: string[]; resv: string[] }>;
   iommuOf: Map<string, string>;
+  driver: Map<string, string | null>;
 }
 
 function parseExpected(path: string): Expected {
-  const e: Expected = { cmdline: '', groups: new Map(), iommuOf: new Map() };
+  const e: Expected = { cmdline: '', groups: new Map(), iommuOf: new Map(), driver: new Map() };
   let cur: { type: string; devices: string[]; resv: string[] } | null = null;
   for (const line of readFileSync(path, 'utf8').split('\n')) {
     let m: RegExpExecArray | null;
@@ -29,30 +32,57 @@ function parseExpected(path: string): Expected {
     else if ((m = /^ {2}dev (\S+)/.exec(line))) cur!.devices.push(m[1]);
     else if ((m = /^ {2}resv (.+)$/.exec(line))) cur!.resv.push(m[1]);
     else if ((m = /^iommu-of (\S+) -> (\S+)/.exec(line))) e.iommuOf.set(m[1], m[2]);
+    else if ((m = /^driver (\S+) (\S+)/.exec(line))) e.driver.set(m[1], m[2] === '(none)' ? null : m[2]);
   }
   return e;
 }
 
+const tables = ['DMAR.dat', 'IVRS.dat', 'VIOT.dat'];
 const scenarios = readdirSync(root).filter(
-  (d) =>
-    d.startsWith('x86-') && (existsSync(join(root, d, 'DMAR.dat')) || existsSync(join(root, d, 'IVRS.dat'))),
+  (d) => d.startsWith('x86-') && tables.some((t) => existsSync(join(root, d, t))),
 );
 
+/**
+ * The drivers of the Debian guests: built in, pcieport, virtio-pci and agpgart-intel (which
+ * declines q35's host bridge after dma_configure); then, as the init script inserted them,
+ * virtio-iommu, e1000e and e1000.
+ */
+const q35Drivers = [
+  { name: 'pcieport', bus: 'pci', load: 'builtin' },
+  { name: 'virtio-pci', bus: 'pci', load: 'builtin' },
+  {
+    name: 'agpgart-intel',
+    bus: 'pci',
+    load: 'builtin',
+    ids: [{ vendor: '8086', device: '29c0' }],
+    probe: '-ENODEV',
+  },
+  {
+    name: 'virtio_iommu',
+    bus: 'virtio',
+    load: 'module',
+    probeResv: [{ start: '0xfee00000', end: '0xfeefffff', type: 'msi' }],
+  },
+  { name: 'e1000e', bus: 'pci', load: 'module', ids: [{ vendor: '8086', device: '10d3' }] },
+  { name: 'e1000', bus: 'pci', load: 'module', ids: [{ vendor: '8086', device: '100e' }] },
+];
+
 describe('x86 groundtruth, booted from firmware files and lspci dumps', () => {
-  it('covers every DMAR and IVRS machine', () => {
-    expect(scenarios.length).toBeGreaterThanOrEqual(6);
+  it('covers every x86 machine: DMAR, IVRS and VIOT', () => {
+    expect(scenarios.length).toBeGreaterThanOrEqual(7);
   });
 
   for (const name of scenarios) {
     it(`${name} gives what Linux 6.12 gave`, () => {
       const dir = join(root, name);
       const want = parseExpected(join(dir, 'expected.txt'));
-      const table = existsSync(join(dir, 'DMAR.dat')) ? join(dir, 'DMAR.dat') : join(dir, 'IVRS.dat');
-      const r = bootInputs([table, join(dir, 'lspci.txt')], {
-        profile: 'v6.12',
-        cmdline: want.cmdline,
-        hypervisor: true,
-      });
+      const table = join(
+        dir,
+        tables.find((t) => existsSync(join(dir, t)))!,
+      );
+      const { desc, file, firmware } = loadInputs([table, join(dir, 'lspci.txt')], { hypervisor: true });
+      const platform = parsePlatform({ ...JSON.parse(JSON.stringify(desc)), drivers: q35Drivers }, file);
+      const r = boot(platform, { profile: 'v6.12', cmdline: want.cmdline, file, firmware });
       const got = new Map(
         r.groups.map((g) => [
           g.id,
@@ -67,6 +97,9 @@ describe('x86 groundtruth, booted from firmware files and lspci dumps', () => {
         new Map([...want.groups].map(([id, g]) => [id, { ...g, devices: [...g.devices].sort() }])),
       );
       expect(new Map(r.devices.filter((d) => d.iommu).map((d) => [d.name, d.iommu]))).toEqual(want.iommuOf);
+      expect(new Map(r.devices.filter((d) => d.bus === 'pci').map((d) => [d.name, d.driver]))).toEqual(
+        want.driver,
+      );
       expect(r.leaks).toEqual([]);
       expect(r.warnings).toEqual([]);
     });
