@@ -97,12 +97,19 @@ export function loadInputs(
   paths: readonly string[],
   opts: InputsOptions = {},
 ): { desc: PlatformDesc; file: string; firmware: PlatformFirmware } {
-  if (paths.length === 1) {
-    const p = paths[0];
-    if (!existsSync(p) || (!statSync(p).isDirectory() && classifyInput(p).kind === 'platform'))
-      return loadPlatform(p);
+  let loaded: { desc: PlatformDesc; file: string; firmware: PlatformFirmware };
+  const p = paths[0];
+  if (
+    paths.length === 1 &&
+    (!existsSync(p) || (!statSync(p).isDirectory() && classifyInput(p).kind === 'platform'))
+  ) {
+    loaded = loadPlatform(p);
+    if (opts.hypervisor) loaded = { ...loaded, desc: { ...loaded.desc, hypervisor: true } };
+  } else {
+    loaded = platformFromInputs(paths, opts);
   }
-  return platformFromInputs(paths, opts);
+  if (opts.acsRequest) loaded = { ...loaded, desc: { ...loaded.desc, acsRequest: opts.acsRequest } };
+  return loaded;
 }
 
 export interface ScenarioRunOptions {

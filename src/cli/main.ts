@@ -130,6 +130,13 @@ broken invariant); 2 bad input or usage.`,
       ]),
     )
     .option('--hypervisor', 'the machine is a virtual machine (AMD-Vi then forces strict invalidation)')
+    .addOption(
+      new Option('--acs-request <when>', 'when pci_request_acs() happens, as a what-if').choices([
+        'firmware',
+        'before-enumeration',
+        'after-enumeration',
+      ]),
+    )
     .addOption(failNthOption())
     .option('--json', 'print the result as JSON (docs/JSON.md)')
     .option('-v, --verbose', 'say why: group reasons, default-type decisions, each device history')
@@ -145,6 +152,7 @@ broken invariant); 2 bad input or usage.`,
           cmdline?: string;
           arch?: 'x86_64' | 'arm64' | 'arm';
           hypervisor?: boolean;
+          acsRequest?: 'firmware' | 'before-enumeration' | 'after-enumeration';
           failNth?: number;
           json?: boolean;
           verbose?: boolean;
@@ -156,6 +164,7 @@ broken invariant); 2 bad input or usage.`,
           failNth: o.failNth,
           arch: o.arch,
           hypervisor: o.hypervisor,
+          acsRequest: o.acsRequest,
         });
         print(!!o.json, r, () => formatBoot(r, !!o.verbose));
         if (bootFindings(r)) process.exitCode = 1;

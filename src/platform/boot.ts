@@ -253,7 +253,12 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
     if (detect_intel_iommu(k) && x86IommuInit === null) pci_request_acs(k);
     x86IommuInit = 'intel';
   }
+  // The what-if: ACS requested before enumeration whatever the firmware says, or only after it
+  // (so enumeration enables nothing, as on a device-tree machine).
+  if (desc.acsRequest === 'before-enumeration') pci_request_acs(k);
+  if (desc.acsRequest === 'after-enumeration') pci_core(k).acs_enable = false;
 
+  const acsRequested = pci_core(k).acs_enable;
   if (desc.pci) {
     const hostNode = desc.pciHostBridgeOf ? ofNodes.get(desc.pciHostBridgeOf) : undefined;
     if (desc.pciHostBridgeOf && !hostNode)
@@ -261,7 +266,7 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
     const segments = Array.isArray(desc.pci) ? desc.pci : [desc.pci];
     segments.forEach((seg, i) => {
       const field = Array.isArray(desc.pci) ? `pci[${i}]` : 'pci';
-      const built = buildPciTopology(k, seg, { acsRequested: pci_core(k).acs_enable, file, field });
+      const built = buildPciTopology(k, seg, { acsRequested, file, field });
       // An x86 host bridge is an ACPI device (PNP0A08): its companion routes PCI devices to IORT/VIOT.
       const acpiHost = desc.arch === 'x86_64' ? acpiNode(`\\_SB.PCI${i}`) : null;
       const hb = createHostBridge(built.segment, built.root.number, hostNode ?? acpiHost);
@@ -306,6 +311,8 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
     devices.set(d.name, dev);
     if (d.present) device_add(k, dev);
   });
+
+  if (desc.acsRequest === 'after-enumeration') pci_request_acs(k);
 
   // acpi_viot_init(): now that PCI exists, bind VIOT nodes to devices; acpi_iommu_configure_id() asks it.
   if (fw.viot) {

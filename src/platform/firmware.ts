@@ -93,6 +93,8 @@ export function importPci(path: string, kind: 'lspci' | 'sysfs', bytes?: Uint8Ar
 export interface InputsOptions {
   readonly arch?: Arch;
   readonly hypervisor?: boolean;
+  /** Override when pci_request_acs() happens (the platform's acsRequest). */
+  readonly acsRequest?: 'firmware' | 'before-enumeration' | 'after-enumeration';
 }
 
 /**

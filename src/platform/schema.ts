@@ -169,6 +169,12 @@ export const PlatformSchema = z.strictObject({
     .optional(),
   /** The machine is a virtual machine (the CPUID hypervisor bit): AMD-Vi then forces strict invalidation. */
   hypervisor: z.boolean().default(false),
+  /**
+   * When pci_request_acs() happens relative to PCI enumeration: 'firmware' (default: as the
+   * IOMMU firmware code does it: DMAR, IVRS, IORT and VIOT before, a device tree only at the
+   * first driver bind), or forced 'before-enumeration' / 'after-enumeration' for a what-if.
+   */
+  acsRequest: z.enum(['firmware', 'before-enumeration', 'after-enumeration']).default('firmware'),
   /** The node describing the PCI host bridge ("/pcie@10000000") for DT platforms. */
   pciHostBridgeOf: z.string().optional(),
   dmar: DmarSchema.optional(),

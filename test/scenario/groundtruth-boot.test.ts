@@ -6,7 +6,7 @@
 // that folder's DMAR.dat and lspci.txt.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { bootByName } from '../../src/api.js';
+import { boot, bootByName, loadInputs } from '../../src/api.js';
 
 interface Expected {
   groups: Map<number, { type: string; devices: string[]; resv: string[] }>;
@@ -83,5 +83,18 @@ describe('x86-q35-vtd-switch matches real Linux 6.12', () => {
     expect(new Set(pt.groups.map((g) => g.type))).toEqual(new Set(['identity']));
     const strict = bootByName('x86-q35-vtd-switch', { profile: 'v6.12', cmdline: 'iommu.strict=1' });
     expect(new Set(strict.groups.map((g) => g.type))).toEqual(new Set(['DMA']));
+  });
+});
+
+describe('ACS request timing as an input', () => {
+  it('requesting ACS only after enumeration joins the ACS root port with its endpoint, as a device tree does', () => {
+    const early = bootByName('x86-q35-vtd-switch', { profile: 'v6.12' });
+    const { desc, file, firmware } = loadInputs(['x86-q35-vtd-switch'], { acsRequest: 'after-enumeration' });
+    const late = boot(desc, { profile: 'v6.12', file, firmware });
+    expect(early.groups.find((g) => g.devices.includes('0000:05:00.0'))!.devices).toEqual(['0000:05:00.0']);
+    expect(late.groups.find((g) => g.devices.includes('0000:05:00.0'))!.devices).toEqual([
+      '0000:00:06.0',
+      '0000:05:00.0',
+    ]);
   });
 });
