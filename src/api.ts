@@ -25,20 +25,14 @@ import {
   type InputsOptions,
   type PlatformFirmware,
 } from './platform/firmware.js';
+import { runRecord, type RunRecord } from './report/run-record.js';
 
-export interface BootResult extends Snapshot {
+export interface BootResult extends Snapshot, RunRecord {
   readonly platform: string;
   readonly cmdline: string;
   /** Objects still allocated after teardown. */
   readonly leaks: Leak[];
   readonly invariantViolations: InvariantViolation[];
-  readonly failNth: {
-    readonly nth: number;
-    readonly injected: { type: string; site: string; owner: string } | null;
-  } | null;
-  readonly allocations: number;
-  /** The kernel log, "source: message" per line. */
-  readonly log: string[];
 }
 
 export interface BootRunOptions {
@@ -57,22 +51,13 @@ export function boot(desc: PlatformDesc, opts: BootRunOptions = {}): BootResult 
   const violations = checkInvariants(k);
   const snap = snapshot(k);
   teardown(k);
-  const injected = k.alloc.injected;
   return {
     ...snap,
+    ...runRecord(k, opts.failNth),
     platform: desc.name,
     cmdline: k.cmdline.raw,
-    warnings: k.printk.warnings.map((w) => ({ site: w.site, message: w.message, device: w.device ?? null })),
     leaks: leakReport(k),
     invariantViolations: violations,
-    failNth: opts.failNth
-      ? {
-          nth: opts.failNth,
-          injected: injected ? { type: injected.type, site: injected.site, owner: injected.owner } : null,
-        }
-      : null,
-    allocations: k.alloc.attempts,
-    log: k.printk.lines.map((l) => `${l.source}: ${l.message}`),
   };
 }
 

@@ -36,6 +36,7 @@ import { iommufd_device_bind, iommufd_device_unbind } from '../iommufd/device-bi
 import { iommufd_test_exit, iommufd_test_init } from '../drivers/iommufd-selftest/mock.js';
 import { mock_dev_create, mock_dev_destroy } from '../drivers/iommufd-selftest/mock-dev.js';
 import { InputError } from '../input/input-error.js';
+import { runRecord, type RunRecord } from '../report/run-record.js';
 
 export interface StepResult {
   readonly op: string;
@@ -50,22 +51,14 @@ export interface ExpectationReport {
   readonly mismatches: string[];
 }
 
-export interface ScenarioResult extends Snapshot {
+export interface ScenarioResult extends Snapshot, RunRecord {
   readonly scenario: string;
   readonly steps: StepResult[];
   /** Scenario names for devices (`as`) mapped to their device names. */
   readonly aliases: Record<string, string>;
   readonly leaks: Leak[];
   readonly invariantViolations: (InvariantViolation & { readonly afterStep: number })[];
-  readonly failNth: {
-    readonly nth: number;
-    readonly injected: { type: string; site: string; owner: string } | null;
-  } | null;
-  /** Allocation attempts the whole run made (what a fail-nth sweep iterates over). */
-  readonly allocations: number;
   readonly expectation: ExpectationReport | null;
-  /** The kernel log, "source: message" per line. */
-  readonly log: string[];
 }
 
 export interface RunOptions {
@@ -410,24 +403,15 @@ export function runScenario(sc: Scenario, opts: RunOptions): ScenarioResult {
   }
   teardown(k);
   const leaks = leakReport(k);
-  const injected = k.alloc.injected;
   const partial: Omit<ScenarioResult, 'expectation'> = {
     ...snap,
     // WARNs raised while tearing down count too (a group emptied while still owned, say).
-    warnings: k.printk.warnings.map((w) => ({ site: w.site, message: w.message, device: w.device ?? null })),
+    ...runRecord(k, opts.failNth),
     scenario: sc.name,
     steps,
     aliases: ctx.aliases,
     leaks,
     invariantViolations: violations,
-    failNth: opts.failNth
-      ? {
-          nth: opts.failNth,
-          injected: injected ? { type: injected.type, site: injected.site, owner: injected.owner } : null,
-        }
-      : null,
-    allocations: k.alloc.attempts,
-    log: k.printk.lines.map((l) => `${l.source}: ${l.message}`),
   };
   const exp = expectationFor(sc, opts.profile);
   return { ...partial, expectation: exp && !opts.failNth ? checkExpectation(partial, exp) : null };

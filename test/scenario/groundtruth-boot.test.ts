@@ -5,29 +5,8 @@
 // bound driver. The platform's firmware and PCI topology are transcribed from
 // that folder's DMAR.dat and lspci.txt.
 import { describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
+import { parseExpected } from '../support/groundtruth.js';
 import { boot, bootByName, loadInputs } from '../../src/api.js';
-
-interface Expected {
-  groups: Map<number, { type: string; devices: string[]; resv: string[] }>;
-  iommuOf: Map<string, string>;
-  driver: Map<string, string | null>;
-}
-
-function parseExpected(path: string): Expected {
-  const e: Expected = { groups: new Map(), iommuOf: new Map(), driver: new Map() };
-  let cur: { type: string; devices: string[]; resv: string[] } | null = null;
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    let m: RegExpExecArray | null;
-    if ((m = /^group (\d+) type=(\S+)/.exec(line)))
-      e.groups.set(Number(m[1]), (cur = { type: m[2], devices: [], resv: [] }));
-    else if ((m = /^ {2}dev (\S+)/.exec(line))) cur!.devices.push(m[1]);
-    else if ((m = /^ {2}resv (.+)$/.exec(line))) cur!.resv.push(m[1]);
-    else if ((m = /^iommu-of (\S+) -> (\S+)/.exec(line))) e.iommuOf.set(m[1], m[2]);
-    else if ((m = /^driver (\S+) (\S+)/.exec(line))) e.driver.set(m[1], m[2] === '(none)' ? null : m[2]);
-  }
-  return e;
-}
 
 describe('x86-q35-vtd-switch matches real Linux 6.12', () => {
   const want = parseExpected(

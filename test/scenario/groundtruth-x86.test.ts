@@ -6,36 +6,14 @@
 // same IOMMU per device and the same bound drivers as Linux 6.12.117 printed.
 // The guests ran under QEMU TCG: a hypervisor.
 import { describe, expect, it } from 'vitest';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseExpected } from '../support/groundtruth.js';
 import { boot, loadInputs } from '../../src/api.js';
 import { parsePlatform } from '../../src/platform/load.js';
 
 const root = fileURLToPath(new URL('../../../shared/groundtruth/', import.meta.url));
-
-interface Expected {
-  cmdline: string;
-  groups: Map<number, { type: string; devices: string[]; resv: string[] }>;
-  iommuOf: Map<string, string>;
-  driver: Map<string, string | null>;
-}
-
-function parseExpected(path: string): Expected {
-  const e: Expected = { cmdline: '', groups: new Map(), iommuOf: new Map(), driver: new Map() };
-  let cur: { type: string; devices: string[]; resv: string[] } | null = null;
-  for (const line of readFileSync(path, 'utf8').split('\n')) {
-    let m: RegExpExecArray | null;
-    if ((m = /^# cmdline: (.*)$/.exec(line))) e.cmdline = m[1].trim();
-    else if ((m = /^group (\d+) type=(\S+)/.exec(line)))
-      e.groups.set(Number(m[1]), (cur = { type: m[2], devices: [], resv: [] }));
-    else if ((m = /^ {2}dev (\S+)/.exec(line))) cur!.devices.push(m[1]);
-    else if ((m = /^ {2}resv (.+)$/.exec(line))) cur!.resv.push(m[1]);
-    else if ((m = /^iommu-of (\S+) -> (\S+)/.exec(line))) e.iommuOf.set(m[1], m[2]);
-    else if ((m = /^driver (\S+) (\S+)/.exec(line))) e.driver.set(m[1], m[2] === '(none)' ? null : m[2]);
-  }
-  return e;
-}
 
 const tables = ['DMAR.dat', 'IVRS.dat', 'VIOT.dat'];
 const scenarios = readdirSync(root).filter(

@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// Reader for shared/groundtruth/*/expected.txt: what real Linux printed for a
+// QEMU machine (groups with type, members and reserved regions; each device's
+// IOMMU; each device's bound driver; the kernel command line).
+import { readFileSync } from 'node:fs';
+
+export interface GroundTruth {
+  cmdline: string;
+  groups: Map<number, { type: string; devices: string[]; resv: string[] }>;
+  iommuOf: Map<string, string>;
+  driver: Map<string, string | null>;
+}
+
+export function parseExpected(path: string): GroundTruth {
+  const e: GroundTruth = { cmdline: '', groups: new Map(), iommuOf: new Map(), driver: new Map() };
+  let cur: { type: string; devices: string[]; resv: string[] } | null = null;
+  for (const line of readFileSync(path, 'utf8').split('\n')) {
+    let m: RegExpExecArray | null;
+    if ((m = /^# cmdline: (.*)$/.exec(line))) e.cmdline = m[1].trim();
+    else if ((m = /^group (\d+) type=(\S+)/.exec(line)))
+      e.groups.set(Number(m[1]), (cur = { type: m[2], devices: [], resv: [] }));
+    else if ((m = /^ {2}dev (\S+)/.exec(line))) cur!.devices.push(m[1]);
+    else if ((m = /^ {2}resv (.+)$/.exec(line))) cur!.resv.push(m[1]);
+    else if ((m = /^iommu-of (\S+) -> (\S+)/.exec(line))) e.iommuOf.set(m[1], m[2]);
+    else if ((m = /^driver (\S+) (\S+)/.exec(line))) e.driver.set(m[1], m[2] === '(none)' ? null : m[2]);
+  }
+  return e;
+}
