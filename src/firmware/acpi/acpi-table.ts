@@ -212,6 +212,22 @@ export interface AcpiTableOptions {
   readonly trace?: FieldTrace[];
 }
 
+/** What every table parser takes. */
+export interface TableParseOptions {
+  /** Every field read is appended here (absolute offsets), for comparison with `iasl -d`. */
+  readonly trace?: FieldTrace[];
+  /** Verify the checksum (default true). */
+  readonly verifyChecksum?: boolean;
+}
+
+/** What every parsed table has. */
+export interface ParsedTableBase {
+  readonly file: string;
+  readonly header: AcpiTableHeader;
+  /** What the kernel would warn about or ignore, with the offset. */
+  readonly notes: readonly string[];
+}
+
 /** The note for bytes after Table Length. */
 export function trailingNote(length: number, trailing: number): string {
   return `offset ${hex(length)}: ${trailing} byte${trailing === 1 ? '' : 's'} after the table's length ${hex(length)} ignored`;

@@ -18,8 +18,8 @@
  * makes the kernel fail the whole table) is an InputError.
  */
 import {
-  type AcpiTableHeader,
-  type FieldTrace,
+  type ParsedTableBase,
+  type TableParseOptions,
   type Layout,
   type RecordFormat,
   type TableBytes,
@@ -239,9 +239,7 @@ export interface DmarUnknownStructure extends DmarStructureBase {
 export type DmarStructure =
   DmarDrhd | DmarRmrr | DmarAtsr | DmarRhsa | DmarAndd | DmarSatc | DmarUnknownStructure;
 
-export interface ParsedDmar {
-  readonly file: string;
-  readonly header: AcpiTableHeader;
+export interface ParsedDmar extends ParsedTableBase {
   /** The raw field: the width is this + 1. */
   readonly widthField: number;
   /** Host address width in bits (dmar->width + 1). */
@@ -252,16 +250,9 @@ export interface ParsedDmar {
   readonly dmaCtrlPlatformOptIn: boolean;
   /** In table order. */
   readonly structures: readonly DmarStructure[];
-  /** What the kernel would warn about or skip, with the offset. */
-  readonly notes: readonly string[];
 }
 
-export interface DmarParseOptions {
-  /** Every field read is appended here (absolute offsets), for comparison with `iasl -d`. */
-  readonly trace?: FieldTrace[];
-  /** Verify the checksum (default true). */
-  readonly verifyChecksum?: boolean;
-}
+export type DmarParseOptions = TableParseOptions;
 
 function structureName(type: number): string {
   return type in DMAR_STRUCTURES

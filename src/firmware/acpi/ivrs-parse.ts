@@ -21,8 +21,8 @@
  * ivrs-to-driver.ts.
  */
 import {
-  type AcpiTableHeader,
-  type FieldTrace,
+  type ParsedTableBase,
+  type TableParseOptions,
   type Layout,
   type RecordFormat,
   type TableBytes,
@@ -303,19 +303,13 @@ export interface IvrsInfo {
   readonly htAtsReserved: boolean;
 }
 
-export interface ParsedIvrs {
-  readonly file: string;
-  readonly header: AcpiTableHeader;
+export interface ParsedIvrs extends ParsedTableBase {
   readonly info: IvrsInfo;
   /** In table order. */
   readonly blocks: readonly IvrsBlock[];
-  readonly notes: readonly string[];
 }
 
-export interface IvrsParseOptions {
-  readonly trace?: FieldTrace[];
-  readonly verifyChecksum?: boolean;
-}
+export type IvrsParseOptions = TableParseOptions;
 
 function isIvhdType(type: number): type is IvhdType {
   return (IVHD_TYPES as readonly number[]).includes(type);

@@ -22,8 +22,8 @@
  * the byte offset and the field, with what the kernel would do.
  */
 import {
-  type AcpiTableHeader,
-  type FieldTrace,
+  type ParsedTableBase,
+  type TableParseOptions,
   type Layout,
   type RecordFormat,
   type TableBytes,
@@ -154,24 +154,15 @@ export type ViotIommuNode = ViotVirtioIommuPciNode | ViotVirtioIommuMmioNode;
 export type ViotEndpointNode = ViotPciRangeNode | ViotMmioNode;
 export type ViotNode = ViotEndpointNode | ViotIommuNode | ViotUnknownNode;
 
-export interface ParsedViot {
-  readonly file: string;
-  readonly header: AcpiTableHeader;
+export interface ParsedViot extends ParsedTableBase {
   readonly nodeCount: number;
   /** Offset of the first node from the start of the table (48 in QEMU's tables). */
   readonly nodeOffset: number;
   /** In table order. */
   readonly nodes: readonly ViotNode[];
-  /** What the kernel would warn about or ignore, with the offset. */
-  readonly notes: readonly string[];
 }
 
-export interface ViotParseOptions {
-  /** Every field read is appended here (absolute offsets). */
-  readonly trace?: FieldTrace[];
-  /** Verify the checksum (default true). */
-  readonly verifyChecksum?: boolean;
-}
+export type ViotParseOptions = TableParseOptions;
 
 /** A node type's name for messages. */
 export function viotNodeName(type: number): string {

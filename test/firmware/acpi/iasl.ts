@@ -132,7 +132,16 @@ export function parseDsl(text: string): Dsl {
   const raw: number[] = [];
   const unknownStarts: number[] = [];
   let inRaw = false;
+  let continued: DslField | null = null;
   text.split('\n').forEach((line, i) => {
+    if (continued) {
+      // A value iasl breaks over lines ends each of them but the last with a backslash.
+      const more = line.trim().replace(/\\$/, '').trim();
+      const joined = [continued.value, more].filter(Boolean).join(' ');
+      fields[fields.length - 1] = continued = { ...continued, value: joined };
+      if (!line.trimEnd().endsWith('\\')) continued = null;
+      return;
+    }
     if (line.startsWith('Raw Table Data')) inRaw = true;
     let m: RegExpExecArray | null;
     if (inRaw) {
@@ -153,7 +162,9 @@ export function parseDsl(text: string): Dsl {
       let value = m[5].trim();
       if (value.startsWith('"')) value = value.slice(0, value.indexOf('"', 1) + 1);
       else value = value.replace(/\s*\[.*\]$/, '').replace(/\s*\/\*.*\*\/$/, '');
-      fields.push({ offset, length: Number(m[3]), label: m[4], value, line: i + 1 });
+      const field = { offset, length: Number(m[3]), label: m[4], value, line: i + 1 };
+      if (value === '\\') continued = { ...field, value: '' };
+      fields.push(continued ?? field);
     } else if (line.startsWith('**** Unknown') && fields.length) unknownStarts.push(fields.length);
   });
   const unknown = unknownStarts.map((n): [number, number] => [
@@ -169,6 +180,8 @@ const OLD_IASL_LABELS: Readonly<Record<string, string>> = {
   Size: 'Reserved',
   // IVHD 11h/40h +32: efr_reg2 in the kernel.
   'EFR Register Image 2': 'Reserved',
+  // IORT node +4: the node identifier since IORT E.b.
+  Identifier: 'Reserved',
 };
 
 const hexN = (v: number | bigint, digits: number) => v.toString(16).toUpperCase().padStart(digits, '0');
@@ -228,6 +241,9 @@ export function compareWithIasl(
       );
       continue;
     }
+    // A structure iasl names before listing its fields ("Memory Properties : [IORT Memory
+    // Access Properties]"): its fields follow as lines of their own and are compared there.
+    if (d.value === '') continue;
     const slice = Array.from(bytes.subarray(d.offset, d.offset + d.length));
     if (d.label === 'PCI Path') {
       const got = `${hexN(slice[0], 2)},${hexN(slice[1], 2)}`;

@@ -13,6 +13,7 @@ import { committedNames, GROUNDTRUTH_DIR, parseDsl, readCommitted } from './iasl
 import { type FieldTrace, readAcpiTable } from '../../../src/firmware/acpi/acpi-table.js';
 import { parseDmar } from '../../../src/firmware/acpi/dmar-parse.js';
 import { parseIvrs } from '../../../src/firmware/acpi/ivrs-parse.js';
+import { parseIort } from '../../../src/firmware/acpi/iort-parse.js';
 
 export interface TableCase {
   readonly name: string;
@@ -32,10 +33,11 @@ export function tableBytes(name: string): Uint8Array {
   return parseDsl(readCommitted(name)).raw;
 }
 
-/** Parses with the parser for the signature (DMAR, IVRS; the header only for others). */
+/** Parses with the parser for the signature (DMAR, IVRS, IORT; the header only for others). */
 export function parseAny(signature: string, bytes: Uint8Array, file: string, trace?: FieldTrace[]): unknown {
   if (signature === 'DMAR') return parseDmar(bytes, file, { trace });
   if (signature === 'IVRS') return parseIvrs(bytes, file, { trace });
+  if (signature === 'IORT') return parseIort(bytes, file, { trace });
   return readAcpiTable(bytes, file, { trace }).header;
 }
 
