@@ -26,7 +26,7 @@ export function firmware_dma_configure(
   const np = node === undefined ? dev.fwnode : node;
   let ret = 0;
   if (np?.kind === 'of') ret = of_iommu_configure(k, dev, np, id);
-  else if (np?.kind === 'acpi') ret = acpi_iommu_configure_id(k, dev, id);
+  else if (np?.kind === 'acpi' && !np.acpiStatic) ret = acpi_iommu_configure_id(k, dev, id);
   else return 0;
   return ret === -EPROBE_DEFER ? ret : 0;
 }

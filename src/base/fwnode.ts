@@ -24,6 +24,12 @@ export class Fwnode {
   /** Set once fwnode_remove_software_node() dropped the creator's reference. */
   removed = false;
   readonly properties = new Map<string, FwnodeProperty['value']>();
+  /**
+   * An ACPI fwnode no ACPI device stands behind (acpi_alloc_fwnode_static():
+   * what IORT gives an SMMU, VIOT a virtio-iommu): has_acpi_companion() is
+   * false for a device that has it.
+   */
+  acpiStatic = false;
   /** Device-tree structure (OF nodes only). */
   parent: Fwnode | null = null;
   readonly children: Fwnode[] = [];

@@ -36,6 +36,8 @@ export type ErrnoName = keyof typeof errnoNames;
 
 export const EPERM = errnoNames.EPERM;
 export const ENOENT = errnoNames.ENOENT;
+export const ENXIO = errnoNames.ENXIO;
+export const EAGAIN = errnoNames.EAGAIN;
 export const ENOMEM = errnoNames.ENOMEM;
 export const EACCES = errnoNames.EACCES;
 export const EFAULT = errnoNames.EFAULT;

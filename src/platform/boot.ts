@@ -49,6 +49,7 @@ import {
 } from '../firmware/acpi/dmar-to-driver.js';
 import { ivrsToDriverTable } from '../firmware/acpi/ivrs-to-driver.js';
 import { acpi_viot_early_init, acpi_viot_init, makeViotConfigurer } from '../firmware/acpi/viot.js';
+import { acpi_iort_init, makeIortConfigurer } from '../firmware/acpi/iort.js';
 import type { PlatformFirmware } from './firmware.js';
 import { pci_request_acs } from '../pci/acs.js';
 import { errnoNames, parseErrno } from '../kernel/errno.js';
@@ -239,6 +240,12 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
   // The ACPI tables the firmware provides (the AMD southbridge ACS quirk looks for IVRS).
   // acpi_viot_early_init(): a VIOT asks for ACS before enumeration too.
   if (fw.viot) acpi_viot_early_init(k, fw.viot);
+  // acpi_iort_init() (acpi_arm_init(), before the namespace scan): SMMU platform devices, and
+  // ACS requested when a root complex maps into an SMMU. IORT is asked before VIOT.
+  if (fw.iort) {
+    acpi_iort_init(k, fw.iort);
+    k.acpiIommuConfigurers.unshift(makeIortConfigurer());
+  }
   if (hasDmar) pci_core(k).acpiTables.add('DMAR');
   if (hasIvrs) pci_core(k).acpiTables.add('IVRS');
   // x86 pci_iommu_alloc(): amd_iommu_detect() then detect_intel_iommu(); each claims the one
@@ -267,8 +274,10 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
     segments.forEach((seg, i) => {
       const field = Array.isArray(desc.pci) ? `pci[${i}]` : 'pci';
       const built = buildPciTopology(k, seg, { acsRequested, file, field });
-      // An x86 host bridge is an ACPI device (PNP0A08): its companion routes PCI devices to IORT/VIOT.
-      const acpiHost = desc.arch === 'x86_64' ? acpiNode(`\\_SB.PCI${i}`) : null;
+      // An ACPI host bridge (PNP0A08, always on x86; on Arm when the firmware is ACPI): its
+      // companion routes PCI devices to IORT/VIOT.
+      const acpiFirmware = desc.arch === 'x86_64' || (!hostNode && !!(fw.iort ?? fw.viot));
+      const acpiHost = acpiFirmware ? acpiNode(`\\_SB.PCI${i}`) : null;
       const hb = createHostBridge(built.segment, built.root.number, hostNode ?? acpiHost);
       hb.release = pciReleaseDev;
       device_add(k, hb);
@@ -350,17 +359,25 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
 
   if (desc.drivers.some((d) => d.bus === 'virtio')) virtioBus(k);
   const drivers = new Map<string, DeviceDriver>();
-  desc.drivers.forEach((d, i) => {
+  // The SMMU driver an IORT asks for is built into the kernel (Debian's arm64 config), listed or not.
+  const driverList = [...desc.drivers];
+  if (fw.iort?.nodes.some((n) => n.kind === 'smmu-v3') && !driverList.some((d) => d.name === 'arm-smmu-v3'))
+    driverList.unshift({
+      name: 'arm-smmu-v3',
+      bus: 'platform',
+      load: 'builtin',
+    } as PlatformDesc['drivers'][number]);
+  driverList.forEach((d, i) => {
     if (drivers.has(d.name))
       throw new InputError(file, `drivers[${i}].name`, `driver ${d.name} is listed twice`);
     if (!k.base.buses.has(d.bus))
       throw new InputError(file, `drivers[${i}].bus`, `the platform has no ${d.bus} bus`);
     drivers.set(d.name, driverFactories[d.name]?.(k, d) ?? clientDriver(k, d));
   });
-  for (const d of desc.drivers) if (d.load === 'builtin') driver_register(k, drivers.get(d.name)!);
+  for (const d of driverList) if (d.load === 'builtin') driver_register(k, drivers.get(d.name)!);
   driver_deferred_probe_trigger(k); // deferred_probe_initcall()
   k.runDeferredProbe();
-  for (const d of desc.drivers) if (d.load === 'module') driver_register(k, drivers.get(d.name)!);
+  for (const d of driverList) if (d.load === 'module') driver_register(k, drivers.get(d.name)!);
   k.runDeferredProbe();
   return { k, desc, devices, drivers, ofNodes };
 }

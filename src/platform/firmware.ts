@@ -15,6 +15,7 @@ import type { Arch } from '../kernel/kconfig.js';
 import { parseDmar } from '../firmware/acpi/dmar-parse.js';
 import { parseIvrs } from '../firmware/acpi/ivrs-parse.js';
 import { parseViot, type ParsedViot } from '../firmware/acpi/viot-parse.js';
+import { parseIort, type ParsedIort } from '../firmware/acpi/iort-parse.js';
 import { importLspci, importSysfsPciDir } from '../pci/import/index.js';
 import { InputError } from '../input/input-error.js';
 import { parsePlatform } from './load.js';
@@ -24,7 +25,10 @@ export interface PlatformFirmware {
   readonly dmar?: ParsedDmar;
   readonly ivrs?: ParsedIvrs;
   readonly viot?: ParsedViot;
+  readonly iort?: ParsedIort;
 }
+
+type MutableFirmware = { -readonly [K in keyof PlatformFirmware]: PlatformFirmware[K] };
 
 export type InputKind = 'acpi' | 'lspci' | 'sysfs' | 'platform';
 
@@ -66,20 +70,16 @@ export function classifyInput(path: string): { kind: InputKind; bytes?: Uint8Arr
 }
 
 /** Parse one binary ACPI table the model uses. */
-export function parseAcpiInto(
-  fw: { dmar?: ParsedDmar; ivrs?: ParsedIvrs; viot?: ParsedViot },
-  signature: string,
-  bytes: Uint8Array,
-  file: string,
-): void {
+export function parseAcpiInto(fw: MutableFirmware, signature: string, bytes: Uint8Array, file: string): void {
   if (signature === 'DMAR') fw.dmar = parseDmar(bytes, file);
   else if (signature === 'IVRS') fw.ivrs = parseIvrs(bytes, file);
   else if (signature === 'VIOT') fw.viot = parseViot(bytes, file);
+  else if (signature === 'IORT') fw.iort = parseIort(bytes, file);
   else
     throw new InputError(
       file,
       'offset 0x0',
-      `ACPI table ${signature} is not one iommu-lab reads yet (DMAR, IVRS, VIOT)`,
+      `ACPI table ${signature} is not one iommu-lab reads yet (DMAR, IVRS, VIOT, IORT)`,
     );
 }
 
@@ -99,14 +99,14 @@ export interface InputsOptions {
 
 /**
  * A platform from loose inputs: ACPI tables and a PCI dump (or one platform
- * JSON file). The architecture follows from the tables (DMAR, IVRS: x86_64)
- * unless given.
+ * JSON file). The architecture follows from the tables (DMAR, IVRS: x86_64;
+ * IORT: arm64) unless given.
  */
 export function platformFromInputs(
   paths: readonly string[],
   opts: InputsOptions = {},
 ): { desc: PlatformDesc; file: string; firmware: PlatformFirmware } {
-  const fw: { dmar?: ParsedDmar; ivrs?: ParsedIvrs; viot?: ParsedViot } = {};
+  const fw: MutableFirmware = {};
   let pci: unknown[] | undefined;
   let pciFile = '';
   for (const p of paths) {
@@ -121,8 +121,9 @@ export function platformFromInputs(
       pciFile = p;
     }
   }
-  // DMAR and IVRS only exist on x86; VIOT exists on both, so alone it says nothing (x86_64 is the default).
-  const arch: Arch = opts.arch ?? 'x86_64';
+  // DMAR and IVRS only exist on x86, IORT only on Arm; VIOT exists on both, so alone it says
+  // nothing (x86_64 is the default).
+  const arch: Arch = opts.arch ?? (fw.iort ? 'arm64' : 'x86_64');
   const name = paths.map((p) => basename(p)).join(' + ');
   const desc = parsePlatform(
     {

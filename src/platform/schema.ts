@@ -165,7 +165,12 @@ export const PlatformSchema = z.strictObject({
   lspci: z.string().optional(),
   /** Binary ACPI tables as the firmware provides them (files relative to this file), instead of `dmar`/`ivrs`. */
   acpi: z
-    .strictObject({ DMAR: z.string().optional(), IVRS: z.string().optional(), VIOT: z.string().optional() })
+    .strictObject({
+      DMAR: z.string().optional(),
+      IVRS: z.string().optional(),
+      VIOT: z.string().optional(),
+      IORT: z.string().optional(),
+    })
     .optional(),
   /** The machine is a virtual machine (the CPUID hypervisor bit): AMD-Vi then forces strict invalidation. */
   hypervisor: z.boolean().default(false),

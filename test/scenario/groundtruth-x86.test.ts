@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseExpected } from '../support/groundtruth.js';
+import { expectGroundTruth, parseExpected } from '../support/groundtruth.js';
 import { boot, loadInputs } from '../../src/api.js';
 import { parsePlatform } from '../../src/platform/load.js';
 
@@ -61,23 +61,7 @@ describe('x86 groundtruth, booted from firmware files and lspci dumps', () => {
       const { desc, file, firmware } = loadInputs([table, join(dir, 'lspci.txt')], { hypervisor: true });
       const platform = parsePlatform({ ...JSON.parse(JSON.stringify(desc)), drivers: q35Drivers }, file);
       const r = boot(platform, { profile: 'v6.12', cmdline: want.cmdline, file, firmware });
-      const got = new Map(
-        r.groups.map((g) => [
-          g.id,
-          {
-            type: g.type,
-            devices: [...g.devices].sort(),
-            resv: g.reservedRegions.map((x) => `${x.start} ${x.end} ${x.type}`),
-          },
-        ]),
-      );
-      expect(got).toEqual(
-        new Map([...want.groups].map(([id, g]) => [id, { ...g, devices: [...g.devices].sort() }])),
-      );
-      expect(new Map(r.devices.filter((d) => d.iommu).map((d) => [d.name, d.iommu]))).toEqual(want.iommuOf);
-      expect(new Map(r.devices.filter((d) => d.bus === 'pci').map((d) => [d.name, d.driver]))).toEqual(
-        want.driver,
-      );
+      expectGroundTruth(r, want);
       expect(r.leaks).toEqual([]);
       expect(r.warnings).toEqual([]);
     });

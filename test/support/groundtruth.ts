@@ -3,6 +3,8 @@
 // QEMU machine (groups with type, members and reserved regions; each device's
 // IOMMU; each device's bound driver; the kernel command line).
 import { readFileSync } from 'node:fs';
+import { expect } from 'vitest';
+import type { BootResult } from '../../src/api.js';
 
 export interface GroundTruth {
   cmdline: string;
@@ -25,4 +27,29 @@ export function parseExpected(path: string): GroundTruth {
     else if ((m = /^driver (\S+) (\S+)/.exec(line))) e.driver.set(m[1], m[2] === '(none)' ? null : m[2]);
   }
   return e;
+}
+
+/**
+ * A boot against what the machine printed: the same groups (ids, sorted
+ * members, type, reserved regions), the same IOMMU per device and the same
+ * driver per PCI function.
+ */
+export function expectGroundTruth(r: BootResult, want: GroundTruth): void {
+  const got = new Map(
+    r.groups.map((g) => [
+      g.id,
+      {
+        type: g.type,
+        devices: [...g.devices].sort(),
+        resv: g.reservedRegions.map((x) => `${x.start} ${x.end} ${x.type}`),
+      },
+    ]),
+  );
+  expect(got).toEqual(
+    new Map([...want.groups].map(([id, g]) => [id, { ...g, devices: [...g.devices].sort() }])),
+  );
+  expect(new Map(r.devices.filter((d) => d.iommu).map((d) => [d.name, d.iommu]))).toEqual(want.iommuOf);
+  expect(new Map(r.devices.filter((d) => d.bus === 'pci').map((d) => [d.name, d.driver]))).toEqual(
+    want.driver,
+  );
 }

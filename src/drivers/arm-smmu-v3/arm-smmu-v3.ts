@@ -40,6 +40,7 @@ import {
   iommu_alloc_resv_region,
 } from '../../iommu/resv-regions.js';
 import { iommu_dma_get_resv_regions } from '../../iommu/dma-resv.js';
+import { platform_get_mem_resource } from '../../firmware/acpi/viot.js';
 
 /** MSI_IOVA_BASE / MSI_IOVA_LENGTH: the software MSI window. */
 const MSI_IOVA_BASE = 0x8000000n;
@@ -154,21 +155,12 @@ export const arm_smmu_ops: IommuOps = {
   capable: () => true,
 };
 
-/** The "reg" base of an SMMU node: the first address cells as a 64-bit number. */
-function regBase(dev: Device): bigint {
-  const reg = dev.fwnode?.properties.get('reg');
-  if (!Array.isArray(reg) || reg.length === 0) return 0n;
-  const cells = reg.length >= 4 ? 2 : 1;
-  let v = 0n;
-  for (let i = 0; i < cells; i++) v = (v << 32n) | BigInt(reg[i] >>> 0);
-  return v;
-}
-
 /** arm_smmu_device_probe(): the SMMU's own platform device binding. */
 function arm_smmu_device_probe(k: Kernel, dev: Device): number {
   const mem = k.alloc.alloc('arm_smmu_device', dev.name, 'arm_smmu_device_probe');
   if (!mem) return -ENOMEM;
-  const base = regBase(dev);
+  // platform_get_resource(pdev, IORESOURCE_MEM, 0): the DT `reg` or the IORT node's base.
+  const base = platform_get_mem_resource(dev)?.start ?? 0n;
   const iommu = new IommuDevice(`smmu3.0x${base.toString(16).padStart(16, '0')}`, dev);
   const smmu: ArmSmmuDevice = { iommu, base, streams: new Map() };
   iommu.priv = smmu;

@@ -14,6 +14,9 @@ import { mutex_lock, mutex_unlock } from '../../kernel/mutex.js';
 import { dev_iommu_fwspec_get } from '../../iommu/dev-iommu.js';
 import { iommu_probe_device } from '../../iommu/probe.js';
 import { withProbeContext } from '../../iommu/subsys.js';
+import { Fwnode } from '../../base/fwnode.js';
+import { iommu_fwspec_add_ids, iommu_fwspec_init } from '../../iommu/fwspec.js';
+import { iommu_ops_from_fwnode } from '../../iommu/iommu-device.js';
 
 /** An ACPI table that can describe a device's IOMMU: iort_iommu_configure_id(), viot_iommu_configure(). */
 export interface AcpiIommuConfigurer {
@@ -46,4 +49,26 @@ export function acpi_iommu_configure_id(k: Kernel, dev: Device, id: number | nul
   if (!err && dev.bus && replay)
     err = withProbeContext(k, 'replay at driver bind', () => iommu_probe_device(k, dev));
   return err;
+}
+
+/** acpi_alloc_fwnode_static(): an ACPI-kind fwnode no ACPI device stands behind. */
+export function acpi_alloc_fwnode_static(name: string): Fwnode {
+  const f = new Fwnode('acpi', name);
+  f.acpiStatic = true;
+  return f;
+}
+
+/** acpi_iommu_fwspec_init() (drivers/acpi/scan.c): the fwspec for the instance, then the one ID. */
+export function acpi_iommu_fwspec_init(
+  k: Kernel,
+  dev: Device,
+  id: number,
+  fwnode: Fwnode,
+  source = '',
+): number {
+  // Up to v6.10 the caller passes the ops it looked up (fwspec->ops).
+  const ops = k.profile.fwspecInit === 'with-ops' ? iommu_ops_from_fwnode(k, fwnode) : null;
+  const ret = iommu_fwspec_init(k, dev, fwnode, ops);
+  if (ret) return ret;
+  return iommu_fwspec_add_ids(k, dev, [id], source);
 }

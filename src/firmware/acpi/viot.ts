@@ -35,17 +35,17 @@
  */
 import type { Kernel } from '../../kernel/kernel.js';
 import type { PciDev } from '../../pci/pci-dev.js';
-import type { AcpiIommuConfigurer } from './acpi-iommu.js';
+import { type AcpiIommuConfigurer, acpi_alloc_fwnode_static, acpi_iommu_fwspec_init } from './acpi-iommu.js';
 import type { ParsedViot, ViotIommuNode } from './viot-parse.js';
 import { type Device, dev_fwnode, dev_is_pci } from '../../base/device.js';
-import { Fwnode, fwnode_property_read_u32 } from '../../base/fwnode.js';
+import type { Fwnode } from '../../base/fwnode.js';
+import { fwnode_property_read_u32 } from '../../base/fwnode.js';
 import { EINVAL, ENODEV, EPROBE_DEFER } from '../../kernel/errno.js';
 import { pci_get_domain_bus_and_slot, pci_core } from '../../pci/pci-core.js';
 import { pci_request_acs } from '../../pci/acs.js';
 import { pci_domain_nr } from '../../pci/pci-bus.js';
 import { pci_for_each_dma_alias } from '../../pci/search.js';
 import { ridName } from '../../pci/pci-dev.js';
-import { iommu_fwspec_add_ids, iommu_fwspec_init } from '../../iommu/fwspec.js';
 import { iommu_ops_from_fwnode } from '../../iommu/iommu-device.js';
 import { hex } from './acpi-table.js';
 
@@ -205,11 +205,6 @@ export function acpi_viot_early_init(k: Kernel, table: ParsedViot | null): void 
 /** The same as acpi_viot_early_init(), under the name the platform code asked for. */
 export const acpiViotEarlyInit = acpi_viot_early_init;
 
-/** acpi_alloc_fwnode_static(): an ACPI-kind fwnode no ACPI device stands behind. */
-function acpi_alloc_fwnode_static(name: string): Fwnode {
-  return new Fwnode('acpi', name);
-}
-
 /** viot_get_pci_iommu_fwnode(): 0 and the viommu, or -ENODEV. */
 function viot_get_pci_iommu_fwnode(
   k: Kernel,
@@ -363,21 +358,6 @@ export function viotIommuFwnode(
 }
 
 // ---- viot_iommu_configure()
-
-/** acpi_iommu_fwspec_init() (drivers/acpi/scan.c): the fwspec for the instance, then the one ID. */
-export function acpi_iommu_fwspec_init(
-  k: Kernel,
-  dev: Device,
-  id: number,
-  fwnode: Fwnode,
-  source = '',
-): number {
-  // Up to v6.10 the caller passes the ops it looked up (fwspec->ops).
-  const ops = k.profile.fwspecInit === 'with-ops' ? iommu_ops_from_fwnode(k, fwnode) : null;
-  const ret = iommu_fwspec_init(k, dev, fwnode, ops);
-  if (ret) return ret;
-  return iommu_fwspec_add_ids(k, dev, [id], source);
-}
 
 /** viot_dev_iommu_init() */
 function viot_dev_iommu_init(

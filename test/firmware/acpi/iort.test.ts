@@ -10,6 +10,9 @@ import { InputError } from '../../../src/input/input-error.js';
 import { type IortNode, parseIort } from '../../../src/firmware/acpi/iort-parse.js';
 import { acpiTable, ascii, type Bytes, u16, u32, u64, u8, zeros } from './build.js';
 import { tableBytes } from './tables.js';
+import { Kernel } from '../../../src/kernel/kernel.js';
+import { profiles } from '../../../src/profile/profiles.js';
+import { iort_node_map_id } from '../../../src/firmware/acpi/iort.js';
 
 function node(
   type: number,
@@ -206,5 +209,61 @@ describe('node kinds built by hand', () => {
     expect(fail(bad)).toMatch(/offset 0x28: Node Offset 0x10 is outside the table's nodes area/);
     const nameless = node(1, 4, [...u32(0), ...zeros(8), ...u8(0), ...ascii('ABC', 3)]);
     expect(fail(iort([nameless]))).toMatch(/named component Device Name is not NUL-terminated/);
+  });
+});
+
+describe('iort_node_map_id(): RIDs through the mappings to an SMMU', () => {
+  const SMMU = new Set([3, 4]);
+  const k = () => new Kernel({ profile: profiles['v6.12'], arch: 'arm64' });
+  const its = node(0, 1, [...u32(1), ...u32(0)]); // 0x30, 24 bytes
+  const smmu = node(4, 4, zeros(52), [idMap(0, 0xffff, 0, 0x30)]); // 0x48
+  const table = (rcMaps: Bytes[]) => parseIort(iort([its, smmu, node(2, 3, zeros(20), rcMaps)]), 'IORT.dat');
+  const rcOf = (p: ReturnType<typeof parseIort>) => p.nodes[2];
+
+  it('QEMU virt: RIDs of buses 0-3 reach the SMMUv3 with stream ID = RID; from 0x400 on they bypass it to the ITS', () => {
+    const p = parseIort(tableBytes('virt-smmuv3.IORT'), 'virt-smmuv3.IORT.dat');
+    for (const rid of [0, 0x8, 0x100, 0x3ff]) {
+      const m = iort_node_map_id(k(), p, p.nodes[2], rid, SMMU);
+      expect(m && [m.node.kind, m.id]).toEqual(['smmu-v3', rid]);
+    }
+    // 0x400 is the off-by-one end of [0, 0x400] and the start of the ITS range, which wins.
+    const kk = k();
+    expect(iort_node_map_id(kk, p, p.nodes[2], 0x400, SMMU)).toBeNull();
+    expect(kk.printk.lines.some((l) => l.message.includes('applying workaround'))).toBe(true);
+    expect(iort_node_map_id(k(), p, p.nodes[2], 0x8000, SMMU)).toBeNull();
+  });
+
+  it('the off-by-one end of a range yields to the next range that starts there (with FW_BUG lines)', () => {
+    // [0x0, 0x100] -> base 0x1000 (count 0x100: 257 IDs by the letter), [0x100, 0x1ff] -> base 0x5000.
+    const p = table([idMap(0, 0x100, 0x1000, 0x48), idMap(0x100, 0xff, 0x5000, 0x48)]);
+    const kk = k();
+    expect(iort_node_map_id(kk, p, rcOf(p), 0x100, SMMU)?.id).toBe(0x5000);
+    expect(kk.printk.lines.map((l) => l.message)).toEqual([
+      expect.stringMatching(/conflicting mapping for input ID 0x100/),
+      expect.stringMatching(/applying workaround/),
+    ]);
+    // Without a following range the last ID keeps the first mapping's output.
+    const q = table([idMap(0, 0x100, 0x1000, 0x48)]);
+    expect(iort_node_map_id(k(), q, rcOf(q), 0x100, SMMU)?.id).toBe(0x1100);
+    expect(iort_node_map_id(k(), q, rcOf(q), 0x101, SMMU)).toBeNull();
+  });
+
+  it('a real conflict (not at the start of the next range) keeps the first match', () => {
+    const p = table([idMap(0, 0x10, 0x1000, 0x48), idMap(0x8, 0x10, 0x5000, 0x48)]);
+    expect(iort_node_map_id(k(), p, rcOf(p), 0x10, SMMU)?.id).toBe(0x1010);
+  });
+
+  it('a single mapping gives its output base for any input; NULL references end the walk', () => {
+    const p = table([idMap(0, 0, 0x42, 0x48, 1)]);
+    expect(iort_node_map_id(k(), p, rcOf(p), 0x1234, SMMU)?.id).toBe(0x42);
+    const n = table([idMap(0, 0xffff, 0, 0)]);
+    const kk = k();
+    expect(iort_node_map_id(kk, n, rcOf(n), 1, SMMU)).toBeNull();
+    expect(kk.printk.lines.at(-1)?.message).toMatch(/ID map has NULL parent reference/);
+  });
+
+  it('an RC mapping straight to the ITS reaches no SMMU', () => {
+    const p = table([idMap(0, 0xffff, 0, 0x30)]);
+    expect(iort_node_map_id(k(), p, rcOf(p), 5, SMMU)).toBeNull();
   });
 });
