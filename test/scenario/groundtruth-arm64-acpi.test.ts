@@ -60,6 +60,43 @@ describe('arm64 ACPI groundtruth with SMMUv3, booted from IORT and lspci dumps',
   }
 });
 
+describe('arm64 ACPI with virtio-iommu (VIOT) and an IORT without SMMU', () => {
+  const name = 'arm64-virt-virtio-iommu-acpi-bridge';
+  const dir = join(root, name);
+  // Debian's built-in pcieport, shpchp (the QEMU pci-bridge has an SHPC) and virtio-pci; the
+  // virtio-iommu module reports the ITS doorbell page as its MSI region in PROBE replies.
+  const drivers = [
+    { name: 'pcieport', bus: 'pci', load: 'builtin' },
+    { name: 'shpchp', bus: 'pci', load: 'builtin', ids: [{ vendor: '1b36', device: '0001' }] },
+    { name: 'virtio-pci', bus: 'pci', load: 'builtin' },
+    {
+      name: 'virtio_iommu',
+      bus: 'virtio',
+      load: 'module',
+      probeResv: [{ start: '0x8020000', end: '0x8020fff', type: 'msi' }],
+    },
+    ...armDrivers.filter((d) => d.load === 'module'),
+  ];
+
+  it.skipIf(!existsSync(dir))(
+    `${name} gives what Linux 6.12 gave: functions behind the conventional bridge get no group`,
+    () => {
+      const want = parseExpected(join(dir, 'expected.txt'));
+      const { desc, file, firmware } = loadInputs(
+        [join(dir, 'IORT.dat'), join(dir, 'VIOT.dat'), join(dir, 'lspci.txt')],
+        {},
+      );
+      const platform = parsePlatform({ ...JSON.parse(JSON.stringify(desc)), drivers }, file);
+      const r = boot(platform, { profile: 'v6.12', cmdline: want.cmdline, file, firmware });
+      expectGroundTruth(r, want);
+      // No SMMU in this IORT: no SMMU platform device, no arm-smmu-v3 driver.
+      expect(r.devices.some((d) => d.name.startsWith('arm-smmu'))).toBe(false);
+      expect(r.leaks).toEqual([]);
+      expect(r.warnings).toEqual([]);
+    },
+  );
+});
+
 describe('fail-nth over an IORT boot', () => {
   it.each(['v6.12', 'v6.15'] as const)(
     '%s: every allocation failed in turn leaves no leak and no invariant broken',

@@ -15,7 +15,8 @@ import type { DeviceDriver } from '../../base/driver.js';
 import type { IommuOps } from '../../iommu/ops.js';
 import type { Allocation } from '../../kernel/alloc.js';
 import type { IommuResvRegion } from '../../iommu/resv-regions.js';
-import { ENODEV, ENOMEM, ERR_PTR } from '../../kernel/errno.js';
+import { ENODEV, ENOENT, ENOMEM, ERR_PTR } from '../../kernel/errno.js';
+import { vmmWireRequesterId } from './vmm-endpoints.js';
 import {
   IOMMU_DOMAIN_DMA,
   IOMMU_DOMAIN_IDENTITY,
@@ -106,7 +107,16 @@ export const viommu_ops: IommuOps = {
     if (!viommu) return ERR_PTR(-ENODEV);
     const mem = k.alloc.alloc('viommu_endpoint', dev.name, 'viommu_probe_device');
     if (!mem) return ERR_PTR(-ENOMEM);
-    // viommu_probe_endpoint(): the device's reserved regions, as its PROBE reply lists them.
+    // viommu_probe_endpoint() asks about fwspec->ids[0] only; for an endpoint the VMM does not
+    // route, the reply is VIRTIO_IOMMU_S_NOENT and the probe fails with -ENOENT (silently).
+    if (viommu.probe && dev.pci && vmmWireRequesterId(dev.pci) !== fwspec.ids[0]) {
+      k.alloc.free(mem, 'viommu_probe_device');
+      dev.history.push(
+        `viommu_probe_endpoint(): the VMM answers NOENT for endpoint 0x${fwspec.ids[0].toString(16)}, which it does not route (hidden behind a bridge)`,
+      );
+      return ERR_PTR(-ENOENT);
+    }
+    // The device's reserved regions, as its PROBE reply lists them.
     const resv = (viommu.probe?.resv ?? []).map((r) =>
       iommu_alloc_resv_region(
         r.start,

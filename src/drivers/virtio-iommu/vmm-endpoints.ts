@@ -1,0 +1,35 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The other side of a virtio-iommu: the VMM that emulates it answers a
+ * PROBE request only for an endpoint it translates. QEMU keys its IOMMU
+ * address spaces by requester ID as the IOMMU sees it on the wire
+ * (pci_device_iommu_address_space(): a function behind a conventional
+ * bridge is seen with the bridge's ID, behind a PCIe-to-PCI bridge with
+ * (secondary bus, 00.0)), and its firmware tables map each BDF to the
+ * endpoint ID of the same value. So a function whose own ID is hidden by a
+ * bridge is unknown: PROBE for it answers VIRTIO_IOMMU_S_NOENT.
+ *
+ * Those are the rules Linux's pci_for_each_dma_alias() applies too, so the
+ * last ID its walk reports for a function is the ID QEMU routes; quirk
+ * aliases (which QEMU does not know) come earlier in the walk and are not
+ * counted. A function is probed about its own ID (fwspec->ids[0]), so the
+ * VMM knows it exactly when that is its wire ID.
+ */
+import type { PciDev } from '../../pci/pci-dev.js';
+import { pci_for_each_dma_alias } from '../../pci/search.js';
+
+/**
+ * The ID a function's DMA carries when it reaches the IOMMU, which is the
+ * endpoint the VMM knows it by: the last ID a bridge reports in its alias
+ * walk, or its own.
+ */
+export function vmmWireRequesterId(pdev: PciDev): number {
+  let wire = -1;
+  pci_for_each_dma_alias(pdev, (p, alias) => {
+    // The first call is the function's own ID; its quirk aliases follow (same device, skipped);
+    // each bridge that takes the transactions over reports itself.
+    if (wire < 0 || p !== pdev) wire = alias;
+    return 0;
+  });
+  return wire;
+}
