@@ -115,7 +115,7 @@ broken invariant); 2 bad input or usage.`,
     )
     .argument(
       '[inputs...]',
-      `a built-in platform (${builtinPlatformNames().join(', ')}) or a platform JSON file; or ACPI tables (DMAR, IVRS, VIOT, IORT) and a PCI dump (lspci -D -xxxx text, or a copy of /sys/bus/pci/devices), recognised by content`,
+      `a built-in platform (${builtinPlatformNames().join(', ')}) or a platform JSON file; or firmware (ACPI DMAR, IVRS, VIOT, IORT tables; a device-tree blob, gzipped or not) and a PCI dump (lspci -D -xxxx text, or a copy of /sys/bus/pci/devices), recognised by content`,
     )
     .addOption(profileOption())
     .option(
@@ -142,7 +142,7 @@ broken invariant); 2 bad input or usage.`,
     .option('-v, --verbose', 'say why: group reasons, default-type decisions, each device history')
     .addHelpText(
       'after',
-      `\nExamples:\n  iommu-lab boot\n  iommu-lab boot arm64-dt-smmuv3-mini --profile v6.15 --json\n  iommu-lab boot my-board.json --cmdline iommu.strict=1 -v\n  iommu-lab boot DMAR.dat lspci.txt --cmdline intel_iommu=on\n  iommu-lab boot IVRS.dat /sys/bus/pci/devices --hypervisor\n  iommu-lab boot IORT.dat lspci.txt --profile v6.15`,
+      `\nExamples:\n  iommu-lab boot\n  iommu-lab boot arm64-dt-smmuv3-mini --profile v6.15 --json\n  iommu-lab boot my-board.json --cmdline iommu.strict=1 -v\n  iommu-lab boot DMAR.dat lspci.txt --cmdline intel_iommu=on\n  iommu-lab boot IVRS.dat /sys/bus/pci/devices --hypervisor\n  iommu-lab boot IORT.dat lspci.txt --profile v6.15\n  iommu-lab boot system.dtb.gz lspci.txt`,
     )
     .action(
       (

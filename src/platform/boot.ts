@@ -50,6 +50,7 @@ import {
 import { ivrsToDriverTable } from '../firmware/acpi/ivrs-to-driver.js';
 import { acpi_viot_early_init, acpi_viot_init, makeViotConfigurer } from '../firmware/acpi/viot.js';
 import { acpi_iort_init, makeIortConfigurer } from '../firmware/acpi/iort.js';
+import { fdtToOfNodes } from '../firmware/fdt/fdt-to-of.js';
 import type { PlatformFirmware } from './firmware.js';
 import { pci_request_acs } from '../pci/acs.js';
 import { errnoNames, parseErrno } from '../kernel/errno.js';
@@ -224,7 +225,9 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
   }
   iommu_subsys_init(k, iommuBuses);
 
-  const ofNodes = buildOfTree(k, desc.of, file);
+  // A device-tree blob replaces the JSON `of` nodes (unflatten_device_tree()).
+  const dtb = opts.firmware?.fdt;
+  const ofNodes = dtb ? fdtToOfNodes(k, dtb) : buildOfTree(k, desc.of, file);
   const acpiNodes = new Map<string, Fwnode>();
   const acpiNode = (path: string): Fwnode => {
     let n = acpiNodes.get(path);
@@ -359,9 +362,13 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
 
   if (desc.drivers.some((d) => d.bus === 'virtio')) virtioBus(k);
   const drivers = new Map<string, DeviceDriver>();
-  // The SMMU driver an IORT asks for is built into the kernel (Debian's arm64 config), listed or not.
+  // The SMMU driver that firmware (an IORT, a device-tree blob) asks for is built into the kernel
+  // (Debian's arm64 config), listed or not.
   const driverList = [...desc.drivers];
-  if (fw.iort?.nodes.some((n) => n.kind === 'smmu-v3') && !driverList.some((d) => d.name === 'arm-smmu-v3'))
+  const wantsSmmuV3 =
+    fw.iort?.nodes.some((n) => n.kind === 'smmu-v3') ||
+    (!!fw.fdt && desc.devices.some((d) => d.driver === 'arm-smmu-v3'));
+  if (wantsSmmuV3 && !driverList.some((d) => d.name === 'arm-smmu-v3'))
     driverList.unshift({
       name: 'arm-smmu-v3',
       bus: 'platform',

@@ -16,6 +16,9 @@ import { parseDmar } from '../firmware/acpi/dmar-parse.js';
 import { parseIvrs } from '../firmware/acpi/ivrs-parse.js';
 import { parseViot, type ParsedViot } from '../firmware/acpi/viot-parse.js';
 import { parseIort, type ParsedIort } from '../firmware/acpi/iort-parse.js';
+import { looksLikeDtb, parseFdt } from '../firmware/fdt/fdt-parse.js';
+import type { Fdt } from '../firmware/fdt/fdt.js';
+import { ofPlatformPopulate } from '../firmware/fdt/of-platform.js';
 import { importLspci, importSysfsPciDir } from '../pci/import/index.js';
 import { InputError } from '../input/input-error.js';
 import { parsePlatform } from './load.js';
@@ -26,11 +29,13 @@ export interface PlatformFirmware {
   readonly ivrs?: ParsedIvrs;
   readonly viot?: ParsedViot;
   readonly iort?: ParsedIort;
+  /** A flattened device tree: its nodes replace the JSON `of` nodes. */
+  readonly fdt?: Fdt;
 }
 
 type MutableFirmware = { -readonly [K in keyof PlatformFirmware]: PlatformFirmware[K] };
 
-export type InputKind = 'acpi' | 'lspci' | 'sysfs' | 'platform';
+export type InputKind = 'acpi' | 'dtb' | 'lspci' | 'sysfs' | 'platform';
 
 function readBytes(file: string): Uint8Array {
   try {
@@ -58,6 +63,7 @@ export function classifyInput(path: string): { kind: InputKind; bytes?: Uint8Arr
   const bytes = readBytes(path);
   const signature = acpiSignature(bytes);
   if (signature) return { kind: 'acpi', bytes, signature };
+  if (looksLikeDtb(bytes)) return { kind: 'dtb', bytes };
   const head = new TextDecoder().decode(bytes.subarray(0, 512)).trimStart();
   if (head.startsWith('{')) return { kind: 'platform', bytes };
   if (/^(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[0-9a-fA-F]{2}\.[0-7] /.test(head))
@@ -65,7 +71,7 @@ export function classifyInput(path: string): { kind: InputKind; bytes?: Uint8Arr
   throw new InputError(
     path,
     '',
-    'not an ACPI table, an lspci -xxxx dump, a sysfs PCI folder or a platform JSON file',
+    'not an ACPI table, a device-tree blob, an lspci -xxxx dump, a sysfs PCI folder or a platform JSON file',
   );
 }
 
@@ -115,7 +121,10 @@ export function platformFromInputs(
       throw new InputError(p, '', 'a platform JSON file stands alone: give it as the only input');
     }
     if (c.kind === 'acpi') parseAcpiInto(fw, c.signature!, c.bytes!, p);
-    else {
+    else if (c.kind === 'dtb') {
+      if (fw.fdt) throw new InputError(p, '', `a second device tree (the first was ${fw.fdt.file})`);
+      fw.fdt = parseFdt(c.bytes!, p);
+    } else {
       if (pci) throw new InputError(p, '', `a second PCI dump (the first was ${pciFile})`);
       pci = importPci(p, c.kind, c.bytes);
       pciFile = p;
@@ -123,7 +132,7 @@ export function platformFromInputs(
   }
   // DMAR and IVRS only exist on x86, IORT only on Arm; VIOT exists on both, so alone it says
   // nothing (x86_64 is the default).
-  const arch: Arch = opts.arch ?? (fw.iort ? 'arm64' : 'x86_64');
+  const arch: Arch = opts.arch ?? (fw.iort || fw.fdt ? 'arm64' : 'x86_64');
   const name = paths.map((p) => basename(p)).join(' + ');
   const desc = parsePlatform(
     {
@@ -132,8 +141,22 @@ export function platformFromInputs(
       arch,
       hypervisor: opts.hypervisor ?? false,
       ...(pci ? { pci: pci.length === 1 ? pci[0] : pci } : {}),
+      ...(fw.fdt ? dtDevices(fw.fdt) : {}),
     },
     name,
   );
   return { desc, file: name, firmware: fw };
+}
+
+/** Drivers the model has, by the compatible strings of their of_match_table. */
+const OF_DRIVERS: Readonly<Record<string, string>> = { 'arm,smmu-v3': 'arm-smmu-v3' };
+
+/** The devices of_platform_default_populate() makes, and the PCI host bridge node. */
+function dtDevices(fdt: Fdt): { devices: unknown[]; pciHostBridgeOf?: string } {
+  const pop = ofPlatformPopulate(fdt);
+  const devices = pop.devices.map((d) => {
+    const drv = d.compatible.map((c) => OF_DRIVERS[c]).find(Boolean);
+    return { name: d.name, bus: d.bus, of: d.of, ...(drv ? { driver: drv } : {}) };
+  });
+  return { devices, ...(pop.pciHost ? { pciHostBridgeOf: pop.pciHost.path } : {}) };
 }

@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { gunzipSync } from 'node:zlib';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -171,12 +172,30 @@ describe('iommu-lab with real firmware files', () => {
     expect(r.out).toContain('Group');
   });
 
+  it('boots an Arm device tree (gzipped DTB) with its lspci dump; a corrupt DTB is named with its offset', () => {
+    const arm = join(gt, '..', 'arm64-virt-smmuv3-dt-bridge');
+    const r = run('boot', join(arm, 'system.dtb.gz'), join(arm, 'lspci.txt'), '--profile', 'v6.12', '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.iommus.map((i: { name: string }) => i.name)).toEqual(['smmu3.0x0000000009050000']);
+    expect(j.devices.find((d: { name: string }) => d.name === '9050000.smmuv3').driver).toBe('arm-smmu-v3');
+    const dir = mkdtempSync(join(tmpdir(), 'iommu-lab-cli-'));
+    const bad = join(dir, 'bad.dtb');
+    const blob = gunzipSync(readFileSync(join(arm, 'system.dtb.gz')));
+    writeFileSync(bad, blob.subarray(0, 200));
+    const e = run('boot', bad, join(arm, 'lspci.txt'));
+    expect(e.code).toBe(2);
+    expect(e.err).toMatch(
+      /bad\.dtb: offset 0xc8: totalsize: header says \d+ bytes but the file ends after 200/,
+    );
+  });
+
   it('an input that is none of the known kinds is named', () => {
     const dir = mkdtempSync(join(tmpdir(), 'iommu-lab-cli-'));
     const p = join(dir, 'notes.txt');
     writeFileSync(p, 'hello\n');
     const r = run('boot', p, join(gt, 'lspci.txt'));
     expect(r.code).toBe(2);
-    expect(r.err).toContain('not an ACPI table, an lspci -xxxx dump');
+    expect(r.err).toContain('not an ACPI table, a device-tree blob, an lspci -xxxx dump');
   });
 });

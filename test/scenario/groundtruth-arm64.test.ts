@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
-// The arm64 ACPI machines with an SMMUv3 in shared/groundtruth booted from
-// their own IORT (as the guest read it) and `lspci -D -xxxx` dump, with the
-// kernel command line and the drivers the Debian guest had: the same groups
-// (ids, members, type, reserved regions), the same IOMMU per device and the
-// same bound drivers as Linux 6.12.117 printed. What the IORT decides here:
-// the SMMUv3 platform device and its instance name, ACS requested before
-// enumeration (a root complex maps into an SMMU), and each RID's stream ID.
+// The arm64 machines in shared/groundtruth booted from their own firmware as
+// the guest read it (IORT, IORT + VIOT, or the DTB) and their `lspci -D
+// -xxxx` dump, with the kernel command line and the drivers the Debian guest
+// had: the same groups (ids, members, type, reserved regions), the same
+// IOMMU per device and the same bound drivers as Linux 6.12.117 printed.
+// What the firmware decides here: the SMMUv3 platform device and its
+// instance name, when ACS is requested (IORT/VIOT: before enumeration; DT:
+// at the first bind, too late), each RID's stream or endpoint ID, and so
+// which functions a duplicate stream or an unknown endpoint leaves out.
 import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +37,23 @@ const armDrivers = [
   { name: 'e1000', bus: 'pci', load: 'module', ids: [{ vendor: '8086', device: '100e' }] },
 ];
 
+/** Built in, for the machines with a QEMU pci-bridge (which has an SHPC): pcieport, shpchp, virtio-pci. */
+const bridgeMachineBuiltins = [
+  { name: 'pcieport', bus: 'pci', load: 'builtin' },
+  { name: 'shpchp', bus: 'pci', load: 'builtin', ids: [{ vendor: '1b36', device: '0001' }] },
+  { name: 'virtio-pci', bus: 'pci', load: 'builtin' },
+];
+
+/** The machine's inputs as a platform with these drivers (what `iommu-lab boot` builds, plus drivers). */
+function machine(dir: string, inputs: string[], drivers: unknown[]) {
+  const { desc, file, firmware } = loadInputs(
+    inputs.map((i) => join(dir, i)),
+    {},
+  );
+  const platform = parsePlatform({ ...JSON.parse(JSON.stringify(desc)), drivers }, file);
+  return { desc, file, firmware, platform };
+}
+
 describe('arm64 ACPI groundtruth with SMMUv3, booted from IORT and lspci dumps', () => {
   it('covers both IORT + SMMUv3 machines', () => {
     expect(machines.sort()).toEqual([
@@ -47,9 +66,8 @@ describe('arm64 ACPI groundtruth with SMMUv3, booted from IORT and lspci dumps',
     it(`${name} gives what Linux 6.12 gave`, () => {
       const dir = join(root, name);
       const want = parseExpected(join(dir, 'expected.txt'));
-      const { desc, file, firmware } = loadInputs([join(dir, 'IORT.dat'), join(dir, 'lspci.txt')], {});
+      const { desc, file, firmware, platform } = machine(dir, ['IORT.dat', 'lspci.txt'], armDrivers);
       expect(desc.arch).toBe('arm64');
-      const platform = parsePlatform({ ...JSON.parse(JSON.stringify(desc)), drivers: armDrivers }, file);
       const r = boot(platform, { profile: 'v6.12', cmdline: want.cmdline, file, firmware });
       expectGroundTruth(r, want);
       const smmu = r.devices.find((d) => d.name === 'arm-smmu-v3.0.auto');
@@ -66,9 +84,7 @@ describe('arm64 ACPI with virtio-iommu (VIOT) and an IORT without SMMU', () => {
   // Debian's built-in pcieport, shpchp (the QEMU pci-bridge has an SHPC) and virtio-pci; the
   // virtio-iommu module reports the ITS doorbell page as its MSI region in PROBE replies.
   const drivers = [
-    { name: 'pcieport', bus: 'pci', load: 'builtin' },
-    { name: 'shpchp', bus: 'pci', load: 'builtin', ids: [{ vendor: '1b36', device: '0001' }] },
-    { name: 'virtio-pci', bus: 'pci', load: 'builtin' },
+    ...bridgeMachineBuiltins,
     {
       name: 'virtio_iommu',
       bus: 'virtio',
@@ -82,11 +98,7 @@ describe('arm64 ACPI with virtio-iommu (VIOT) and an IORT without SMMU', () => {
     `${name} gives what Linux 6.12 gave: functions behind the conventional bridge get no group`,
     () => {
       const want = parseExpected(join(dir, 'expected.txt'));
-      const { desc, file, firmware } = loadInputs(
-        [join(dir, 'IORT.dat'), join(dir, 'VIOT.dat'), join(dir, 'lspci.txt')],
-        {},
-      );
-      const platform = parsePlatform({ ...JSON.parse(JSON.stringify(desc)), drivers }, file);
+      const { file, firmware, platform } = machine(dir, ['IORT.dat', 'VIOT.dat', 'lspci.txt'], drivers);
       const r = boot(platform, { profile: 'v6.12', cmdline: want.cmdline, file, firmware });
       expectGroundTruth(r, want);
       // No SMMU in this IORT: no SMMU platform device, no arm-smmu-v3 driver.
@@ -97,14 +109,35 @@ describe('arm64 ACPI with virtio-iommu (VIOT) and an IORT without SMMU', () => {
   );
 });
 
+describe('arm64 device tree with SMMUv3 (booted from the DTB the guest ran with)', () => {
+  const name = 'arm64-virt-smmuv3-dt-bridge';
+  const dir = join(root, name);
+  const drivers = [...bridgeMachineBuiltins, ...armDrivers.filter((d) => d.load === 'module')];
+
+  it.skipIf(!existsSync(dir))(
+    `${name} gives what Linux 6.12 gave: no ACS (requested at the first bind), functions behind the bridge refused for a duplicate stream`,
+    () => {
+      const want = parseExpected(join(dir, 'expected.txt'));
+      const { desc, file, firmware, platform } = machine(dir, ['system.dtb.gz', 'lspci.txt'], drivers);
+      expect(desc.arch).toBe('arm64');
+      const r = boot(platform, { profile: 'v6.12', cmdline: want.cmdline, file, firmware });
+      expectGroundTruth(r, want);
+      expect(r.devices.find((d) => d.name === '9050000.smmuv3')?.driver).toBe('arm-smmu-v3');
+      // The real log has these two (its e1000 line for 01:01.0 is missing; the model prints one).
+      for (const dev of ['0000:01:02.0', '0000:01:03.0'])
+        expect(r.log).toContain(`${dev}: stream 72 already in tree from dev 0000:00:09.0`);
+      expect(r.leaks).toEqual([]);
+    },
+  );
+});
+
 describe('fail-nth over an IORT boot', () => {
   it.each(['v6.12', 'v6.15'] as const)(
     '%s: every allocation failed in turn leaves no leak and no invariant broken',
     (profile) => {
       const dir = join(root, 'arm64-virt-smmuv3-acpi-switch');
       if (!existsSync(dir)) return;
-      const { desc, file, firmware } = loadInputs([join(dir, 'IORT.dat'), join(dir, 'lspci.txt')], {});
-      const platform = parsePlatform({ ...JSON.parse(JSON.stringify(desc)), drivers: armDrivers }, file);
+      const { file, firmware, platform } = machine(dir, ['IORT.dat', 'lspci.txt'], armDrivers);
       const base = boot(platform, { profile, file, firmware });
       expect(base.allocations).toBeGreaterThan(20);
       let injected = 0;
