@@ -51,6 +51,7 @@ import { ivrsToDriverTable } from '../firmware/acpi/ivrs-to-driver.js';
 import { acpi_viot_early_init, acpi_viot_init, makeViotConfigurer } from '../firmware/acpi/viot.js';
 import { acpi_iort_init, makeIortConfigurer } from '../firmware/acpi/iort.js';
 import { fdtToOfNodes } from '../firmware/fdt/fdt-to-of.js';
+import { of_pci_find_child_device } from '../firmware/of/of-base.js';
 import type { PlatformFirmware } from './firmware.js';
 import { pci_request_acs } from '../pci/acs.js';
 import { errnoNames, parseErrno } from '../kernel/errno.js';
@@ -289,6 +290,10 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
         dev.release ??= pciReleaseDev;
         devices.set(dev.name, dev);
         dev.bus = k.base.buses.get('pci')!;
+        // pci_set_of_node(): a root-bus function takes the host bridge node's child whose `reg`
+        // names its devfn (a virtio-iommu's node, say, that clients' iommu-map points at).
+        if (hostNode && dev.pci && dev.pci.bus.parent === null && !dev.fwnode)
+          dev.fwnode = of_pci_find_child_device(hostNode, dev.pci.devfn);
         device_add(k, dev);
       }
     });

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { boot, loadInputs } from '../../src/api.js';
 import { parsePlatform } from '../../src/platform/load.js';
-import { expectGroundTruth, parseExpected } from '../support/groundtruth.js';
+import { expectGroundTruth, parseExpected, virtioIommuModule } from '../support/groundtruth.js';
 
 const root = fileURLToPath(new URL('../../../shared/groundtruth/', import.meta.url));
 const machines = existsSync(root)
@@ -85,12 +85,7 @@ describe('arm64 ACPI with virtio-iommu (VIOT) and an IORT without SMMU', () => {
   // virtio-iommu module reports the ITS doorbell page as its MSI region in PROBE replies.
   const drivers = [
     ...bridgeMachineBuiltins,
-    {
-      name: 'virtio_iommu',
-      bus: 'virtio',
-      load: 'module',
-      probeResv: [{ start: '0x8020000', end: '0x8020fff', type: 'msi' }],
-    },
+    virtioIommuModule('0x8020000', '0x8020fff'),
     ...armDrivers.filter((d) => d.load === 'module'),
   ];
 
@@ -127,6 +122,31 @@ describe('arm64 device tree with SMMUv3 (booted from the DTB the guest ran with)
       for (const dev of ['0000:01:02.0', '0000:01:03.0'])
         expect(r.log).toContain(`${dev}: stream 72 already in tree from dev 0000:00:09.0`);
       expect(r.leaks).toEqual([]);
+    },
+  );
+});
+
+describe('arm64 device tree with virtio-iommu (a PCI function named by a DT node)', () => {
+  const name = 'arm64-virt-virtio-iommu-dt-multifunction-passthrough';
+  const dir = join(root, name);
+  const drivers = [
+    { name: 'pcieport', bus: 'pci', load: 'builtin' },
+    { name: 'virtio-pci', bus: 'pci', load: 'builtin' },
+    virtioIommuModule('0x8020000', '0x8020fff'),
+    ...armDrivers.filter((d) => d.load === 'module'),
+  ];
+
+  it.skipIf(!existsSync(dir))(
+    `${name} gives what Linux 6.12 gave: clients wait for the module, identity domains`,
+    () => {
+      const want = parseExpected(join(dir, 'expected.txt'));
+      const { file, firmware, platform } = machine(dir, ['system.dtb.gz', 'lspci.txt'], drivers);
+      const r = boot(platform, { profile: 'v6.12', cmdline: want.cmdline, file, firmware });
+      expectGroundTruth(r, want);
+      // The virtio-iommu's own RID 0x8 is the hole in iommu-map.
+      expect(r.log.some((l) => l.includes('no iommu-map translation for id 0x8'))).toBe(true);
+      expect(r.leaks).toEqual([]);
+      expect(r.warnings).toEqual([]);
     },
   );
 });

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expectGroundTruth, parseExpected } from '../support/groundtruth.js';
+import { expectGroundTruth, parseExpected, virtioIommuModule } from '../support/groundtruth.js';
 import { boot, loadInputs } from '../../src/api.js';
 import { parsePlatform } from '../../src/platform/load.js';
 
@@ -35,12 +35,7 @@ const q35Drivers = [
     ids: [{ vendor: '8086', device: '29c0' }],
     probe: '-ENODEV',
   },
-  {
-    name: 'virtio_iommu',
-    bus: 'virtio',
-    load: 'module',
-    probeResv: [{ start: '0xfee00000', end: '0xfeefffff', type: 'msi' }],
-  },
+  virtioIommuModule('0xfee00000', '0xfeefffff'),
   { name: 'e1000e', bus: 'pci', load: 'module', ids: [{ vendor: '8086', device: '10d3' }] },
   { name: 'e1000', bus: 'pci', load: 'module', ids: [{ vendor: '8086', device: '100e' }] },
 ];

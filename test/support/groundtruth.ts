@@ -53,3 +53,13 @@ export function expectGroundTruth(r: BootResult, want: GroundTruth): void {
     want.driver,
   );
 }
+
+/** The virtio-iommu module as the guests loaded it, its PROBE replies giving one MSI window. */
+export function virtioIommuModule(msiStart: string, msiEnd: string) {
+  return {
+    name: 'virtio_iommu',
+    bus: 'virtio',
+    load: 'module',
+    probeResv: [{ start: msiStart, end: msiEnd, type: 'msi' }],
+  };
+}

@@ -130,3 +130,15 @@ export function of_map_id(
   );
   return { target: null, id_out: id >>> 0, entry: -1 };
 }
+
+/**
+ * of_pci_find_child_device(): the child of a PCI bus's node whose `reg`
+ * phys.hi cell holds this devfn (bits 15:8), or null.
+ */
+export function of_pci_find_child_device(parent: Fwnode, devfn: number): Fwnode | null {
+  for (const child of parent.children) {
+    const reg = cells(child, 'reg');
+    if (reg && reg.length >= 1 && ((reg[0] >>> 8) & 0xff) === devfn) return child;
+  }
+  return null;
+}
