@@ -71,6 +71,15 @@ export interface KernelProfile {
   readonly ready: 'none' | 'register' | 'register-and-register-bus';
 
   /**
+   * arm_smmu_insert_master() on a stream ID another device already owns:
+   * 'einval' ("stream N already in tree", -EINVAL) up to v6.15, where the
+   * probe path made it abort bus_iommu_probe() and so the SMMU's whole
+   * registration; 'enodev' ("Aliasing StreamID ... unsupported, expect DMA
+   * to be broken", -ENODEV, 2d00c34d665b / b00d24997a11, v6.16) after.
+   */
+  readonly smmuV3AliasedStream: 'einval' | 'enodev';
+
+  /**
    * v6.15's iommu_init_device() calls dma_configure() whenever no driver is
    * bound; 0c8e9c148e29 (v6.16, 6.15.y) skips it when a fwspec exists and
    * returns -ENODEV without freeing when another walk finished the device.

@@ -16,6 +16,7 @@ const v6_4: KernelProfile = {
   firmwareConfigure: 'bind-replay',
   fwspecInit: 'with-ops',
   ready: 'none',
+  smmuV3AliasedStream: 'einval',
   probePathRecheck: false,
   defDomainConflict: 'global-default',
   staticDefaultDomainIsOpinion: false,
@@ -96,6 +97,7 @@ const v6_18: KernelProfile = {
   name: 'v6.18',
   summary: 'the mock IOMMU has a software node and mock devices get a fwspec before device_add',
   ready: 'register-and-register-bus',
+  smmuV3AliasedStream: 'enodev',
   probePathRecheck: true,
   mock: {
     isDriver: true,

@@ -151,6 +151,37 @@ describe('arm64 device tree with virtio-iommu (a PCI function named by a DT node
   );
 });
 
+describe('the same device-tree machine on later kernels: an aliased stream ID', () => {
+  const dir = join(root, 'arm64-virt-smmuv3-dt-bridge');
+  const drivers = [...bridgeMachineBuiltins, ...armDrivers.filter((d) => d.load === 'module')];
+
+  it.skipIf(!existsSync(dir))(
+    'v6.15: -EINVAL from the duplicate stream aborts the registration bus walk, so the SMMU never registers (the regression b00d24997a11 fixed)',
+    () => {
+      const { file, firmware, platform } = machine(dir, ['system.dtb.gz', 'lspci.txt'], drivers);
+      const r = boot(platform, { profile: 'v6.15', file, firmware });
+      expect(r.iommus).toEqual([]);
+      expect(r.groups).toEqual([]);
+      expect(r.log).toContain('9050000.smmuv3: probe with driver arm-smmu-v3 failed with error -22');
+    },
+  );
+
+  it.skipIf(!existsSync(dir))(
+    'v6.18: the aliasing functions get -ENODEV and a warning; the SMMU and everyone else carry on',
+    () => {
+      const { file, firmware, platform } = machine(dir, ['system.dtb.gz', 'lspci.txt'], drivers);
+      const r = boot(platform, { profile: 'v6.18', file, firmware });
+      expect(r.iommus.map((i) => i.name)).toEqual(['smmu3.0x0000000009050000']);
+      const groupOf = new Map(r.devices.map((d) => [d.name, d.group]));
+      for (const d of ['0000:01:01.0', '0000:01:02.0', '0000:01:03.0']) expect(groupOf.get(d)).toBeNull();
+      expect(groupOf.get('0000:02:00.0')).toBe(groupOf.get('0000:00:0a.0'));
+      expect(r.log.some((l) => l.includes('Aliasing StreamID 0x48 (from 0000:00:09.0) unsupported'))).toBe(
+        true,
+      );
+    },
+  );
+});
+
 describe('fail-nth over an IORT boot', () => {
   it.each(['v6.12', 'v6.15'] as const)(
     '%s: every allocation failed in turn leaves no leak and no invariant broken',

@@ -5,8 +5,9 @@
  * smmu3.<base> keyed by the SMMU's own fwnode; clients reach it only through
  * a fwspec (of_xlate() adds one stream ID per `iommus` entry or mapped RID).
  * probe_device() inserts the device's stream IDs in the instance's stream
- * tree and refuses a stream another device already owns ("stream N already in
- * tree"), as arm_smmu_insert_master() does.
+ * tree and refuses a stream another device already owns, as
+ * arm_smmu_insert_master() does (-EINVAL, or -ENODEV from v6.16: the profile's
+ * smmuV3AliasedStream).
  */
 import type { Device } from '../../base/device.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -71,9 +72,16 @@ function arm_smmu_insert_master(k: Kernel, dev: Device, master: Master, ids: rea
     const existing = master.smmu.streams.get(sid);
     if (existing === dev) continue; // bridged PCI devices may repeat a stream ID
     if (existing) {
-      k.printk.log('warn', dev.name, `stream ${sid} already in tree from dev ${existing.name}`);
+      const graceful = k.profile.smmuV3AliasedStream === 'enodev';
+      k.printk.log(
+        'warn',
+        dev.name,
+        graceful
+          ? `Aliasing StreamID 0x${sid.toString(16)} (from ${existing.name}) unsupported, expect DMA to be broken`
+          : `stream ${sid} already in tree from dev ${existing.name}`,
+      );
       for (const s of added) master.smmu.streams.delete(s);
-      return -EINVAL;
+      return graceful ? -ENODEV : -EINVAL;
     }
     master.smmu.streams.set(sid, dev);
     added.push(sid);
