@@ -11,6 +11,8 @@ import { device_add, device_del, put_device } from './core.js';
 import { ENOMEM } from '../kernel/errno.js';
 import { firmware_dma_configure } from './dma-configure.js';
 import { iommu_device_use_default_domain, iommu_device_unuse_default_domain } from '../iommu/ownership.js';
+import { fwnode_property_read_u32 } from './fwnode.js';
+import { of_read_number } from '../firmware/of/of-base.js';
 
 /** platform_dma_configure(): firmware first, then count the driver as a default-domain user. */
 export function platform_dma_configure(k: Kernel, dev: Device): number {
@@ -46,6 +48,16 @@ export function platform_device_alloc(k: Kernel, name: string): Device | null {
   return dev;
 }
 
+/** platform_devid_ida, per kernel (ids are not given back: the model never removes these devices). */
+const autoIds = new WeakMap<Kernel, number>();
+
+/** platform_device_alloc(name, PLATFORM_DEVID_AUTO): named "<name>.<id>.auto". */
+export function platform_device_alloc_auto(k: Kernel, name: string): Device | null {
+  const id = autoIds.get(k) ?? 0;
+  autoIds.set(k, id + 1);
+  return platform_device_alloc(k, `${name}.${id}.auto`);
+}
+
 /** platform_device_register_full(): alloc + add; on failure the device is put. */
 export function platform_device_register_full(
   k: Kernel,
@@ -67,4 +79,48 @@ export function platform_device_register_full(
 export function platform_device_unregister(k: Kernel, dev: Device): void {
   device_del(k, dev);
   put_device(k, dev);
+}
+
+// ---- a platform device's first MMIO resource
+
+export interface MemResource {
+  readonly start: bigint;
+  /** Inclusive. */
+  readonly end: bigint;
+}
+
+const mmioResources = new WeakMap<Device, MemResource>();
+
+/**
+ * Gives a device its first IORESOURCE_MEM resource, [start, start + size),
+ * as ACPI _CRS or DT `reg` would; `size` 0 (the default) records only the
+ * start. null removes it.
+ */
+export function setPlatformMmioBase(dev: Device, start: bigint | null, size = 0n): void {
+  if (start === null) mmioResources.delete(dev);
+  else mmioResources.set(dev, { start, end: size > 0n ? start + size - 1n : start });
+}
+
+/**
+ * platform_get_resource(pdev, IORESOURCE_MEM, 0): the resource given by
+ * setPlatformMmioBase(), else the first entry of the fwnode's `reg` (its
+ * parent's #address-cells and #size-cells, default 2 and 1), else null.
+ */
+export function platform_get_mem_resource(dev: Device): MemResource | null {
+  const r = mmioResources.get(dev);
+  if (r) return r;
+  const reg = dev.fwnode?.properties.get('reg');
+  if (!Array.isArray(reg)) return null;
+  const parent = dev.fwnode?.parent ?? null;
+  const ac = fwnode_property_read_u32(parent, '#address-cells') ?? 2;
+  const sc = fwnode_property_read_u32(parent, '#size-cells') ?? 1;
+  if (ac === 0 || reg.length < ac) return null;
+  const start = of_read_number(reg, 0, ac);
+  const size = reg.length >= ac + sc ? of_read_number(reg, ac, sc) : 0n;
+  return { start, end: size > 0n ? start + size - 1n : start };
+}
+
+/** dev_is_platform() */
+export function dev_is_platform(dev: Device): boolean {
+  return dev.bus?.name === 'platform';
 }

@@ -18,13 +18,7 @@ import {
   iommu_alloc_resv_region,
 } from './resv-regions.js';
 import type { Fwnode } from '../base/fwnode.js';
-import { of_find_node_by_phandle } from '../firmware/of/of-base.js';
-
-function cellsToBig(cells: readonly number[], at: number, n: number): bigint {
-  let v = 0n;
-  for (let i = 0; i < n; i++) v = (v << 32n) | BigInt((cells[at + i] ?? 0) >>> 0);
-  return v;
-}
+import { of_find_node_by_phandle, of_read_number } from '../firmware/of/of-base.js';
 
 /** of_n_addr_cells()/of_n_size_cells(): from the nearest parent that says, else 2 and 1. */
 function nCells(np: Fwnode, name: '#address-cells' | '#size-cells'): number {
@@ -54,8 +48,8 @@ function of_iommu_get_resv_regions(k: Kernel, dev: Device, list: IommuResvRegion
     if (Array.isArray(reg)) {
       const ac = nCells(rnode, '#address-cells');
       const sc = nCells(rnode, '#size-cells');
-      physStart = cellsToBig(reg, 0, ac);
-      physEnd = physStart + cellsToBig(reg, ac, sc) - 1n;
+      physStart = of_read_number(reg, 0, ac);
+      physEnd = physStart + of_read_number(reg, ac, sc) - 1n;
     }
     const maps = rnode.properties.get('iommu-addresses');
     if (!Array.isArray(maps)) continue;
@@ -65,8 +59,8 @@ function of_iommu_get_resv_regions(k: Kernel, dev: Device, list: IommuResvRegion
       if (target !== np || !target) continue;
       const ac = nCells(target, '#address-cells');
       const sc = nCells(target, '#size-cells');
-      const iova = cellsToBig(maps, i, ac);
-      const length = cellsToBig(maps, i + ac, sc);
+      const iova = of_read_number(maps, i, ac);
+      const length = of_read_number(maps, i + ac, sc);
       i += ac + sc;
       if (length === 0n) {
         k.printk.log('warn', dev.name, 'Cannot reserve IOVA region of 0 size');

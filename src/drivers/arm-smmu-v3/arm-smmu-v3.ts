@@ -41,7 +41,7 @@ import {
   iommu_alloc_resv_region,
 } from '../../iommu/resv-regions.js';
 import { iommu_dma_get_resv_regions } from '../../iommu/dma-resv.js';
-import { platform_get_mem_resource } from '../../firmware/acpi/viot.js';
+import { platform_get_mem_resource } from '../../base/platform.js';
 
 /** MSI_IOVA_BASE / MSI_IOVA_LENGTH: the software MSI window. */
 const MSI_IOVA_BASE = 0x8000000n;

@@ -228,6 +228,8 @@ export interface ParsedIort extends ParsedTableBase {
   readonly nodeCount: number;
   readonly nodeOffset: number;
   readonly nodes: readonly IortNode[];
+  /** The nodes by their table offset: what Output References name. */
+  readonly byOffset: ReadonlyMap<number, IortNode>;
 }
 
 export type IortParseOptions = TableParseOptions;
@@ -453,18 +455,18 @@ export function parseIort(bytes: Uint8Array, file: string, opts: IortParseOption
   const nodes = records.map((r) => readNode(t, r.offset, r.type, r.length, notes));
 
   // iort_node_map_id(): references are table offsets of nodes, taken as they are.
-  const offsets = new Set(nodes.map((n) => n.offset));
+  const byOffset = new Map(nodes.map((n) => [n.offset, n]));
   for (const n of nodes)
     for (const m of n.mappings) {
       if (m.outputReference === 0)
         notes.push(
           `offset ${hex(m.offset + 12)}: ${iortNodeName(n.type)} ID mapping has a NULL Output Reference: the kernel ignores it ("ID map has NULL parent reference")`,
         );
-      else if (!offsets.has(m.outputReference))
+      else if (!byOffset.has(m.outputReference))
         throw t.error(
           m.offset + 12,
           `${iortNodeName(n.type)} ID mapping Output Reference ${hex(m.outputReference)} is not the offset of any node (nodes start at ${nodes.map((x) => hex(x.offset)).join(', ')})`,
         );
     }
-  return { file, header, nodeCount, nodeOffset, nodes, notes };
+  return { file, header, nodeCount, nodeOffset, nodes, byOffset, notes };
 }

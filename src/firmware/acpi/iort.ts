@@ -42,7 +42,7 @@ import { type AcpiIommuConfigurer, acpi_alloc_fwnode_static, acpi_iommu_fwspec_i
 import { hex } from './acpi-table.js';
 import { dev_is_pci } from '../../base/device.js';
 import { device_add, put_device } from '../../base/core.js';
-import { platform_device_alloc } from '../../base/platform.js';
+import { platform_device_alloc_auto, setPlatformMmioBase } from '../../base/platform.js';
 import { EAGAIN, ENODEV, ENXIO, EPROBE_DEFER } from '../../kernel/errno.js';
 import { pci_request_acs } from '../../pci/acs.js';
 import { pci_domain_nr } from '../../pci/pci-bus.js';
@@ -50,7 +50,6 @@ import { pci_for_each_dma_alias } from '../../pci/search.js';
 import { dev_iommu_fwspec_get } from '../../iommu/dev-iommu.js';
 import { IOMMU_FWSPEC_PCI_RC_ATS } from '../../iommu/fwspec.js';
 import { iommu_ops_from_fwnode } from '../../iommu/iommu-device.js';
-import { setPlatformMmioBase } from './viot.js';
 
 /** IORT_IOMMU_TYPE: the node types that are IOMMUs. */
 const IORT_IOMMU_TYPES: ReadonlySet<number> = new Set([ACPI_IORT_NODE_SMMU, ACPI_IORT_NODE_SMMU_V3]);
@@ -86,7 +85,7 @@ function iort_enable_acs(k: Kernel, table: ParsedIort, node: IortNode): boolean 
   if (node.type !== ACPI_IORT_NODE_PCI_ROOT_COMPLEX) return false;
   for (const m of node.mappings) {
     if (!m.outputReference) continue;
-    const parent = table.nodes.find((n) => n.offset === m.outputReference);
+    const parent = table.byOffset.get(m.outputReference);
     if (parent && IORT_IOMMU_TYPES.has(parent.type)) {
       pci_request_acs(k);
       return true;
@@ -94,9 +93,6 @@ function iort_enable_acs(k: Kernel, table: ParsedIort, node: IortNode): boolean 
   }
   return false;
 }
-
-/** Platform device ids for PLATFORM_DEVID_AUTO, per kernel. */
-const autoIds = new WeakMap<Kernel, number>();
 
 /** acpi_iort_init() with iort_init_platform_devices(). */
 export function acpi_iort_init(k: Kernel, table: ParsedIort): IortState {
@@ -110,9 +106,7 @@ export function acpi_iort_init(k: Kernel, table: ParsedIort): IortState {
     const fwnode = acpi_alloc_fwnode_static(`IORT ${iortNodeName(node.type)} node ${hex(node.offset)}`);
     st.fwnodes.set(node.offset, fwnode);
     // iort_add_platform_device(): platform_device_alloc(name, PLATFORM_DEVID_AUTO).
-    const id = autoIds.get(k) ?? 0;
-    autoIds.set(k, id + 1);
-    const dev = platform_device_alloc(k, `${drv}.${id}.auto`);
+    const dev = platform_device_alloc_auto(k, drv);
     if (!dev) {
       k.printk.log('err', 'ACPI: IORT', `failed to create platform device for node ${hex(node.offset)}`);
       continue;
@@ -211,11 +205,7 @@ export function iort_node_map_id(
     if (types.has(node.type)) return { node, id };
     if (node.mappings.length === 0) return null;
     if (!node.mappings[0].outputReference) {
-      k.printk.log(
-        'err',
-        'ACPI: IORT',
-        `[Firmware Bug]: [node ${hex(node.offset)} type ${node.type}] ID map has NULL parent reference`,
-      );
+      nullParentReference(k, node);
       return null;
     }
     const index =
@@ -244,9 +234,18 @@ export function iort_node_map_id(
       next = outRef;
     }
     id = mapped;
-    node = table.nodes.find((n) => n.offset === next);
+    node = table.byOffset.get(next);
   }
   return null;
+}
+
+/** The FW_BUG line for a mapping whose Output Reference is 0. */
+function nullParentReference(k: Kernel, node: IortNode): void {
+  k.printk.log(
+    'err',
+    'ACPI: IORT',
+    `[Firmware Bug]: [node ${hex(node.offset)} type ${node.type}] ID map has NULL parent reference`,
+  );
 }
 
 /** iort_node_get_id(): the index-th mapping of a node, for single mappings only. */
@@ -259,14 +258,10 @@ function iort_node_get_id(
   const m = node.mappings[index];
   if (!m) return null;
   if (!m.outputReference) {
-    k.printk.log(
-      'err',
-      'ACPI: IORT',
-      `[Firmware Bug]: [node ${hex(node.offset)} type ${node.type}] ID map has NULL parent reference`,
-    );
+    nullParentReference(k, node);
     return null;
   }
-  const parent = table.nodes.find((n) => n.offset === m.outputReference);
+  const parent = table.byOffset.get(m.outputReference);
   if (!parent || !(m.flags & IORT_ID_SINGLE_MAPPING)) return null;
   const ok = [
     ACPI_IORT_NODE_NAMED_COMPONENT,

@@ -39,10 +39,10 @@ import { type AcpiIommuConfigurer, acpi_alloc_fwnode_static, acpi_iommu_fwspec_i
 import type { ParsedViot, ViotIommuNode } from './viot-parse.js';
 import { type Device, dev_fwnode, dev_is_pci } from '../../base/device.js';
 import type { Fwnode } from '../../base/fwnode.js';
-import { fwnode_property_read_u32 } from '../../base/fwnode.js';
 import { EINVAL, ENODEV, EPROBE_DEFER } from '../../kernel/errno.js';
 import { pci_get_domain_bus_and_slot, pci_core } from '../../pci/pci-core.js';
 import { pci_request_acs } from '../../pci/acs.js';
+import { dev_is_platform, platform_get_mem_resource } from '../../base/platform.js';
 import { pci_domain_nr } from '../../pci/pci-bus.js';
 import { pci_for_each_dma_alias } from '../../pci/search.js';
 import { ridName } from '../../pci/pci-dev.js';
@@ -122,57 +122,6 @@ export function viotState(k: Kernel): ViotState {
     states.set(k, st);
   }
   return st;
-}
-
-// ---- platform devices' first MMIO resource
-
-interface MemResource {
-  readonly start: bigint;
-  /** Inclusive. */
-  readonly end: bigint;
-}
-
-const mmioResources = new WeakMap<Device, MemResource>();
-
-/**
- * Gives a device its first IORESOURCE_MEM resource, [start, start + size),
- * as ACPI _CRS or DT `reg` would; `size` 0 (the default) records only the
- * start. null removes it.
- */
-export function setPlatformMmioBase(dev: Device, start: bigint | null, size = 0n): void {
-  if (start === null) mmioResources.delete(dev);
-  else mmioResources.set(dev, { start, end: size > 0n ? start + size - 1n : start });
-}
-
-/** A property's cells as one number (big-endian cells, as in DT). */
-function cellsToBig(cells: readonly number[], from: number, n: number): bigint {
-  let v = 0n;
-  for (let i = 0; i < n; i++) v = (v << 32n) | BigInt((cells[from + i] ?? 0) >>> 0);
-  return v;
-}
-
-/**
- * platform_get_resource(pdev, IORESOURCE_MEM, 0): the resource given by
- * setPlatformMmioBase(), else the first entry of the fwnode's `reg` (its
- * parent's #address-cells and #size-cells, default 2 and 1), else null.
- */
-export function platform_get_mem_resource(dev: Device): MemResource | null {
-  const r = mmioResources.get(dev);
-  if (r) return r;
-  const reg = dev.fwnode?.properties.get('reg');
-  if (!Array.isArray(reg)) return null;
-  const parent = dev.fwnode?.parent ?? null;
-  const ac = fwnode_property_read_u32(parent, '#address-cells') ?? 2;
-  const sc = fwnode_property_read_u32(parent, '#size-cells') ?? 1;
-  if (ac === 0 || reg.length < ac) return null;
-  const start = cellsToBig(reg, 0, ac);
-  const size = reg.length >= ac + sc ? cellsToBig(reg, ac, sc) : 0n;
-  return { start, end: size > 0n ? start + size - 1n : start };
-}
-
-/** dev_is_platform() */
-export function dev_is_platform(dev: Device): boolean {
-  return dev.bus?.name === 'platform';
 }
 
 /**

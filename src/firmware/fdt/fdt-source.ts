@@ -7,7 +7,7 @@
  * multiple of 4; else bytes). Used to quote firmware in explanations and,
  * byte for byte, to check the parser against dtc.
  */
-import type { Fdt, FdtNode, FdtProperty } from './fdt.js';
+import { type Fdt, type FdtNode, type FdtProperty, beCells } from './fdt.js';
 
 type Shape = 'string' | 'cells' | 'bytes';
 
@@ -57,10 +57,9 @@ export function formatValue(v: Uint8Array): string {
       return `${s}"`;
     }
     case 'cells': {
-      const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
-      const cells: string[] = [];
-      for (let i = 0; i < v.length; i += 4) cells.push(`0x${hex(dv.getUint32(i), 2)}`);
-      return `<${cells.join(' ')}>`;
+      return `<${beCells(v)
+        .map((c) => `0x${hex(c, 2)}`)
+        .join(' ')}>`;
     }
     case 'bytes':
       return `[${Array.from(v, (c) => hex(c, 2)).join(' ')}]`;

@@ -14,7 +14,7 @@
  * is left is kept as text (no IOMMU binding reads it).
  */
 import type { Kernel } from '../../kernel/kernel.js';
-import type { Fdt, FdtNode, FdtProperty } from './fdt.js';
+import { type Fdt, type FdtNode, type FdtProperty, beCells } from './fdt.js';
 import { Fwnode } from '../../base/fwnode.js';
 
 const STRING_PROPERTIES = new Set(['compatible', 'status', 'device_type', 'model', 'label', 'name']);
@@ -31,10 +31,7 @@ export function decodeProperty(p: FdtProperty): readonly number[] | string | boo
     const end = v[v.length - 1] === 0 ? v.length - 1 : v.length;
     return new TextDecoder('latin1').decode(v.subarray(0, end));
   }
-  const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
-  const cells: number[] = [];
-  for (let i = 0; i < v.length; i += 4) cells.push(dv.getUint32(i));
-  return cells;
+  return beCells(v);
 }
 
 /** unflatten_device_tree() into the model: path -> node, phandles registered on `k`. */

@@ -50,10 +50,14 @@ export function getProperty(np: FdtNode, name: string): FdtProperty | undefined 
 /** of_property_read_u32_array() over the whole property; undefined when absent or not a multiple of 4 bytes. */
 export function propU32s(np: FdtNode, name: string): number[] | undefined {
   const p = getProperty(np, name);
-  if (!p || p.value.length % 4 !== 0) return undefined;
-  const dv = new DataView(p.value.buffer, p.value.byteOffset, p.value.byteLength);
+  return p && p.value.length % 4 === 0 ? beCells(p.value) : undefined;
+}
+
+/** A value's big-endian 32-bit cells (its length a multiple of 4). */
+export function beCells(v: Uint8Array): number[] {
+  const dv = new DataView(v.buffer, v.byteOffset, v.byteLength);
   const out: number[] = [];
-  for (let i = 0; i < p.value.length; i += 4) out.push(dv.getUint32(i));
+  for (let i = 0; i + 4 <= v.length; i += 4) out.push(dv.getUint32(i));
   return out;
 }
 

@@ -14,6 +14,7 @@
  * topology (from an lspci dump) hangs under.
  */
 import type { Fdt, FdtNode } from './fdt.js';
+import { of_read_number } from '../of/of-base.js';
 import {
   fdtCompatible,
   fdtNodeAvailable,
@@ -43,12 +44,6 @@ export interface DtPopulation {
   readonly pciHost: FdtNode | null;
 }
 
-function cellsValue(cells: readonly number[], from: number, n: number): bigint {
-  let v = 0n;
-  for (let i = 0; i < n; i++) v = (v << 32n) | BigInt((cells[from + i] ?? 0) >>> 0);
-  return v;
-}
-
 /**
  * of_translate_address() for the first `reg` entry: up through each
  * parent bus's `ranges` (empty: identity; absent below the root: not
@@ -60,7 +55,7 @@ export function translateReg(np: FdtNode): bigint | null {
   if (!reg || !parent) return null;
   const na = nAddrCells(np);
   if (na === 0 || reg.length < na) return null;
-  let addr = cellsValue(reg, 0, na);
+  let addr = of_read_number(reg, 0, na);
   for (let bus: FdtNode | null = parent; bus && bus.parent; bus = bus.parent) {
     const ranges = getProperty(bus, 'ranges');
     if (!ranges) return null;
@@ -72,9 +67,9 @@ export function translateReg(np: FdtNode): bigint | null {
     const step = cna + pna + cns;
     let mapped: bigint | null = null;
     for (let i = 0; i + step <= r.length; i += step) {
-      const child = cellsValue(r, i, cna);
-      const par = cellsValue(r, i + cna, pna);
-      const size = cellsValue(r, i + cna + pna, cns);
+      const child = of_read_number(r, i, cna);
+      const par = of_read_number(r, i + cna, pna);
+      const size = of_read_number(r, i + cna + pna, cns);
       if (addr >= child && addr < child + size) {
         mapped = par + (addr - child);
         break;

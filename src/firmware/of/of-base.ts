@@ -8,6 +8,13 @@ import type { Kernel } from '../../kernel/kernel.js';
 import type { Fwnode } from '../../base/fwnode.js';
 import { EFAULT, EINVAL, ENODEV, ENOENT } from '../../kernel/errno.js';
 
+/** of_read_number(): n big-endian cells from `from` as one number (BigInt: addresses exceed 2^53). */
+export function of_read_number(cells: readonly number[], from: number, n: number): bigint {
+  let v = 0n;
+  for (let i = 0; i < n; i++) v = (v << 32n) | BigInt((cells[from + i] ?? 0) >>> 0);
+  return v;
+}
+
 function cells(np: Fwnode, name: string): readonly number[] | undefined {
   const v = np.properties.get(name);
   return Array.isArray(v) ? v : undefined;

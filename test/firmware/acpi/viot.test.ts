@@ -25,7 +25,6 @@ import {
   acpi_viot_early_init,
   acpi_viot_init,
   makeViotConfigurer,
-  setPlatformMmioBase,
   viotIommuFwnode,
   viotState,
   viot_iommu_configure,
@@ -37,6 +36,7 @@ import { buildPciTopology, type PciTopology } from '../../../src/pci/topology-bu
 import type { PciTopologyJson } from '../../../src/pci/topology-schema.js';
 import { pci_core } from '../../../src/pci/pci-core.js';
 import { Device } from '../../../src/base/device.js';
+import { setPlatformMmioBase } from '../../../src/base/platform.js';
 import { Fwnode } from '../../../src/base/fwnode.js';
 import { createPlatformBus } from '../../../src/base/platform.js';
 import { IommuDevice } from '../../../src/iommu/iommu-device.js';
