@@ -94,6 +94,9 @@ export function loadInputs(
     loaded = platformFromInputs(paths, opts);
   }
   if (opts.acsRequest) loaded = { ...loaded, desc: { ...loaded.desc, acsRequest: opts.acsRequest } };
+  if (opts.bind) loaded = { ...loaded, desc: { ...loaded.desc, bind: opts.bind } };
+  if (opts.kconfig)
+    loaded = { ...loaded, desc: { ...loaded.desc, kconfig: { ...loaded.desc.kconfig, ...opts.kconfig } } };
   return loaded;
 }
 

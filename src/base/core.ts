@@ -9,12 +9,13 @@
  *                driver unbound) → BUS_NOTIFY_REMOVED_DEVICE (iommu_release_device)
  *
  * Nothing an IOMMU notifier returns can make device_add() fail (invariant I8).
+ * Also dev_err_probe(), the probe-failure log line drivers share.
  */
 import type { Kernel } from '../kernel/kernel.js';
 import type { Device } from './device.js';
 import { bus_notify } from './bus.js';
 import { device_attach, device_release_driver, driver_deferred_probe_del } from './dd.js';
-import { EINVAL, EEXIST, ENOMEM } from '../kernel/errno.js';
+import { EINVAL, EEXIST, ENOMEM, EPROBE_DEFER, errnoName } from '../kernel/errno.js';
 
 /** device_add() */
 export function device_add(k: Kernel, dev: Device): number {
@@ -90,4 +91,14 @@ export function put_device(k: Kernel, dev: Device): void {
 export function device_unregister(k: Kernel, dev: Device): void {
   device_del(k, dev);
   put_device(k, dev);
+}
+
+/**
+ * dev_err_probe(): "error <errno>: <message>" at err level; -EPROBE_DEFER is
+ * only a debug line (the deferral reason), -ENOMEM prints nothing. Returns err.
+ */
+export function dev_err_probe(k: Kernel, dev: Device, err: number, message: string): number {
+  if (err === -EPROBE_DEFER) k.printk.log('debug', dev.name, `error ${errnoName(err)}: ${message}`);
+  else if (err !== -ENOMEM) k.printk.log('err', dev.name, `error ${errnoName(err)}: ${message}`);
+  return err;
 }

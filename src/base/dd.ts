@@ -61,10 +61,11 @@ function driver_bound(k: Kernel, dev: Device): void {
   bus_notify(k, dev, 'BOUND_DRIVER');
 }
 
-/** device_unbind_cleanup() */
+/** device_unbind_cleanup(): after a failed probe or an unbind; the driver data goes too. */
 function device_unbind_cleanup(dev: Device): void {
   dev.driver = null;
   dev.bound = false;
+  dev.driverData = undefined; // dev_set_drvdata(dev, NULL)
 }
 
 /**
@@ -141,6 +142,19 @@ export function device_release_driver(k: Kernel, dev: Device): void {
   drv.bus.dma_cleanup?.(k, dev);
   device_unbind_cleanup(dev);
   bus_notify(k, dev, 'UNBOUND_DRIVER');
+}
+
+/**
+ * deferred_probe_timeout_work_func(): the timeout expired; every device still
+ * waiting is retried once more, now told -ETIMEDOUT by
+ * driver_deferred_probe_check_state() instead of -EPROBE_DEFER.
+ */
+export function deferred_probe_timeout(k: Kernel): void {
+  k.base.deferredProbeTimedOut = true;
+  for (const dev of k.base.deferred)
+    k.printk.log('info', dev.name, 'deferred probe pending: waited for the timeout');
+  driver_deferred_probe_trigger(k);
+  run_deferred_probe(k);
 }
 
 /**

@@ -40,8 +40,11 @@ export class Device {
   refcount = 1;
   /** Set for PCI functions: to_pci_dev(). */
   pci: PciDev | null = null;
-  /** Its MSIs cannot be forged by DMA (interrupt remapping / ITS): iommu_group_has_isolated_msi(). */
+  /** Its MSIs cannot be forged by DMA (interrupt remapping / ITS): msi_device_has_isolated_msi(). */
   msiIsolated = true;
+  /** Where its MSIs go, when firmware says (the MSI controller's node, the ID it sees, and why). */
+  msi: { readonly controller: string | null; readonly id: number | null; readonly source: string } | null =
+    null;
   /** Which driver (by name) would match this device: the bus's id tables, reduced to a name. */
   match_driver: string | null = null;
   /** Driver probe was deferred and the device sits on the deferred list. */

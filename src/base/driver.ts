@@ -26,6 +26,8 @@ export interface DeviceDriver {
   readonly driver_managed_dma?: boolean;
   /** A PCI driver's id_table (struct pci_device_id): matched by the PCI bus instead of by name. */
   readonly pci_id_table?: readonly PciDeviceId[];
+  /** A platform driver's of_match_table: the `compatible` strings it drives. */
+  readonly of_match_table?: readonly string[];
   /** A virtio driver's id_table: the virtio device IDs it drives. */
   readonly virtio_ids?: readonly number[];
 }

@@ -47,6 +47,43 @@ export const knownBugs = {
       'Any failure after dev_iommu_get() ends in dev_iommu_free(), which also frees a fwspec created before device_add() ' +
       "(Jason Gunthorpe's objection in the seed thread): the device stays on its bus without it.",
   },
+  'ipmmu-register-failure-sysfs-leak': {
+    title: 'ipmmu_probe() keeps its sysfs device when iommu_device_register() fails',
+    detail:
+      'v6.12 ipmmu-vmsa.c returns the error without iommu_device_sysfs_remove(): /sys/class/iommu/<name> stays ' +
+      "while devres frees the ipmmu_vmsa_device its drvdata points into. Found by this model's fail-nth sweep.",
+  },
+  'apple-dart-master-cfg-leak': {
+    title: "apple_dart_of_xlate()'s per-master stream map is lost when of_iommu_configure() fails",
+    detail:
+      'v6.12 apple-dart.c: of_xlate() allocates the master cfg and hangs it off dev->iommu (dev_iommu_priv_set()); ' +
+      'when a later `iommus` entry fails (a third DART, mismatched page size or bypass support, an unavailable or ' +
+      'not yet registered DART), of_iommu_configure() calls dev_iommu_free(), which frees dev->iommu but not ' +
+      'its priv, and release_device() never runs. Found by reading the 6.12 source for this model.',
+  },
+  'bus-probe-strands-groups': {
+    title: 'bus_iommu_probe() returns on a probe error before the groups it collected get a default domain',
+    detail:
+      'v6.5 on: when probe_iommu_group() fails for one device, the walk returns at once; the groups already on ' +
+      'its local group_list keep their members but no default domain (and stay linked to the dead list head). ' +
+      "The failed registration's iommu_device_unregister() releases only the devices of that instance, so a " +
+      'member another instance probed stays stranded: an Apple DART master whose first DART is already ' +
+      "registered, probed during its second DART's walk. Found by this model's fail-nth sweep.",
+  },
+  'tegra-smmu-domain-pd-leak': {
+    title: "tegra_smmu_domain_free() never frees the domain's page directory",
+    detail:
+      'v6.12 tegra-smmu.c: domain_alloc_paging() allocates a page for the page directory (as->pd), but ' +
+      'tegra_smmu_domain_free() frees only the use counts, the page-table array and the domain ' +
+      '("TODO: free page directory and page tables"), so every freed paging domain loses its page directory.',
+  },
+  'exynos-owner-leak': {
+    title: 'exynos_iommu_of_xlate() allocates a per-master owner that nothing frees',
+    detail:
+      'v6.12 exynos-iommu.c: the struct exynos_iommu_owner kzalloc()ed by the first of_xlate() of a master lives ' +
+      'only in dev->iommu->priv; exynos_iommu_release_device() never kfree()s it, and dev_iommu_free() (device ' +
+      'removal, a failed of_iommu_configure() or probe) drops the pointer.',
+  },
 } as const;
 
 export type KnownBugId = keyof typeof knownBugs;
@@ -62,6 +99,7 @@ export interface KnownBugEvent {
 export const knownBugInvariant: Partial<Record<KnownBugId, string>> = {
   'global-unit-probes-after-failed-register': 'I6',
   'group-without-default-domain': 'I3',
+  'bus-probe-strands-groups': 'I3',
 };
 
 export function recordKnownBug(

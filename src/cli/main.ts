@@ -25,6 +25,8 @@ import { builtinScenarioNames, loadScenario } from '../scenario/load.js';
 import { diffRuns } from '../report/diff.js';
 import { formatBoot, formatDiff, formatScenario, safe } from './text.js';
 import type { ScenarioResult } from '../scenario/run.js';
+import type { BindPolicy } from '../platform/stock-drivers.js';
+import { parseKconfigAssignment, type Kconfig } from '../kernel/kconfig.js';
 
 const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string })
   .version;
@@ -48,6 +50,73 @@ function failNthOption(): Option {
       return n;
     },
   );
+}
+
+function bindOption(): Option {
+  return new Option(
+    '--bind <devices>',
+    'which devices have their driver loaded: all (default for firmware inputs), none (built-in drivers only), or a comma list (0000:01:00.0,ff3d0000.iommu)',
+  ).argParser((v): BindPolicy => {
+    if (v === 'all' || v === 'none') return v;
+    const list = v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+    if (list.length === 0)
+      throw new CommanderError(2, 'iommu-lab.bind', '--bind takes all, none or a comma list of devices');
+    return list;
+  });
+}
+
+function kconfigOption(): Option {
+  return new Option(
+    '--kconfig <NAME=y|m|n>',
+    'a Kconfig option over the distribution default (repeatable): EXYNOS_IOMMU=y, ARM_SMMU_LEGACY_DT_BINDINGS=y …',
+  ).argParser((v: string, prev: Partial<Kconfig> | undefined) => {
+    const a = parseKconfigAssignment(v);
+    if (typeof a === 'string') throw new CommanderError(2, 'iommu-lab.kconfig', `--kconfig: ${a}`);
+    return { ...prev, [a.key]: a.value };
+  });
+}
+
+/** The options that describe the machine booted from loose inputs. */
+interface MachineOptions {
+  arch?: 'x86_64' | 'arm64' | 'arm';
+  hypervisor?: boolean;
+  acsRequest?: 'firmware' | 'before-enumeration' | 'after-enumeration';
+  bind?: BindPolicy;
+  kconfig?: Partial<Kconfig>;
+}
+
+function addMachineOptions(cmd: Command): Command {
+  return cmd
+    .addOption(
+      new Option('--arch <arch>', 'architecture, when the inputs do not say').choices([
+        'x86_64',
+        'arm64',
+        'arm',
+      ]),
+    )
+    .option('--hypervisor', 'the machine is a virtual machine (AMD-Vi then forces strict invalidation)')
+    .addOption(
+      new Option('--acs-request <when>', 'when pci_request_acs() happens, as a what-if').choices([
+        'firmware',
+        'before-enumeration',
+        'after-enumeration',
+      ]),
+    )
+    .addOption(bindOption())
+    .addOption(kconfigOption());
+}
+
+function machineOf(o: MachineOptions): MachineOptions {
+  return {
+    arch: o.arch,
+    hypervisor: o.hypervisor,
+    acsRequest: o.acsRequest,
+    bind: o.bind,
+    kconfig: o.kconfig,
+  };
 }
 
 function print(json: boolean, value: unknown, text: () => string): void {
@@ -108,7 +177,7 @@ Exit codes: 0 success; 1 a finding (expectation mismatch, leak that is not a kno
 broken invariant); 2 bad input or usage.`,
     );
 
-  program
+  const bootCmd = program
     .command('boot')
     .description(
       'boot a platform, or firmware files and a PCI dump, and print its IOMMU groups, devices, WARNs and leaks',
@@ -121,38 +190,21 @@ broken invariant); 2 bad input or usage.`,
     .option(
       '--cmdline <args>',
       'extra kernel command line (iommu.passthrough=1, iommu.strict=0, intel_iommu=off …)',
-    )
-    .addOption(
-      new Option('--arch <arch>', 'architecture, when the inputs do not say').choices([
-        'x86_64',
-        'arm64',
-        'arm',
-      ]),
-    )
-    .option('--hypervisor', 'the machine is a virtual machine (AMD-Vi then forces strict invalidation)')
-    .addOption(
-      new Option('--acs-request <when>', 'when pci_request_acs() happens, as a what-if').choices([
-        'firmware',
-        'before-enumeration',
-        'after-enumeration',
-      ]),
-    )
+    );
+  addMachineOptions(bootCmd)
     .addOption(failNthOption())
     .option('--json', 'print the result as JSON (docs/JSON.md)')
     .option('-v, --verbose', 'say why: group reasons, default-type decisions, each device history')
     .addHelpText(
       'after',
-      `\nExamples:\n  iommu-lab boot\n  iommu-lab boot arm64-dt-smmuv3-mini --profile v6.15 --json\n  iommu-lab boot my-board.json --cmdline iommu.strict=1 -v\n  iommu-lab boot DMAR.dat lspci.txt --cmdline intel_iommu=on\n  iommu-lab boot IVRS.dat /sys/bus/pci/devices --hypervisor\n  iommu-lab boot IORT.dat lspci.txt --profile v6.15\n  iommu-lab boot system.dtb.gz lspci.txt`,
+      `\nExamples:\n  iommu-lab boot\n  iommu-lab boot arm64-dt-smmuv3-mini --profile v6.15 --json\n  iommu-lab boot my-board.json --cmdline iommu.strict=1 -v\n  iommu-lab boot DMAR.dat lspci.txt --cmdline intel_iommu=on\n  iommu-lab boot IVRS.dat /sys/bus/pci/devices --hypervisor\n  iommu-lab boot IORT.dat lspci.txt --profile v6.15\n  iommu-lab boot system.dtb.gz lspci.txt\n  iommu-lab boot board.dtb --kconfig EXYNOS_IOMMU=y --bind none --profile v6.15`,
     )
     .action(
       (
         inputs: string[],
-        o: {
+        o: MachineOptions & {
           profile: ProfileName;
           cmdline?: string;
-          arch?: 'x86_64' | 'arm64' | 'arm';
-          hypervisor?: boolean;
-          acsRequest?: 'firmware' | 'before-enumeration' | 'after-enumeration';
           failNth?: number;
           json?: boolean;
           verbose?: boolean;
@@ -162,9 +214,7 @@ broken invariant); 2 bad input or usage.`,
           profile: o.profile,
           cmdline: o.cmdline,
           failNth: o.failNth,
-          arch: o.arch,
-          hypervisor: o.hypervisor,
-          acsRequest: o.acsRequest,
+          ...machineOf(o),
         });
         print(!!o.json, r, () => formatBoot(r, !!o.verbose));
         if (bootFindings(r)) process.exitCode = 1;
@@ -272,7 +322,7 @@ broken invariant); 2 bad input or usage.`,
       print(!!o.json, { a: la, b: lb, differences: entries }, () => formatDiff(la, lb, entries));
     });
 
-  program
+  const explainCmd = program
     .command('explain')
     .description(
       'why a device is in its group, with what IOMMU, default domain and reserved regions, and what would split it',
@@ -280,15 +330,8 @@ broken invariant); 2 bad input or usage.`,
     .argument('<device>', 'the device: a PCI address (0000:03:00.0 or 03:00.0) or a device name')
     .argument('[inputs...]', 'the platform, as for boot (default: the built-in platform)')
     .addOption(profileOption())
-    .option('--cmdline <args>', 'extra kernel command line')
-    .addOption(
-      new Option('--arch <arch>', 'architecture, when the inputs do not say').choices([
-        'x86_64',
-        'arm64',
-        'arm',
-      ]),
-    )
-    .option('--hypervisor', 'the machine is a virtual machine')
+    .option('--cmdline <args>', 'extra kernel command line');
+  addMachineOptions(explainCmd)
     .option('--json', 'print the explanation as JSON')
     .addHelpText(
       'after',
@@ -298,16 +341,14 @@ broken invariant); 2 bad input or usage.`,
       (
         device: string,
         inputs: string[],
-        o: {
+        o: MachineOptions & {
           profile: ProfileName;
           cmdline?: string;
-          arch?: 'x86_64' | 'arm64' | 'arm';
-          hypervisor?: boolean;
           json?: boolean;
         },
       ) => {
         const paths = inputs.length ? inputs : [DEFAULT_PLATFORM];
-        const { desc, file, firmware } = loadInputs(paths, { arch: o.arch, hypervisor: o.hypervisor });
+        const { desc, file, firmware } = loadInputs(paths, machineOf(o));
         const run = (d: typeof desc) => boot(d, { profile: o.profile, cmdline: o.cmdline, file, firmware });
         const e = explainDevice(run(desc), desc, device, run);
         print(!!o.json, e, () =>

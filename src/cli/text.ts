@@ -30,7 +30,7 @@ function snapshotLines(s: Snapshot, verbose: boolean): string[] {
   out.push('');
   for (const g of s.groups) {
     out.push(
-      `group ${g.id}  type=${g.type}${g.domain ? `  attached: ${g.domain}` : ''}${g.owner.claimed ? '  owned (DMA claimed)' : ''}`,
+      `group ${g.id}${g.name ? ` "${safe(g.name)}"` : ''}  type=${g.type}${g.domain ? `  attached: ${g.domain}` : ''}${g.owner.claimed ? '  owned (DMA claimed)' : ''}`,
     );
     for (const d of g.devices) out.push(`  dev  ${safe(d)}`);
     for (const r of g.reservedRegions) out.push(`  resv ${r.start} ${r.end} ${r.type}`);

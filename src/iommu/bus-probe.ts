@@ -31,7 +31,13 @@ function probe_iommu_group(k: Kernel, dev: Device, group_list: IommuGroup[]): nu
 export function bus_iommu_probe(k: Kernel, bus: BusType): number {
   const group_list: IommuGroup[] = [];
   let ret = bus_for_each_dev(bus, (dev) => probe_iommu_group(k, dev, group_list));
-  if (ret) return ret;
+  if (ret) {
+    // The groups collected so far get no default domain; the failed registration's unwind
+    // only releases the devices of its own instance.
+    for (const group of group_list)
+      for (const gdev of group.devices) recordKnownBug(k, 'bus-probe-strands-groups', gdev.dev.name, []);
+    return ret;
+  }
   for (const group of group_list) {
     mutex_lock(k.printk, group.mutex, 'bus_iommu_probe');
     group.onGroupList = false; // list_del_init(&group->entry)
@@ -44,7 +50,10 @@ export function bus_iommu_probe(k: Kernel, bus: BusType): number {
     }
     if (ret) {
       mutex_unlock(k.printk, group.mutex, 'bus_iommu_probe');
-      // The rest of the list stays linked to this dead local list head, as in the kernel.
+      // The rest of the list stays linked to this dead local list head, as in the kernel:
+      // this group and the ones after it keep their members without a default domain.
+      for (const g of group_list.slice(group_list.indexOf(group)))
+        for (const gdev of g.devices) recordKnownBug(k, 'bus-probe-strands-groups', gdev.dev.name, []);
       return ret;
     }
     for (const gdev of group.devices) iommu_setup_dma_ops(k, gdev.dev);

@@ -4,7 +4,8 @@
  * calls, of_iommu_get_resv_regions() (drivers/iommu/of_iommu.c): a device's
  * `memory-region` phandles whose node carries `iommu-addresses` for this
  * device become reserved regions: DIRECT when the IOVA range equals the
- * physical `reg`, RESERVED otherwise. (ACPI IORT RMRs come with the IORT layer.)
+ * physical `reg`, RESERVED otherwise; and, for ACPI, the IORT's reserved
+ * memory ranges (firmware/acpi/iort-resv.ts).
  */
 import type { Device } from '../base/device.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -19,6 +20,7 @@ import {
 } from './resv-regions.js';
 import type { Fwnode } from '../base/fwnode.js';
 import { of_find_node_by_phandle, of_read_number } from '../firmware/of/of-base.js';
+import { iort_iommu_get_resv_regions } from '../firmware/acpi/iort-resv.js';
 
 /** of_n_addr_cells()/of_n_size_cells(): from the nearest parent that says, else 2 and 1. */
 function nCells(np: Fwnode, name: '#address-cells' | '#size-cells'): number {
@@ -78,7 +80,9 @@ function of_iommu_get_resv_regions(k: Kernel, dev: Device, list: IommuResvRegion
   }
 }
 
-/** iommu_dma_get_resv_regions() */
+/** iommu_dma_get_resv_regions(): IORT's for a fwspec that is not from a device tree, then the DT's. */
 export function iommu_dma_get_resv_regions(k: Kernel, dev: Device, list: IommuResvRegion[]): void {
+  const fwspec = dev.iommu?.fwspec ?? null;
+  if (fwspec && fwspec.iommu_fwnode?.kind !== 'of') iort_iommu_get_resv_regions(k, dev, list);
   of_iommu_get_resv_regions(k, dev, list);
 }

@@ -43,6 +43,12 @@ export class IommuGroup {
   driverManaged = false;
   /** Why the devices are together: filled by the device_group() that made or found it. */
   readonly reasons: string[] = [];
+  /** iommu_group_set_iommudata(): driver data, and what frees it when the group is released. */
+  iommu_data: unknown = null;
+  iommu_data_release: ((data: unknown) => void) | null = null;
+  /** iommu_group_set_name(): the sysfs `name` attribute (kstrdup()'d), or null. */
+  name: string | null = null;
+  nameMem: Allocation | null = null;
 
   constructor(
     readonly id: number,
@@ -79,6 +85,33 @@ export function iommu_group_ref_get(group: IommuGroup): IommuGroup {
   return group;
 }
 
+/** iommu_group_get_iommudata() */
+export function iommu_group_get_iommudata(group: IommuGroup): unknown {
+  return group.iommu_data;
+}
+
+/** iommu_group_set_iommudata(): `release` runs when the group is released. */
+export function iommu_group_set_iommudata(
+  group: IommuGroup,
+  data: unknown,
+  release: ((data: unknown) => void) | null,
+): void {
+  group.iommu_data = data;
+  group.iommu_data_release = release;
+}
+
+/** iommu_group_set_name(): replaces the name; -ENOMEM (the group left unnamed) when kstrdup() fails. */
+export function iommu_group_set_name(k: Kernel, group: IommuGroup, name: string): number {
+  k.alloc.free(group.nameMem, 'iommu_group_set_name');
+  group.name = null;
+  group.nameMem = null;
+  const mem = k.alloc.alloc('iommu_group name', `group ${group.id}`, 'iommu_group_set_name');
+  if (!mem) return -ENOMEM;
+  group.name = name;
+  group.nameMem = mem;
+  return 0;
+}
+
 /** iommu_group_get(): +1 on dev->iommu_group, or null. */
 export function iommu_group_get(dev: Device): IommuGroup | null {
   return dev.iommu_group ? iommu_group_ref_get(dev.iommu_group) : null;
@@ -95,11 +128,13 @@ export function iommu_group_put(k: Kernel, group: IommuGroup | null): void {
 
 /** iommu_group_release(): the domains must already be gone (iommu_deinit_device() frees them). */
 function iommu_group_release(k: Kernel, group: IommuGroup): void {
+  if (group.iommu_data_release) group.iommu_data_release(group.iommu_data);
   k.iommu.group_ida.free(group.id);
   k.iommu.groups.delete(group.id);
   k.printk.warn(group.default_domain !== null, 'iommu_group_release', 'WARN_ON(group->default_domain)');
   k.printk.warn(group.blocking_domain !== null, 'iommu_group_release', 'WARN_ON(group->blocking_domain)');
   group.released = true;
+  k.alloc.free(group.nameMem, 'iommu_group_release');
   k.alloc.free(group.devicesKobj, 'iommu_group_release');
   k.alloc.free(group.mem, 'iommu_group_release');
 }

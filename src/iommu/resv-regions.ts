@@ -2,7 +2,8 @@
 /**
  * Reserved regions (drivers/iommu/iommu.c iommu_get_resv_regions(),
  * iommu_insert_resv_region(), iommu_get_group_resv_regions(),
- * iommu_group_show_resv_regions()).
+ * iommu_group_show_resv_regions()), and the software MSI window several
+ * drivers reserve (MSI_IOVA_BASE).
  *
  * Regions are transient value lists, built on demand from the drivers'
  * get_resv_regions() and never kept, so they are not tracked allocations.
@@ -52,6 +53,26 @@ export function iommu_alloc_resv_region(
   source: string,
 ): IommuResvRegion {
   return { start, length, prot, type, source };
+}
+
+/** MSI_IOVA_BASE / MSI_IOVA_LENGTH: the software MSI window arm-smmu, arm-smmu-v3 and virtio-iommu reserve. */
+export const MSI_IOVA_BASE = 0x8000000n;
+export const MSI_IOVA_LENGTH = 0x100000n;
+
+/**
+ * The software MSI window as those drivers' get_resv_regions() allocate it:
+ * iommu_alloc_resv_region(MSI_IOVA_BASE, MSI_IOVA_LENGTH, IOMMU_WRITE |
+ * IOMMU_NOEXEC | IOMMU_MMIO, IOMMU_RESV_SW_MSI). The kernel has no such
+ * helper (each driver makes the call itself); the model writes it once.
+ */
+export function softwareMsiRegion(source = 'software MSI window (MSI_IOVA_BASE)'): IommuResvRegion {
+  return iommu_alloc_resv_region(
+    MSI_IOVA_BASE,
+    MSI_IOVA_LENGTH,
+    IOMMU_WRITE | IOMMU_NOEXEC | IOMMU_MMIO,
+    IOMMU_RESV_SW_MSI,
+    source,
+  );
 }
 
 /** iommu_get_resv_regions(): the driver's regions for one probed device. */

@@ -43,6 +43,8 @@ export class PciDev {
   untrusted = false;
   /** The PASID capability's Max PASID Width, or null without the capability. */
   pasidWidth: number | null = null;
+  /** The function has a Standard Hot-Plug Controller capability (shpc_capable()). */
+  shpc = false;
 
   vendor = 0xffff;
   device = 0xffff;

@@ -78,6 +78,7 @@ function newFunction(f: PlannedFunction, segment: number, bus: PciBus, pf: PciDe
     pdev.acsControl = d.acs.ctrl ?? 0;
   }
   pdev.pasidWidth = d.pasidWidth ?? null;
+  pdev.shpc = d.shpc ?? false;
   pdev.untrusted = d.untrusted ?? false;
   pdev.external_facing = d.externalFacing ?? false;
   if (pf) {

@@ -117,6 +117,8 @@ export const PciFunctionSchema = z.strictObject({
   ats: z.boolean().optional(),
   /** The function has a PRI (Page Request Interface) extended capability (recorded; not modelled yet). */
   pri: z.boolean().optional(),
+  /** A bridge with a Standard Hot-Plug Controller capability (shpchp can drive it). */
+  shpc: z.boolean().optional(),
   untrusted: z.boolean().optional(),
   /** A port facing the outside of the machine (Thunderbolt): functions below it are untrusted. */
   externalFacing: z.boolean().optional(),

@@ -27,11 +27,14 @@ import { bus_register, createBus } from '../base/bus.js';
 import { createPlatformBus, platform_device_alloc } from '../base/platform.js';
 import { device_add, put_device } from '../base/core.js';
 import { driver_register } from '../base/driver.js';
-import { driver_deferred_probe_trigger } from '../base/dd.js';
+import { deferred_probe_timeout, driver_deferred_probe_trigger } from '../base/dd.js';
 import { iommu_subsys_init } from '../iommu/subsys.js';
 import { detect_intel_iommu, intel_iommu_init } from '../drivers/intel/iommu.js';
 import { amd_iommu_detect, amd_iommu_init } from '../drivers/amd/iommu.js';
-import { armSmmuV3Driver } from '../drivers/arm-smmu-v3/arm-smmu-v3.js';
+import { iommuDriverEntry, iommuPlatformDrivers } from '../drivers/registry.js';
+import { stockDrivers } from './stock-drivers.js';
+import { qemuVirtioIommuProbe } from '../drivers/virtio-iommu/vmm-endpoints.js';
+import { of_match_node } from '../firmware/of/of-base.js';
 import { virtioBus, virtioPciDriver } from '../drivers/virtio/virtio.js';
 import { virtioIommuDriver } from '../drivers/virtio-iommu/virtio-iommu.js';
 import { pcieportDriver } from '../drivers/pcieport.js';
@@ -39,7 +42,7 @@ import { InputError } from '../input/input-error.js';
 import { Fwnode as FwnodeClass } from '../base/fwnode.js';
 import { createFslMcBus, setFslMcInfo } from '../base/fsl-mc.js';
 import { buildOfTree } from './of-tree.js';
-import { createHostBridge, createPciBus } from '../pci/pci-driver.js';
+import { createHostBridge, createPciBus, pci_get_host_bridge_device } from '../pci/pci-driver.js';
 import { buildPciTopology } from '../pci/topology-build.js';
 import { pci_core, pci_get_domain_bus_and_slot } from '../pci/pci-core.js';
 import {
@@ -49,7 +52,8 @@ import {
 } from '../firmware/acpi/dmar-to-driver.js';
 import { ivrsToDriverTable } from '../firmware/acpi/ivrs-to-driver.js';
 import { acpi_viot_early_init, acpi_viot_init, makeViotConfigurer } from '../firmware/acpi/viot.js';
-import { acpi_iort_init, makeIortConfigurer } from '../firmware/acpi/iort.js';
+import { acpi_iort_init, iort_msi_configure, makeIortConfigurer } from '../firmware/acpi/iort.js';
+import { of_msi_configure } from '../firmware/of/of-msi.js';
 import { fdtToOfNodes } from '../firmware/fdt/fdt-to-of.js';
 import { of_pci_find_child_device } from '../firmware/of/of-base.js';
 import type { PlatformFirmware } from './firmware.js';
@@ -88,6 +92,11 @@ export interface BootOptions {
   readonly file?: string;
   /** Binary ACPI tables, parsed, used instead of the description's `dmar`/`ivrs`. */
   readonly firmware?: PlatformFirmware;
+  /**
+   * Let the deferred-probe timeout expire at the end of boot (default): what still waits binds
+   * without its IOMMU. A scenario turns it off and expires it in a step of its own.
+   */
+  readonly deferredProbeTimeout?: boolean;
 }
 
 export interface BootedPlatform {
@@ -102,7 +111,6 @@ export interface BootedPlatform {
 
 /** The drivers the model implements beyond "a client driver that binds". */
 const driverFactories: Record<string, (k: Kernel, d: PlatformDesc['drivers'][number]) => DeviceDriver> = {
-  'arm-smmu-v3': armSmmuV3Driver,
   'virtio-pci': (k, d) => virtioPciDriver(k, d.name),
   pcieport: (k, d) => pcieportDriver(k, d.name),
   virtio_iommu: (k, d) => virtioIommuDriver(k, d.probeResv ? { resv: d.probeResv } : null),
@@ -190,6 +198,41 @@ function ivrsFromDesc(desc: NonNullable<PlatformDesc['ivrs']>, file: string, hyp
   };
 }
 
+/** A platform or amba device as driver matching sees it: its node and the driver name it asks for. */
+interface MatchCandidate {
+  readonly node: Fwnode | null;
+  readonly name: string | null;
+}
+
+/**
+ * The IOMMU platform drivers to register at one initcall level: each built
+ * driver (Kconfig y or m) that some candidate device matches, with its
+ * companions in their order, unless the platform lists a driver of that name.
+ */
+function iommuDriversFor(
+  k: Kernel,
+  listed: ReadonlyMap<string, DeviceDriver>,
+  candidates: readonly MatchCandidate[],
+  level: 'arch' | 'device',
+): { builtin: DeviceDriver[]; module: DeviceDriver[] } {
+  const out = { builtin: [] as DeviceDriver[], module: [] as DeviceDriver[] };
+  for (const entry of iommuPlatformDrivers) {
+    const built = k.kconfig[entry.config];
+    if (built === 'n' || listed.has(entry.name) || (entry.initcall ?? 'device') !== level) continue;
+    const matches = candidates.some(
+      (c) =>
+        c.name === entry.name || (c.node?.kind === 'of' && !!of_match_node(entry.of_match_table, c.node)),
+    );
+    if (!matches) continue;
+    const list = built === 'y' ? out.builtin : out.module;
+    const companions = (entry.companions ?? []).filter((c) => !listed.has(c.name));
+    for (const c of companions) if (c.before) list.push(c.create(k));
+    list.push(entry.create(k));
+    for (const c of companions) if (!c.before) list.push(c.create(k));
+  }
+  return out;
+}
+
 /** Boot a validated platform description under a profile. Throws InputError for inconsistent descriptions. */
 export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): BootedPlatform {
   const file = opts.file ?? `<platform ${desc.name}>`;
@@ -215,6 +258,7 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
     const amba = createBus('amba', {
       dma_configure: platformBus.dma_configure,
       dma_cleanup: platformBus.dma_cleanup,
+      match: platformBus.match,
     });
     bus_register(k, amba);
     iommuBuses.push(amba);
@@ -294,10 +338,23 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
         // names its devfn (a virtio-iommu's node, say, that clients' iommu-map points at).
         if (hostNode && dev.pci && dev.pci.bus.parent === null && !dev.fwnode)
           dev.fwnode = of_pci_find_child_device(hostNode, dev.pci.devfn);
+        // pci_set_msi_domain(), from pci_device_add(): the host's msi-parent or msi-map, or IORT's ITS.
+        if (hostNode) of_msi_configure(k, dev, hostNode);
+        else if (fw.iort && acpiHost) iort_msi_configure(k, dev);
         device_add(k, dev);
       }
     });
   }
+
+  // arch_initcall drivers (the Tegra memory controller) register before the devices are added.
+  const listedNames = new Map(desc.drivers.map((d) => [d.name, null as unknown as DeviceDriver]));
+  const archDrivers = iommuDriversFor(
+    k,
+    listedNames,
+    desc.devices.map((d) => ({ node: d.of ? (ofNodes.get(d.of) ?? null) : null, name: d.driver ?? null })),
+    'arch',
+  );
+  for (const drv of archDrivers.builtin) driver_register(k, drv); // a module still waits for udev
 
   desc.devices.forEach((d, i) => {
     if (devices.has(d.name))
@@ -313,6 +370,8 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
       const np = ofNodes.get(d.of);
       if (!np) throw new InputError(file, `devices[${i}].of`, `no node ${d.of} in "of"`);
       dev.fwnode = np;
+      // of_msi_configure() in of_platform_device_create_pdata(), for trees from a blob.
+      if (dtb) of_msi_configure(k, dev, np);
     }
     if (d.acpi) dev.fwnode = acpiNode(d.acpi);
     if (d.parent) {
@@ -367,29 +426,62 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
 
   if (desc.drivers.some((d) => d.bus === 'virtio')) virtioBus(k);
   const drivers = new Map<string, DeviceDriver>();
-  // The SMMU driver that firmware (an IORT, a device-tree blob) asks for is built into the kernel
-  // (Debian's arm64 config), listed or not.
-  const driverList = [...desc.drivers];
-  const wantsSmmuV3 =
-    fw.iort?.nodes.some((n) => n.kind === 'smmu-v3') ||
-    (!!fw.fdt && desc.devices.some((d) => d.driver === 'arm-smmu-v3'));
-  if (wantsSmmuV3 && !driverList.some((d) => d.name === 'arm-smmu-v3'))
-    driverList.unshift({
-      name: 'arm-smmu-v3',
-      bus: 'platform',
-      load: 'builtin',
-    } as PlatformDesc['drivers'][number]);
-  driverList.forEach((d, i) => {
+  desc.drivers.forEach((d, i) => {
     if (drivers.has(d.name))
       throw new InputError(file, `drivers[${i}].name`, `driver ${d.name} is listed twice`);
     if (!k.base.buses.has(d.bus))
       throw new InputError(file, `drivers[${i}].bus`, `the platform has no ${d.bus} bus`);
-    drivers.set(d.name, driverFactories[d.name]?.(k, d) ?? clientDriver(k, d));
+    drivers.set(
+      d.name,
+      driverFactories[d.name]?.(k, d) ?? iommuDriverEntry(d.name)?.create(k) ?? clientDriver(k, d),
+    );
   });
-  for (const d of driverList) if (d.load === 'builtin') driver_register(k, drivers.get(d.name)!);
+  const builtins = desc.drivers.filter((d) => d.load === 'builtin').map((d) => drivers.get(d.name)!);
+  const modules = desc.drivers.filter((d) => d.load === 'module').map((d) => drivers.get(d.name)!);
+
+  // The IOMMU drivers the kernel was built with, for the IOMMU devices this machine has (an IORT's
+  // SMMU, a device tree's IOMMU nodes), unless the platform lists them itself.
+  for (const drv of [...archDrivers.builtin, ...archDrivers.module]) drivers.set(drv.name, drv);
+  const { builtin: iommuBuiltins, module: iommuModules } = iommuDriversFor(
+    k,
+    drivers,
+    [...k.base.devices]
+      .filter((d) => d.bus?.name === 'platform' || d.bus?.name === 'amba')
+      .map((d) => ({ node: d.fwnode, name: d.match_driver })),
+    'device',
+  );
+  // Stock client drivers, when the platform asks for them (--bind); listed drivers win.
+  const stock = desc.bind
+    ? stockDrivers(k, [...k.base.devices], desc.bind, {
+        acpiHost: (dev) => pci_get_host_bridge_device(dev)?.fwnode?.kind === 'acpi',
+        virtioIommuVmm: qemuVirtioIommuProbe(k, dtb ?? null),
+        file,
+      })
+    : { builtin: [], modules: [] };
+  const unlisted = (d: DeviceDriver) => !drivers.has(d.name);
+  const stockBuiltins = stock.builtin.filter(unlisted);
+  const stockModules = stock.modules.filter(unlisted);
+  // device_initcall in link order: drivers/pci, drivers/virtio and drivers/char, then drivers/iommu,
+  // then the rest.
+  const early = new Set(['pcieport', 'shpchp', 'virtio-pci', 'agpgart-intel']);
+  const initcalls = [
+    ...[...stockBuiltins, ...builtins].filter((d) => early.has(d.name)),
+    ...iommuBuiltins,
+    ...[...stockBuiltins, ...builtins].filter((d) => !early.has(d.name)),
+  ];
+  for (const drv of initcalls) {
+    drivers.set(drv.name, drv);
+    driver_register(k, drv);
+  }
   driver_deferred_probe_trigger(k); // deferred_probe_initcall()
   k.runDeferredProbe();
-  for (const d of driverList) if (d.load === 'module') driver_register(k, drivers.get(d.name)!);
+  for (const drv of [...archDrivers.module, ...iommuModules, ...modules, ...stockModules]) {
+    drivers.set(drv.name, drv);
+    driver_register(k, drv);
+  }
   k.runDeferredProbe();
+  // deferred_probe_timeout_work_func(), deferred_probe_timeout seconds after boot: what still waits
+  // (for an IOMMU whose driver was never built, say) stops waiting and binds without it.
+  if (opts.deferredProbeTimeout !== false && k.base.deferred.size > 0) deferred_probe_timeout(k);
   return { k, desc, devices, drivers, ofNodes };
 }

@@ -11,7 +11,8 @@ import { basename } from 'node:path';
 import type { ParsedDmar } from '../firmware/acpi/dmar-parse.js';
 import type { ParsedIvrs } from '../firmware/acpi/ivrs-parse.js';
 import type { PlatformDesc } from './schema.js';
-import type { Arch } from '../kernel/kconfig.js';
+import type { Arch, Kconfig } from '../kernel/kconfig.js';
+import type { BindPolicy } from './stock-drivers.js';
 import { parseDmar } from '../firmware/acpi/dmar-parse.js';
 import { parseIvrs } from '../firmware/acpi/ivrs-parse.js';
 import { parseViot, type ParsedViot } from '../firmware/acpi/viot-parse.js';
@@ -101,6 +102,10 @@ export interface InputsOptions {
   readonly hypervisor?: boolean;
   /** Override when pci_request_acs() happens (the platform's acsRequest). */
   readonly acsRequest?: 'firmware' | 'before-enumeration' | 'after-enumeration';
+  /** Which devices get stock drivers (default for firmware inputs: all a stock kernel drives). */
+  readonly bind?: BindPolicy;
+  /** Kconfig options over the architecture's defaults (IOMMU drivers built or not, say). */
+  readonly kconfig?: Partial<Kconfig>;
 }
 
 /**
@@ -140,23 +145,30 @@ export function platformFromInputs(
       description: `Booted from ${paths.join(', ')}`,
       arch,
       hypervisor: opts.hypervisor ?? false,
+      bind: opts.bind ?? 'all',
       ...(pci ? { pci: pci.length === 1 ? pci[0] : pci } : {}),
-      ...(fw.fdt ? dtDevices(fw.fdt) : {}),
+      ...(fw.fdt ? dtDevices(fw.fdt, !!pci, pciFile) : {}),
     },
     name,
   );
   return { desc, file: name, firmware: fw };
 }
 
-/** Drivers the model has, by the compatible strings of their of_match_table. */
-const OF_DRIVERS: Readonly<Record<string, string>> = { 'arm,smmu-v3': 'arm-smmu-v3' };
-
 /** The devices of_platform_default_populate() makes, and the PCI host bridge node. */
-function dtDevices(fdt: Fdt): { devices: unknown[]; pciHostBridgeOf?: string } {
+export function dtDevices(
+  fdt: Fdt,
+  withPci: boolean,
+  pciFile: string,
+): { devices: unknown[]; pciHostBridgeOf?: string } {
   const pop = ofPlatformPopulate(fdt);
-  const devices = pop.devices.map((d) => {
-    const drv = d.compatible.map((c) => OF_DRIVERS[c]).find(Boolean);
-    return { name: d.name, bus: d.bus, of: d.of, ...(drv ? { driver: drv } : {}) };
-  });
+  // PCI is enumerated by a host bridge driver bound to a device-tree node: without one, a PCI dump
+  // has nowhere to go (the bootloader may enable the controllers the blob leaves disabled).
+  if (withPci && !pop.pciHost)
+    throw new InputError(
+      fdt.file,
+      'device_type',
+      `no available PCI host bridge node (device_type = "pci") to put ${pciFile} under; are the controllers' status "disabled"?`,
+    );
+  const devices = pop.devices.map((d) => ({ name: d.name, bus: d.bus, of: d.of }));
   return { devices, ...(pop.pciHost ? { pciHostBridgeOf: pop.pciHost.path } : {}) };
 }

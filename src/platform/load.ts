@@ -6,8 +6,9 @@
 import { readFileSync, readdirSync, existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join, basename, dirname, resolve } from 'node:path';
-import { classifyInput, importPci, parseAcpiInto, type PlatformFirmware } from './firmware.js';
-import { PlatformSchema, type PlatformDesc } from './schema.js';
+import { classifyInput, dtDevices, importPci, parseAcpiInto, type PlatformFirmware } from './firmware.js';
+import { PlatformDeviceSchema, PlatformSchema, type PlatformDesc } from './schema.js';
+import { parseFdt } from '../firmware/fdt/fdt-parse.js';
 import { InputError, fromZod, parseJsonText } from '../input/input-error.js';
 
 /** The package root (two levels above this file in src/ and in dist/). */
@@ -54,8 +55,26 @@ function loadReferenced(
     dmar?: PlatformFirmware['dmar'];
     ivrs?: PlatformFirmware['ivrs'];
     viot?: PlatformFirmware['viot'];
+    fdt?: PlatformFirmware['fdt'];
   } = {};
   let out = desc;
+  if (desc.dtb !== undefined) {
+    if (desc.of.length > 0) throw new InputError(file, 'dtb', 'give either "of" or "dtb", not both');
+    const path = resolve(dir, desc.dtb);
+    const c = classifyInput(path);
+    if (c.kind !== 'dtb') throw new InputError(file, 'dtb', `${desc.dtb} is not a device-tree blob`);
+    firmware.fdt = parseFdt(c.bytes!, path);
+    const dt = dtDevices(
+      firmware.fdt,
+      desc.pci !== undefined || desc.lspci !== undefined,
+      desc.lspci ?? 'pci',
+    );
+    out = {
+      ...out,
+      devices: [...PlatformDeviceSchema.array().parse(dt.devices), ...out.devices],
+      pciHostBridgeOf: out.pciHostBridgeOf ?? dt.pciHostBridgeOf,
+    };
+  }
   if (desc.lspci !== undefined) {
     if (desc.pci !== undefined) throw new InputError(file, 'lspci', 'give either "pci" or "lspci", not both');
     const path = resolve(dir, desc.lspci);
@@ -96,7 +115,13 @@ export function loadPlatform(nameOrPath: string): {
     );
   }
   const file = isBuiltin ? builtin : nameOrPath;
-  const parsed = parsePlatform(parseJsonText(file, readText(file)), file);
+  const raw = parseJsonText(file, readText(file));
+  // A device tree means Arm unless the file says otherwise.
+  const withArch =
+    raw && typeof raw === 'object' && !Array.isArray(raw) && 'dtb' in raw && !('arch' in raw)
+      ? { ...raw, arch: 'arm64' }
+      : raw;
+  const parsed = parsePlatform(withArch, file);
   return { ...loadReferenced(parsed, file), file };
 }
 

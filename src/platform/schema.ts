@@ -9,6 +9,10 @@
  */
 import { z } from 'zod';
 import { parseErrno } from '../kernel/errno.js';
+import type { IommuDriverOption } from '../kernel/kconfig.js';
+
+/** A tristate Kconfig option: built in, a module, not built. */
+const Tristate = z.enum(['y', 'm', 'n']);
 
 const hex = z
   .union([
@@ -152,7 +156,23 @@ export const PlatformSchema = z.strictObject({
       IOMMUFD_TEST: z.boolean(),
       MEM_ENCRYPT_ACTIVE: z.boolean(),
       INTEL_IOMMU_DEFAULT_ON: z.boolean(),
-    })
+      ARM_SMMU_LEGACY_DT_BINDINGS: z.boolean(),
+      ARM_SMMU_DISABLE_BYPASS_BY_DEFAULT: z.boolean(),
+      ARM_SMMU_QCOM: z.boolean(),
+      PCIE_APPLE: z.boolean(),
+      ARM64_16K_PAGES: z.boolean(),
+      ARM_SMMU: Tristate,
+      ARM_SMMU_V3: Tristate,
+      QCOM_IOMMU: Tristate,
+      ROCKCHIP_IOMMU: Tristate,
+      MTK_IOMMU: Tristate,
+      APPLE_DART: Tristate,
+      EXYNOS_IOMMU: Tristate,
+      IPMMU_VMSA: Tristate,
+      TEGRA_IOMMU_SMMU: Tristate,
+      TEGRA_MC: Tristate,
+      VIRTIO_IOMMU: Tristate,
+    } satisfies Record<IommuDriverOption, typeof Tristate> & Record<string, z.ZodType>)
     .partial()
     .default({}),
   of: z.array(OfNodeSchema).default([]),
@@ -161,6 +181,12 @@ export const PlatformSchema = z.strictObject({
    * PCI topology builder, which names its own fields).
    */
   pci: z.unknown().optional(),
+  /**
+   * A flattened device tree (gzip or not), relative to this file, instead of `of`: its nodes are
+   * the tree, and the devices it populates come before `devices` (which may hang fsl-mc objects
+   * under its fsl-mc node's device, as the MC firmware would report them).
+   */
+  dtb: z.string().optional(),
   /** Instead of `pci`: an `lspci -D -xxxx` dump, or a copy of /sys/bus/pci/devices (a folder), relative to this file. */
   lspci: z.string().optional(),
   /** Binary ACPI tables as the firmware provides them (files relative to this file), instead of `dmar`/`ivrs`. */
@@ -186,6 +212,11 @@ export const PlatformSchema = z.strictObject({
   ivrs: IvrsSchema.optional(),
   devices: z.array(PlatformDeviceSchema).default([]),
   drivers: z.array(DriverSchema).default([]),
+  /**
+   * Stock drivers for the devices no listed driver takes: "all" a stock kernel drives, "none", or
+   * the named devices ("0000:01:00.0", "ff3d0000.iommu"). Absent: only the listed drivers.
+   */
+  bind: z.union([z.enum(['all', 'none']), z.array(z.string().min(1))]).optional(),
 });
 
 export type PlatformDesc = z.output<typeof PlatformSchema>;

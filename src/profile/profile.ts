@@ -80,6 +80,33 @@ export interface KernelProfile {
   readonly smmuV3AliasedStream: 'einval' | 'enodev';
 
   /**
+   * How arm_smmu_probe_device() finds its SMMU from the fwspec (drivers/
+   * arm-smmu/arm-smmu.ts):
+   *  - 'bound-device': the arm-smmu device with that fwnode must have finished
+   *    binding, else -EPROBE_DEFER "smmu dev has not bound yet" (6.12, the
+   *    CVE-2024-56568 fix, also in 6.6.y/6.1.y);
+   *  - 'registered-instance': the SMMU whose registration walk is running is
+   *    found too. [Version inferred: under the v6.15 probe path the walk
+   *    configures clients, and the deferral would abort every arm-smmu
+   *    registration through probe_iommu_group(); later kernels run arm-smmu
+   *    with clients probed from that walk.]
+   */
+  readonly armSmmuLookup: 'bound-device' | 'registered-instance';
+
+  /**
+   * When ipmmu_probe() sets its drvdata (drivers/ipmmu-vmsa/ipmmu-vmsa.ts),
+   * which ipmmu_of_xlate() hands masters as their IPMMU:
+   *  - 'after-register': 6.12's order; under the v6.15 probe path a master
+   *    configured from the registration walk gets a NULL IPMMU, probe_device()
+   *    refuses it and it is probed late at bind (Geert Uytterhoeven's R-Car
+   *    Gen3 report on bcb81ac6ae3c);
+   *  - 'before-register': d9d3cede4167 "iommu/ipmmu-vmsa: Register in a
+   *    sensible order" (v6.15-rc2), which also removes the sysfs device when
+   *    iommu_device_register() fails (6.12 leaks it).
+   */
+  readonly ipmmuDrvdata: 'after-register' | 'before-register';
+
+  /**
    * v6.15's iommu_init_device() calls dma_configure() whenever no driver is
    * bound; 0c8e9c148e29 (v6.16, 6.15.y) skips it when a fwspec exists and
    * returns -ENODEV without freeing when another walk finished the device.

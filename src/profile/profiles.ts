@@ -17,6 +17,8 @@ const v6_4: KernelProfile = {
   fwspecInit: 'with-ops',
   ready: 'none',
   smmuV3AliasedStream: 'einval',
+  armSmmuLookup: 'bound-device',
+  ipmmuDrvdata: 'after-register',
   probePathRecheck: false,
   defDomainConflict: 'global-default',
   staticDefaultDomainIsOpinion: false,
@@ -90,6 +92,8 @@ const v6_15: KernelProfile = {
   summary: 'firmware configured from the probe path (iommu_init_device runs dma_configure); ready flag',
   firmwareConfigure: 'probe-path',
   ready: 'register',
+  armSmmuLookup: 'registered-instance',
+  ipmmuDrvdata: 'before-register',
 };
 
 const v6_18: KernelProfile = {

@@ -99,7 +99,14 @@ export function explainDevice(
   const group = result.groups.find((g) => g.id === device.group) ?? null;
   const story: string[] = [];
   if (!device.iommu) {
-    story.push(`${device.name} has no IOMMU: ${device.history.at(-1) ?? 'no IOMMU driver claimed it'}.`);
+    // The last attempt, from the firmware parse to the driver's answer.
+    const last = device.history;
+    const from = last
+      .map((h) => h.startsWith('of_iommu_configure():') || h.startsWith('acpi_iommu_configure'))
+      .lastIndexOf(true);
+    const tail = from >= 0 ? last.slice(from) : last.slice(-1);
+    story.push(`${device.name} has no IOMMU${tail.length ? ':' : ': no IOMMU driver claimed it.'}`);
+    for (const h of tail) story.push(`  ${h}`);
   } else {
     const inst = result.iommus.find((i) => i.name === device.iommu);
     story.push(
@@ -117,6 +124,19 @@ export function explainDevice(
     story.push(
       `Its fwspec names ${device.fwspec.fwnode ?? '(no node)'} with IDs [${device.fwspec.ids.map((i) => '0x' + i.toString(16)).join(', ')}].`,
     );
+    // Which binding gave which IDs: an `iommus` entry, an iommu-map entry, an IORT or VIOT mapping.
+    for (const s of device.fwspec.sources) story.push(`  from ${s}`);
+  }
+  if (device.msi) {
+    story.push(
+      device.msi.controller
+        ? `Its MSIs go to ${device.msi.controller}${device.msi.id !== null ? ` as ID 0x${device.msi.id.toString(16)}` : ''} (${device.msi.source}).`
+        : `Its MSIs have no controller: ${device.msi.source}.`,
+    );
+    if (!device.msi.isolated)
+      story.push(
+        '  They are not isolated (no GICv3 ITS or interrupt remapping): VFIO and iommufd refuse the group unless allow_unsafe_interrupts=1.',
+      );
   }
   if (group) {
     story.push(

@@ -22,6 +22,8 @@ export interface ReservedRegionJson {
 
 export interface GroupJson {
   readonly id: number;
+  /** The group's sysfs `name`, when its driver gave one (iommu_group_set_name()), else null. */
+  readonly name: string | null;
   /** The group's sysfs `type`: DMA, DMA-FQ, identity, blocked, unmanaged, or unknown with no default domain. */
   readonly type: string;
   /** The domain currently attached, when it is not the default one (an owner's, say). */
@@ -44,7 +46,19 @@ export interface DeviceJson {
   readonly group: number | null;
   /** Where the IOMMU core probed it: "device_add", "registration of dmar0", "replay at driver bind". */
   readonly probedAt: string | null;
-  readonly fwspec: { readonly fwnode: string | null; readonly ids: number[] } | null;
+  /** The fwspec: the IOMMU's firmware node, the IDs, and the binding each batch of IDs came from. */
+  readonly fwspec: {
+    readonly fwnode: string | null;
+    readonly ids: number[];
+    readonly sources: string[];
+  } | null;
+  /** Where its MSIs go when firmware says (the controller, the ID it sees, why) and whether they are isolated. */
+  readonly msi: {
+    readonly controller: string | null;
+    readonly id: number | null;
+    readonly source: string;
+    readonly isolated: boolean;
+  } | null;
   readonly history: string[];
   /** The reserved regions its IOMMU driver reports for it, with where each comes from. */
   readonly reservedRegions: {
@@ -92,7 +106,10 @@ function deviceJson(k: Kernel, dev: Device): DeviceJson {
     iommu: dev_has_iommu(dev) ? dev.iommu!.iommu_dev!.name : null,
     group: dev.iommu_group?.id ?? null,
     probedAt: dev_has_iommu(dev) ? dev.iommuProbedAt : null,
-    fwspec: fwspec ? { fwnode: fwspec.iommu_fwnode?.name ?? null, ids: [...fwspec.ids] } : null,
+    fwspec: fwspec
+      ? { fwnode: fwspec.iommu_fwnode?.name ?? null, ids: [...fwspec.ids], sources: [...fwspec.sources] }
+      : null,
+    msi: dev.msi ? { ...dev.msi, isolated: dev.msiIsolated } : null,
     history: [...dev.history],
     reservedRegions: resv.map((r) => ({
       start: hex64(r.start),
@@ -115,6 +132,7 @@ export function snapshot(k: Kernel): Snapshot {
       const def = g.default_domain;
       return {
         id: g.id,
+        name: g.name,
         type: def ? domainTypeSysfs(def.type) : 'unknown',
         domain: g.domain && g.domain !== def ? g.domain.label : null,
         devices: g.devices.map((gd) => gd.dev.name),

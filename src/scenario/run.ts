@@ -351,6 +351,7 @@ export function runScenario(sc: Scenario, opts: RunOptions): ScenarioResult {
     drivers: base.drivers.map((d) => ({ ...d, load: sc.overrides.driverLoad[d.name] ?? d.load })),
   };
   const bp = bootPlatform(desc, {
+    deferredProbeTimeout: false,
     profile: opts.profile,
     cmdline: opts.cmdline,
     failNth: opts.failNth,

@@ -34,6 +34,7 @@ describe('iommu-lab CLI', () => {
     expect(j.profile).toBe('v6.12');
     expect(j.groups[0]).toEqual({
       id: 0,
+      name: null,
       type: 'DMA-FQ',
       domain: null,
       devices: ['0000:00:00.0'],

@@ -68,7 +68,7 @@ describe('the seed: which iommu_ops a mock device gets', () => {
 
   it('v6.18 reaches the mock through a software-node fwspec set before device_add', () => {
     const { mock } = mockOf('v6.18');
-    expect(mock.fwspec).toEqual({ fwnode: 'iommufd_selftest_iommu-swnode', ids: [] });
+    expect(mock.fwspec).toEqual({ fwnode: 'iommufd_selftest_iommu-swnode', ids: [], sources: [] });
     expect(mock.history[0]).toMatch(/iommu_mock_device_add/);
   });
 

@@ -50,7 +50,8 @@ function machine(dir: string, inputs: string[], drivers: unknown[]) {
     inputs.map((i) => join(dir, i)),
     {},
   );
-  const platform = parsePlatform({ ...JSON.parse(JSON.stringify(desc)), drivers }, file);
+  // Only these drivers: no stock ones (bind).
+  const platform = parsePlatform({ ...JSON.parse(JSON.stringify(desc)), bind: undefined, drivers }, file);
   return { desc, file, firmware, platform };
 }
 

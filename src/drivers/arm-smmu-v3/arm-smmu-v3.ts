@@ -13,6 +13,7 @@ import type { Device } from '../../base/device.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { IommuOps } from '../../iommu/ops.js';
 import type { DeviceDriver } from '../../base/driver.js';
+import type { IommuDriverEntry } from '../registry.js';
 import type { Allocation } from '../../kernel/alloc.js';
 import { EINVAL, ENODEV, ENOMEM, ERR_PTR } from '../../kernel/errno.js';
 import {
@@ -33,19 +34,9 @@ import { dev_iommu_fwspec_get } from '../../iommu/dev-iommu.js';
 import { iommu_fwspec_add_ids } from '../../iommu/fwspec.js';
 import { generic_device_group } from '../../iommu/group.js';
 import { pci_device_group } from '../../pci/pci-device-group.js';
-import {
-  IOMMU_MMIO,
-  IOMMU_NOEXEC,
-  IOMMU_RESV_SW_MSI,
-  IOMMU_WRITE,
-  iommu_alloc_resv_region,
-} from '../../iommu/resv-regions.js';
+import { softwareMsiRegion } from '../../iommu/resv-regions.js';
 import { iommu_dma_get_resv_regions } from '../../iommu/dma-resv.js';
 import { platform_get_mem_resource } from '../../base/platform.js';
-
-/** MSI_IOVA_BASE / MSI_IOVA_LENGTH: the software MSI window. */
-const MSI_IOVA_BASE = 0x8000000n;
-const MSI_IOVA_LENGTH = 0x100000n;
 
 /** struct arm_smmu_device, the parts the probe path reads. */
 export interface ArmSmmuDevice {
@@ -73,13 +64,11 @@ function arm_smmu_insert_master(k: Kernel, dev: Device, master: Master, ids: rea
     if (existing === dev) continue; // bridged PCI devices may repeat a stream ID
     if (existing) {
       const graceful = k.profile.smmuV3AliasedStream === 'enodev';
-      k.printk.log(
-        'warn',
-        dev.name,
-        graceful
-          ? `Aliasing StreamID 0x${sid.toString(16)} (from ${existing.name}) unsupported, expect DMA to be broken`
-          : `stream ${sid} already in tree from dev ${existing.name}`,
-      );
+      const msg = graceful
+        ? `Aliasing StreamID 0x${sid.toString(16)} (from ${existing.name}) unsupported, expect DMA to be broken`
+        : `stream ${sid} already in tree from dev ${existing.name}`;
+      k.printk.log('warn', dev.name, msg);
+      dev.history.push(`arm_smmu_insert_master(): ${msg}`);
       for (const s of added) master.smmu.streams.delete(s);
       return graceful ? -ENODEV : -EINVAL;
     }
@@ -142,15 +131,7 @@ export const arm_smmu_ops: IommuOps = {
   },
   /** arm_smmu_get_resv_regions(): the software MSI window, then iommu-dma's regions. */
   get_resv_regions(k, dev, list) {
-    list.push(
-      iommu_alloc_resv_region(
-        MSI_IOVA_BASE,
-        MSI_IOVA_LENGTH,
-        IOMMU_WRITE | IOMMU_NOEXEC | IOMMU_MMIO,
-        IOMMU_RESV_SW_MSI,
-        'software MSI window (MSI_IOVA_BASE)',
-      ),
-    );
+    list.push(softwareMsiRegion());
     iommu_dma_get_resv_regions(k, dev, list);
   },
   domain_alloc_paging(k) {
@@ -197,13 +178,24 @@ function arm_smmu_device_remove(k: Kernel, dev: Device): void {
   dev.driverData = undefined;
 }
 
+/** arm_smmu_of_match */
+const ARM_SMMU_V3_OF_MATCH = ['arm,smmu-v3'];
+
 export function armSmmuV3Driver(k: Kernel): DeviceDriver {
   const bus = k.base.buses.get('platform');
   if (!bus) throw new Error('arm-smmu-v3: no platform bus');
   return {
     name: 'arm-smmu-v3',
     bus,
+    of_match_table: ARM_SMMU_V3_OF_MATCH,
     probe: arm_smmu_device_probe,
     remove: arm_smmu_device_remove,
   };
 }
+
+export const armSmmuV3Entry: IommuDriverEntry = {
+  name: 'arm-smmu-v3',
+  config: 'ARM_SMMU_V3',
+  of_match_table: ARM_SMMU_V3_OF_MATCH,
+  create: armSmmuV3Driver,
+};

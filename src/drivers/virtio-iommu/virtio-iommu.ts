@@ -34,19 +34,9 @@ import { dev_iommu_fwspec_get } from '../../iommu/dev-iommu.js';
 import { iommu_fwspec_add_ids } from '../../iommu/fwspec.js';
 import { generic_device_group } from '../../iommu/group.js';
 import { pci_device_group } from '../../pci/pci-device-group.js';
-import {
-  IOMMU_MMIO,
-  IOMMU_NOEXEC,
-  IOMMU_RESV_MSI,
-  IOMMU_RESV_SW_MSI,
-  IOMMU_WRITE,
-  iommu_alloc_resv_region,
-} from '../../iommu/resv-regions.js';
+import { IOMMU_RESV_MSI, iommu_alloc_resv_region, softwareMsiRegion } from '../../iommu/resv-regions.js';
 import { iommu_dma_get_resv_regions } from '../../iommu/dma-resv.js';
 import { VIRTIO_ID_IOMMU, virtioBus } from '../virtio/virtio.js';
-
-const MSI_IOVA_BASE = 0x8000000n;
-const MSI_IOVA_LENGTH = 0x100000n;
 
 /** What the device answers to PROBE requests (VIRTIO_IOMMU_F_PROBE): reserved regions per endpoint. */
 export interface ViommuProbeInfo {
@@ -144,15 +134,7 @@ export const viommu_ops: IommuOps = {
     const own = ep?.resv ?? [];
     list.push(...own.map((r) => ({ ...r })));
     if (!own.some((r) => r.type === IOMMU_RESV_MSI)) {
-      list.push(
-        iommu_alloc_resv_region(
-          MSI_IOVA_BASE,
-          MSI_IOVA_LENGTH,
-          IOMMU_WRITE | IOMMU_NOEXEC | IOMMU_MMIO,
-          IOMMU_RESV_SW_MSI,
-          'software MSI window (no MSI bypass from PROBE)',
-        ),
-      );
+      list.push(softwareMsiRegion('software MSI window (no MSI bypass from PROBE)'));
     }
     iommu_dma_get_resv_regions(k, dev, list);
   },

@@ -16,6 +16,18 @@
  * VMM knows it exactly when that is its wire ID.
  */
 import type { PciDev } from '../../pci/pci-dev.js';
+import type { Kernel } from '../../kernel/kernel.js';
+import type { ViommuProbeInfo } from './virtio-iommu.js';
+import {
+  type Fdt,
+  allNodes,
+  fdtCompatible,
+  fdtNodeAvailable,
+  nAddrCells,
+  nSizeCells,
+  propU32s,
+} from '../../firmware/fdt/fdt.js';
+import { of_read_number } from '../../firmware/of/of-base.js';
 import { pci_for_each_dma_alias } from '../../pci/search.js';
 
 /**
@@ -32,4 +44,29 @@ export function vmmWireRequesterId(pdev: PciDev): number {
     return 0;
   });
   return wire;
+}
+
+/**
+ * What QEMU's virtio-iommu reports as reserved in its PROBE replies when
+ * nobody said (hw/i386/pc.c, hw/arm/virt.c set its reserved regions): on
+ * x86 the interrupt window 0xfee00000-0xfeefffff; on the Arm virt machine
+ * the MSI doorbell, the GICv2m frame, which a device tree names
+ * (`arm,gic-v2m-frame`), else virt's fixed 0x08020000 page. Used for
+ * machines booted from firmware files, where the VMM is QEMU.
+ */
+export function qemuVirtioIommuProbe(k: Kernel, fdt: Fdt | null): ViommuProbeInfo {
+  if (k.arch === 'x86_64') return { resv: [{ start: 0xfee00000n, end: 0xfeefffffn, type: 'msi' }] };
+  const v2m = fdt
+    ? [...allNodes(fdt)].find((n) => fdtCompatible(n, 'arm,gic-v2m-frame') && fdtNodeAvailable(n))
+    : undefined;
+  const reg = v2m ? propU32s(v2m, 'reg') : undefined;
+  if (v2m && reg) {
+    const na = nAddrCells(v2m);
+    const ns = nSizeCells(v2m);
+    if (na > 0 && ns > 0 && reg.length >= na + ns) {
+      const start = of_read_number(reg, 0, na);
+      return { resv: [{ start, end: start + of_read_number(reg, na, ns) - 1n, type: 'msi' }] };
+    }
+  }
+  return { resv: [{ start: 0x8020000n, end: 0x8020fffn, type: 'msi' }] };
 }

@@ -27,6 +27,7 @@ import type { Device } from '../../base/device.js';
 import type { Fwnode } from '../../base/fwnode.js';
 import type { PciDev } from '../../pci/pci-dev.js';
 import {
+  ACPI_IORT_NODE_ITS_GROUP,
   ACPI_IORT_NODE_NAMED_COMPONENT,
   ACPI_IORT_NODE_PCI_ROOT_COMPLEX,
   ACPI_IORT_NODE_PMCG,
@@ -53,6 +54,8 @@ import { iommu_ops_from_fwnode } from '../../iommu/iommu-device.js';
 
 /** IORT_IOMMU_TYPE: the node types that are IOMMUs. */
 const IORT_IOMMU_TYPES: ReadonlySet<number> = new Set([ACPI_IORT_NODE_SMMU, ACPI_IORT_NODE_SMMU_V3]);
+/** IORT_MSI_TYPE */
+const IORT_MSI_TYPES: ReadonlySet<number> = new Set([ACPI_IORT_NODE_ITS_GROUP]);
 /** MAX_NESTED_MAPPINGS: how many nodes a translation may cross. */
 const MAX_NESTED_MAPPINGS = 16;
 /** The ATS attribute bit of a root complex: ACPI_IORT_ATS_SUPPORTED. */
@@ -78,6 +81,18 @@ const states = new WeakMap<Kernel, IortState>();
 
 export function iortState(k: Kernel): IortState | null {
   return states.get(k) ?? null;
+}
+
+/** The SMMUv1/v2 node an IORT-made platform device stands for (its platform data), or null. */
+export function iortSmmuNodeOf(k: Kernel, dev: Device): Extract<IortNode, { kind: 'smmu' }> | null {
+  const st = iortState(k);
+  if (!st) return null;
+  for (const [offset, d] of st.devices) {
+    if (d !== dev) continue;
+    const node = st.table.byOffset.get(offset);
+    return node?.kind === 'smmu' ? node : null;
+  }
+  return null;
 }
 
 /** iort_enable_acs(): a root complex mapping into an SMMU means the PCI core must enable ACS. */
@@ -272,6 +287,14 @@ function iort_node_get_id(
   return ok.includes(node.type) ? { parent, id: m.outputBase } : null;
 }
 
+/** iort_iommu_driver_enabled(): the SMMU's driver is built (built in or a module). */
+function iort_iommu_driver_enabled(k: Kernel, node: IortNode): boolean {
+  if (node.kind === 'smmu-v3') return k.kconfig.ARM_SMMU_V3 !== 'n';
+  if (node.kind === 'smmu') return k.kconfig.ARM_SMMU !== 'n';
+  k.printk.log('warn', 'ACPI: IORT', `IORT node type ${node.type} does not describe an SMMU`);
+  return false;
+}
+
 /** iort_iommu_xlate(): the stream ID into the device's fwspec for the SMMU's fwnode. */
 function iort_iommu_xlate(
   k: Kernel,
@@ -281,7 +304,7 @@ function iort_iommu_xlate(
   streamid: number,
   source: string,
 ): number {
-  if (!node) return -ENODEV;
+  if (!node || !iort_iommu_driver_enabled(k, node)) return -ENODEV;
   const fwnode = iort_get_fwnode(st, node);
   if (!fwnode) return -ENODEV;
   // Up to v6.10 the ops were looked up first; the SMMU drivers are built in, so defer.
@@ -350,4 +373,31 @@ export function makeIortConfigurer(): AcpiIommuConfigurer {
       return st ? iort_iommu_configure_id(k, st, dev, id) : -ENODEV;
     },
   };
+}
+
+/**
+ * iort_get_device_domain() for a PCI function (pci_msi_get_device_domain()):
+ * its requester ID (the last DMA alias) through the root complex's mappings
+ * to an ITS group, whose GICv3 ITS isolates MSIs. Sets the device's MSI
+ * fields; a RID that reaches no ITS leaves it without an MSI domain.
+ */
+export function iort_msi_configure(k: Kernel, dev: Device): void {
+  const st = iortState(k);
+  if (!st || !dev.pci) return;
+  const rc = rootComplexOf(st.table, pci_domain_nr(dev.pci.bus));
+  if (!rc) return;
+  let rid = (dev.pci.bus.number << 8) | dev.pci.devfn;
+  pci_for_each_dma_alias(dev.pci, (_p, alias) => {
+    rid = alias;
+    return 0;
+  });
+  const m = iort_node_map_id(k, st.table, rc, rid, IORT_MSI_TYPES);
+  dev.msiIsolated = m !== null;
+  dev.msi = m
+    ? {
+        controller: `IORT ITS group ${hex(m.node.offset)}`,
+        id: m.id,
+        source: `IORT root complex ${hex(rc.offset)}: RID ${hex(rid)} -> DeviceID ${hex(m.id)}`,
+      }
+    : null;
 }

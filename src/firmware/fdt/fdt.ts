@@ -5,6 +5,7 @@
  * keep their properties as raw big-endian bytes in blob order; the readers
  * below interpret them the way drivers/of/base.c and property.c do.
  */
+import { type OfNodeReader, ofNAddrCells, ofNSizeCells } from '../of/of-address.js';
 
 export interface FdtProperty {
   readonly name: string;
@@ -101,26 +102,21 @@ export function nodeBaseName(np: FdtNode): string {
   return at < 0 ? np.name : np.name.slice(0, at);
 }
 
-// The defaults include/linux/of.h uses when no ancestor says.
-const ROOT_ADDR_CELLS_DEFAULT = 1;
-const ROOT_SIZE_CELLS_DEFAULT = 1;
+/** The blob's nodes as address translation reads them (of-address.ts). */
+export const fdtNodeReader: OfNodeReader<FdtNode> = {
+  parent: (np) => np.parent,
+  fullName: (np) => np.name,
+  cells: propU32s,
+};
 
 /** of_n_addr_cells(): #address-cells of the nearest ancestor that has it. */
 export function nAddrCells(np: FdtNode): number {
-  for (let p = np.parent; p; p = p.parent) {
-    const v = propU32(p, '#address-cells');
-    if (v !== undefined) return v;
-  }
-  return ROOT_ADDR_CELLS_DEFAULT;
+  return ofNAddrCells(fdtNodeReader, np);
 }
 
 /** of_n_size_cells(): #size-cells of the nearest ancestor that has it. */
 export function nSizeCells(np: FdtNode): number {
-  for (let p = np.parent; p; p = p.parent) {
-    const v = propU32(p, '#size-cells');
-    if (v !== undefined) return v;
-  }
-  return ROOT_SIZE_CELLS_DEFAULT;
+  return ofNSizeCells(fdtNodeReader, np);
 }
 
 /**

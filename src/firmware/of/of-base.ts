@@ -28,10 +28,33 @@ export function of_device_is_available(np: Fwnode | null): boolean {
   return status === 'okay' || status === 'ok';
 }
 
+/** The node's `compatible` list, most specific first. */
+export function of_compatible_list(np: Fwnode | null): string[] {
+  const v = np?.properties.get('compatible');
+  return typeof v === 'string' ? v.split('\0').filter(Boolean) : [];
+}
+
+/** of_device_is_compatible(): the node lists `compat`. */
+export function of_device_is_compatible(np: Fwnode | null, compat: string): boolean {
+  return of_compatible_list(np).includes(compat);
+}
+
+/**
+ * of_match_node(): the first of the node's compatibles, in the node's order,
+ * that the table lists (the kernel scores the node's entries, most specific
+ * first), or null.
+ */
+export function of_match_node(table: readonly string[], np: Fwnode | null): string | null {
+  return of_compatible_list(np).find((c) => table.includes(c)) ?? null;
+}
+
 /** of_find_node_by_phandle() */
 export function of_find_node_by_phandle(k: Kernel, phandle: number): Fwnode | null {
   return k.base.ofPhandles.get(phandle) ?? null;
 }
+
+/** MAX_PHANDLE_ARGS: the cells struct of_phandle_args can hold. */
+export const MAX_PHANDLE_ARGS = 16;
 
 export interface PhandleArgs {
   readonly np: Fwnode;
@@ -66,18 +89,29 @@ export function of_parse_phandle_with_args(
       k.printk.log('err', 'OF', `${np.name}: could not find phandle ${phandle}`);
       return -EINVAL;
     }
-    const count = cells(target, cells_name)?.[0];
-    if (count === undefined) {
+    const raw = cells(target, cells_name)?.[0];
+    if (raw === undefined) {
       k.printk.log('err', 'OF', `${np.name}: could not get ${cells_name} for ${target.name}`);
       return -EINVAL;
     }
+    const count = raw >>> 0;
     if (i + count > list.length) {
-      k.printk.log('err', 'OF', `${np.name}: ${list_name} is too short for ${target.name}'s ${cells_name}`);
+      k.printk.log('err', 'OF', `${np.name}: ${cells_name} = ${count | 0} found ${list.length - i}`);
       return -EINVAL;
     }
-    const args = list.slice(i, i + count);
+    if (cur++ === index) {
+      // of_phandle_iterator_args(): at most MAX_PHANDLE_ARGS cells fit in of_phandle_args.
+      if (
+        k.printk.warn(
+          count > MAX_PHANDLE_ARGS,
+          'of_phandle_iterator_args',
+          `WARN_ON(${MAX_PHANDLE_ARGS} < ${count})`,
+        )
+      )
+        return { np: target, args: list.slice(i, i + MAX_PHANDLE_ARGS) };
+      return { np: target, args: list.slice(i, i + count) };
+    }
     i += count;
-    if (cur++ === index) return { np: target, args };
   }
   return -ENOENT;
 }

@@ -61,6 +61,8 @@ export const headerTypes: Readonly<Record<number, string>> = {
 };
 
 /** PCI_CAP_ID_*: the standard capability list (IDs 0x00-0xff; the list starts at 0x40 or above). */
+/** Standard Hot-Plug Controller (SHPC) */
+export const PCI_CAP_ID_SHPC = 0x0c;
 export const PCI_CAP_ID_SSVID = 0x0d;
 export const PCI_CAP_ID_EXP = 0x10;
 export const capabilityNames: Readonly<Record<number, string>> = {

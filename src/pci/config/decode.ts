@@ -27,6 +27,7 @@ import { BDF_RE, pciFunctionKinds, pciFunctionTypes, type PciFunctionType } from
 import {
   PASID_MAX_WIDTH,
   PCI_CAP_ID_EXP,
+  PCI_CAP_ID_SHPC,
   PCI_CAP_ID_SSVID,
   PCI_CAP_MIN_OFFSET,
   PCI_CFG_SPACE_EXP_SIZE,
@@ -105,6 +106,8 @@ export interface DecodedPciConfig {
   readonly pasid: { readonly offset: number; readonly maxWidth: number } | null;
   readonly ats: { readonly offset: number } | null;
   readonly pri: { readonly offset: number } | null;
+  /** A Standard Hot-Plug Controller capability (shpchp drives the bridge). */
+  readonly shpc: boolean;
   /** SR-IOV: where the VFs are (routing ID offset and stride from the PF) and whether they are enabled. */
   readonly sriov: {
     readonly offset: number;
@@ -367,6 +370,7 @@ export function decodeConfig(
     pasid,
     ats,
     pri,
+    shpc: findCap(PCI_CAP_ID_SHPC) !== null,
     sriov,
   };
 

@@ -230,6 +230,7 @@ function functionJson(f: Imported, opts: PciImportOptions): PciFunctionJson {
   if (c.pasid) out.pasidWidth = c.pasid.maxWidth;
   if (c.ats) out.ats = true;
   if (c.pri) out.pri = true;
+  if (c.shpc) out.shpc = true;
   if (pf) out.physfn = shortBdf(pf);
   if (f.src.label) out.label = f.src.label;
   return out;

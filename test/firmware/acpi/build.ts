@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
  * Test helper: ACPI tables assembled byte by byte (little-endian), with the
- * header's length and checksum filled in, and the synthetic DMAR and IVRS
- * tables that exercise what the QEMU tables and iasl templates lack (ANDD,
- * SATC, multi-hop scopes, IVHD 11h/40h, alias and extended entries, ACPI
- * HID entries, IVMD 22h, several IOMMUs and segments). The synthetic tables
- * are committed under synthetic/ so that gen-iasl-expectations.sh can run
- * iasl on them; synthetic.test.ts keeps the files equal to these builders.
+ * header's length and checksum filled in, IORT nodes and ID mappings, and
+ * the synthetic DMAR and IVRS tables that exercise what the QEMU tables and
+ * iasl templates lack (ANDD, SATC, multi-hop scopes, IVHD 11h/40h, alias and
+ * extended entries, ACPI HID entries, IVMD 22h, several IOMMUs and
+ * segments). The synthetic tables are committed under synthetic/ so that
+ * gen-iasl-expectations.sh can run iasl on them; synthetic.test.ts keeps the
+ * files equal to these builders.
  */
 
 export type Bytes = number[];
@@ -43,6 +44,45 @@ export function acpiTable(signature: string, revision: number, body: Bytes): Uin
   t[9] = (0x100 - sum) & 0xff;
   return t;
 }
+
+// ---- IORT
+
+/**
+ * An IORT node: the 16-byte header (type, length, revision, identifier 0,
+ * mapping count and offset), `body`, padding up to `mappingAt` (default: right
+ * after the body), then the ID mappings.
+ */
+export function iortNode(
+  type: number,
+  revision: number,
+  body: Bytes,
+  mappings: Bytes[] = [],
+  mappingAt?: number,
+): Bytes {
+  const at = mappingAt ?? 16 + body.length;
+  const pad = zeros(Math.max(0, at - 16 - body.length));
+  const length = 16 + body.length + pad.length + mappings.flat().length;
+  return [
+    ...u8(type),
+    ...u16(length),
+    ...u8(revision),
+    ...u32(0),
+    ...u32(mappings.length),
+    ...u32(mappings.length ? at : 0),
+    ...body,
+    ...pad,
+    ...mappings.flat(),
+  ];
+}
+
+/** An IORT ID mapping: input base, ID count, output base, output reference, flags. */
+export const iortIdMap = (inBase: number, count: number, outBase: number, ref: number, flags = 0): Bytes => [
+  ...u32(inBase),
+  ...u32(count),
+  ...u32(outBase),
+  ...u32(ref),
+  ...u32(flags),
+];
 
 // ---- DMAR
 

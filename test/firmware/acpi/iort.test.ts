@@ -8,41 +8,22 @@
 import { describe, expect, it } from 'vitest';
 import { InputError } from '../../../src/input/input-error.js';
 import { type IortNode, parseIort } from '../../../src/firmware/acpi/iort-parse.js';
-import { acpiTable, ascii, type Bytes, u16, u32, u64, u8, zeros } from './build.js';
+import {
+  acpiTable,
+  ascii,
+  type Bytes,
+  iortIdMap as idMap,
+  iortNode as node,
+  u32,
+  u64,
+  u8,
+  zeros,
+} from './build.js';
 import { tableBytes } from './tables.js';
 import { Kernel } from '../../../src/kernel/kernel.js';
 import { profiles } from '../../../src/profile/profiles.js';
 import { iort_node_map_id } from '../../../src/firmware/acpi/iort.js';
 
-function node(
-  type: number,
-  revision: number,
-  body: Bytes,
-  mappings: Bytes[] = [],
-  mappingAt?: number,
-): Bytes {
-  const at = mappingAt ?? 16 + body.length;
-  const pad = zeros(Math.max(0, at - 16 - body.length));
-  const length = 16 + body.length + pad.length + mappings.flat().length;
-  return [
-    ...u8(type),
-    ...u16(length),
-    ...u8(revision),
-    ...u32(0),
-    ...u32(mappings.length),
-    ...u32(mappings.length ? at : 0),
-    ...body,
-    ...pad,
-    ...mappings.flat(),
-  ];
-}
-const idMap = (inBase: number, count: number, outBase: number, ref: number, flags = 0): Bytes => [
-  ...u32(inBase),
-  ...u32(count),
-  ...u32(outBase),
-  ...u32(ref),
-  ...u32(flags),
-];
 function iort(nodes: Bytes[], count = nodes.length): Uint8Array {
   return acpiTable('IORT', 5, [...u32(count), ...u32(48), ...u32(0), ...nodes.flat()]);
 }
