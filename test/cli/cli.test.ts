@@ -3,11 +3,11 @@
 // main command, the documented JSON shape, scenario and diff output, and exit
 // codes with readable errors instead of stack traces.
 import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../support/scratch.js';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const cli = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url));
@@ -107,7 +107,7 @@ describe('iommu-lab CLI', () => {
   });
 
   it('bad input exits 2 with one readable line', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'iommu-lab-cli-'));
+    const dir = scratchDir('iommu-lab-cli-');
     const p = join(dir, 'bad.json');
     writeFileSync(p, JSON.stringify({ name: 'x', devices: [{ name: 'a', bus: 'usb' }] }));
     const r = run('boot', p);
@@ -129,7 +129,7 @@ describe('iommu-lab CLI', () => {
   });
 
   it('a scenario whose expectation fails exits 1', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'iommu-lab-cli-'));
+    const dir = scratchDir('iommu-lab-cli-');
     const p = join(dir, 'wrong.json');
     writeFileSync(
       p,
@@ -180,7 +180,7 @@ describe('iommu-lab with real firmware files', () => {
     const j = JSON.parse(r.out);
     expect(j.iommus.map((i: { name: string }) => i.name)).toEqual(['smmu3.0x0000000009050000']);
     expect(j.devices.find((d: { name: string }) => d.name === '9050000.smmuv3').driver).toBe('arm-smmu-v3');
-    const dir = mkdtempSync(join(tmpdir(), 'iommu-lab-cli-'));
+    const dir = scratchDir('iommu-lab-cli-');
     const bad = join(dir, 'bad.dtb');
     const blob = gunzipSync(readFileSync(join(arm, 'system.dtb.gz')));
     writeFileSync(bad, blob.subarray(0, 200));
@@ -192,7 +192,7 @@ describe('iommu-lab with real firmware files', () => {
   });
 
   it('an input that is none of the known kinds is named', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'iommu-lab-cli-'));
+    const dir = scratchDir('iommu-lab-cli-');
     const p = join(dir, 'notes.txt');
     writeFileSync(p, 'hello\n');
     const r = run('boot', p, join(gt, 'lspci.txt'));

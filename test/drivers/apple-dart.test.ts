@@ -13,9 +13,9 @@
 //    identity, a DART without bypass wants DMA;
 //  - apple_dart_get_resv_regions(): the PCIe MSI doorbell page with CONFIG_PCIE_APPLE.
 import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../support/scratch.js';
 import { failNthPoints } from '../support/fail-nth.js';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { boot, loadInputs, type BootResult } from '../../src/api.js';
@@ -330,7 +330,7 @@ function tree(children: TreeSpec[]): Uint8Array {
     ],
   });
 }
-const dir = mkdtempSync(join(tmpdir(), 'apple-dart-'));
+const dir = scratchDir('apple-dart-');
 let seq = 0;
 function bootTree(children: TreeSpec[], o: Opts = {}): BootResult {
   const p = join(dir, `t${seq++}.dtb`);

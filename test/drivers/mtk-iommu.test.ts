@@ -23,9 +23,9 @@
 //    the group's sysfs list merges the two adjacent ones
 //    (iommu_insert_resv_region()).
 import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../support/scratch.js';
 import { failNthPoints } from '../support/fail-nth.js';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { boot, bootInputs, loadInputs, type BootResult } from '../../src/api.js';
@@ -242,7 +242,7 @@ function variant(edits: Record<string, Edit>): string {
     toSpec(fixture.root),
     fixture.memReserve.map((r) => [r.address, r.size]),
   );
-  const file = join(mkdtempSync(join(tmpdir(), 'mtk-iommu-')), 'mt8195-variant.dtb');
+  const file = join(scratchDir('mtk-iommu-'), 'mt8195-variant.dtb');
   writeFileSync(file, blob);
   return file;
 }

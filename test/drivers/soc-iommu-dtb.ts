@@ -4,8 +4,8 @@
 // cells, the root's interrupt-parent) and a clock controller (1 clock
 // cell), plus whatever IOMMU and master nodes a test adds. Written out as
 // DTB files so that they boot through the public API like the fixtures.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { scratchDir } from '../support/scratch.js';
 import { join } from 'node:path';
 import { buildFdt, type TreeSpec } from '../support/fdt-build.js';
 
@@ -61,7 +61,7 @@ export function socTree(nodes: TreeSpec[]): TreeSpec {
   );
 }
 
-const dir = mkdtempSync(join(tmpdir(), 'iommu-lab-soc-'));
+const dir = scratchDir('iommu-lab-soc-');
 let seq = 0;
 
 /** Writes the tree as a DTB and returns its path. */

@@ -16,9 +16,9 @@
 //    of a named SoC group share one (tegra210_groups: "display" = DC, DCB);
 //  - tegra_smmu_def_domain_type(): identity for every device.
 import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../support/scratch.js';
 import { failNthPoints } from '../support/fail-nth.js';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { boot, bootInputs, loadInputs, scenario } from '../../src/api.js';
@@ -43,7 +43,7 @@ const FIXTURE = fileURLToPath(
 );
 const MC = '70019000.memory-controller';
 const MC_NODE = '/memory-controller@70019000';
-const tmp = mkdtempSync(join(tmpdir(), 'iommu-lab-tegra-'));
+const tmp = scratchDir('iommu-lab-tegra-');
 
 const cells = (...v: number[]) => {
   const b = new Uint8Array(v.length * 4);

@@ -2,9 +2,9 @@
 // Bad platform and scenario files get an InputError naming the file, where
 // and what, never a crash; random junk gets the same (property).
 import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../support/scratch.js';
 import fc from 'fast-check';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InputError, parseJsonText } from '../../src/input/input-error.js';
 import { loadPlatform, parsePlatform } from '../../src/platform/load.js';
@@ -12,7 +12,7 @@ import { loadScenario, parseScenario } from '../../src/scenario/load.js';
 import { bootPlatform } from '../../src/platform/boot.js';
 import { scenario as run } from '../../src/api.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'iommu-lab-'));
+const dir = scratchDir('iommu-lab-');
 function file(name: string, text: string): string {
   const p = join(dir, name);
   writeFileSync(p, text);

@@ -7,8 +7,8 @@
 // arm-smmu stream map shares an SMR between equal stream IDs, and
 // fsl_mc_device_group() puts an object in its container's group.
 import { describe, expect, it } from 'vitest';
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { scratchDir } from '../support/scratch.js';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bootByName } from '../../src/api.js';
@@ -30,7 +30,7 @@ const drivers = [
 ];
 
 function boardWith(dtb: Uint8Array | string, root: string) {
-  const dir = mkdtempSync(join(tmpdir(), 'iommu-lab-fslmc-'));
+  const dir = scratchDir('iommu-lab-fslmc-');
   if (typeof dtb === 'string') copyFileSync(dtb, join(dir, 'board.dtb'));
   else writeFileSync(join(dir, 'board.dtb'), dtb);
   writeFileSync(

@@ -4,8 +4,8 @@
 // Numbers and number arrays are cells, strings and string arrays are string
 // lists, `true` an empty property. dtbFile() writes the blob to a fresh
 // temporary file, since boots read their inputs from files.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
+import { scratchDir } from './scratch.js';
 import { join } from 'node:path';
 import { buildFdt, type TreeSpec } from './fdt-build.js';
 
@@ -37,7 +37,7 @@ export function root(children: TreeSpec[], props: Record<string, DtValue> = {}):
 }
 
 export function dtbFile(tree: TreeSpec, name = 'test.dtb'): string {
-  const dir = mkdtempSync(join(tmpdir(), 'iommu-lab-dt-'));
+  const dir = scratchDir('iommu-lab-dt-');
   const path = join(dir, name);
   writeFileSync(path, buildFdt(tree));
   return path;

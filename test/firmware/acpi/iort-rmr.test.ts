@@ -8,8 +8,8 @@
 // regions, others direct; a descriptor not 64K-aligned is page-aligned with
 // a FW_BUG line; a mapping covering other stream IDs gives nothing.
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { scratchDir } from '../../support/scratch.js';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bootByName } from '../../../src/api.js';
 import { acpiTable, ascii, iortIdMap as idMap, iortNode as node, u32, u64, u8, zeros } from './build.js';
@@ -59,7 +59,7 @@ function table(revision: number, rmrFlags: number, rmrStream: number, descs: [bi
 }
 
 function boot(iort: Uint8Array) {
-  const dir = mkdtempSync(join(tmpdir(), 'iommu-lab-rmr-'));
+  const dir = scratchDir('iommu-lab-rmr-');
   writeFileSync(join(dir, 'IORT.dat'), iort);
   writeFileSync(
     join(dir, 'board.json'),

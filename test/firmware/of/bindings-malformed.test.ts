@@ -6,14 +6,14 @@
 // (of_phandle_iterator_next(), of_phandle_iterator_args(), of_map_id()) and
 // drivers/iommu/of_iommu.c.
 import { describe, expect, it } from 'vitest';
+import { scratchDir } from '../../support/scratch.js';
 import fc from 'fast-check';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { bootInputs, type BootResult } from '../../../src/api.js';
 import { InputError } from '../../../src/input/input-error.js';
 import { dtbFile, gic, node, root, spis } from '../../support/dt.js';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 
@@ -167,7 +167,7 @@ describe('whole boots of damaged real blobs', () => {
     readFileSync(fixtures + f),
   );
   const qemu = gunzipSync(readFileSync(fixtures + 'qemu-virt-smmuv3.dtb.gz')).subarray(0, 0x2000);
-  const dir = mkdtempSync(join(tmpdir(), 'iommu-lab-fuzz-'));
+  const dir = scratchDir('iommu-lab-fuzz-');
 
   it('a byte changed in the structure block boots or is an InputError, never another exception', () => {
     fc.assert(
