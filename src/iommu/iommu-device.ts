@@ -80,10 +80,22 @@ export function iommu_device_link(k: Kernel, iommu: IommuDevice, dev: Device): n
   return 0;
 }
 
-/** iommu_device_unlink() */
+/**
+ * iommu_device_unlink(): removes the link from iommu->dev's `devices` group,
+ * so an instance whose sysfs device is already gone (a driver that calls
+ * iommu_device_sysfs_remove() before iommu_device_unregister() while
+ * clients are still probed) dereferences NULL: the kernel oopses, the model
+ * WARNs and carries on.
+ */
 export function iommu_device_unlink(k: Kernel, iommu: IommuDevice, dev: Device): void {
   const mem = iommu.links.get(dev);
   if (!mem) return;
+  k.printk.warn(
+    !iommu.sysfs,
+    'iommu_device_unlink',
+    `Unable to handle kernel NULL pointer dereference: ${iommu.name}'s sysfs device was removed before ${dev.name} was released`,
+    dev.name,
+  );
   iommu.links.delete(dev);
   k.alloc.free(mem, 'iommu_device_unlink');
 }

@@ -26,6 +26,7 @@ import { parseFdt } from '../../src/firmware/fdt/fdt-parse.js';
 import { allNodes, fdtNodeAvailable, getProperty } from '../../src/firmware/fdt/fdt.js';
 import { bootPlatform } from '../../src/platform/boot.js';
 import { driver_register } from '../../src/base/driver.js';
+import { device_release_driver } from '../../src/base/dd.js';
 import { qcomIommuDriver } from '../../src/drivers/qcom-iommu/qcom-iommu.js';
 import { qcomIommuCtxDriver } from '../../src/drivers/qcom-iommu/qcom-iommu-ctx.js';
 import { snapshot } from '../../src/report/snapshot.js';
@@ -147,6 +148,22 @@ describe('DragonBoard 410c (apq8016-sbc) fixture', () => {
     expect(checkInvariants(k)).toEqual([]);
     teardown(k);
     expect(leakReport(k)).toEqual([]);
+  });
+
+  it('unbinding the IOMMU with clients probed: sysfs goes first, so unlinking them dereferences NULL (WARN for the oops)', () => {
+    const { desc, file, firmware } = loadInputs([FIXTURE]);
+    const { k, devices } = bootPlatform(desc, { profile: 'v6.12', file, firmware });
+    const apps = [...k.base.devices].find((d) => d.name === APPS)!;
+    expect(devices.get('1b0ac00.camss')?.iommu_group).not.toBeNull();
+    device_release_driver(k, apps);
+    const w = snapshot(k).warnings.filter((x) => x.site === 'iommu_device_unlink');
+    // qcom_iommu_device_remove(): iommu_device_sysfs_remove() before iommu_device_unregister().
+    expect(w.map((x) => x.device).sort()).toEqual([
+      '1a01000.display-controller',
+      '1b0ac00.camss',
+      '1d00000.video-codec',
+    ]);
+    expect(devices.get('1b0ac00.camss')?.iommu_group).toBeNull();
   });
 
   it('QCOM_IOMMU=n: no instance, no context banks; the masters time out and bind without an IOMMU', () => {

@@ -325,15 +325,9 @@ function qcom_iommu_device_probe(k: Kernel, dev: Device): number {
 function qcom_iommu_device_remove(k: Kernel, dev: Device): void {
   const q = dev.driverData;
   if (!(q instanceof QcomIommuDev)) return;
-  // The driver drops its sysfs device before unregistering: releasing a client still
-  // probed then unlinks it from iommu->dev, which is NULL by now.
+  // The driver drops its sysfs device before unregistering: releasing a client still probed
+  // then unlinks it from iommu->dev, which is NULL by now (iommu_device_unlink() WARNs).
   iommu_device_sysfs_remove(k, q.iommu);
-  k.printk.warn(
-    q.iommu.links.size > 0,
-    'iommu_device_unlink',
-    `Unable to handle kernel NULL pointer dereference: ${dev.name} unregistered with clients still probed`,
-    dev.name,
-  );
   iommu_device_unregister(k, q.iommu);
   qcom_iommu_devres_release(k, dev, q);
 }
