@@ -35,3 +35,39 @@ export type { InvariantViolation } from './checker/invariants.js';
 
 export { InputError } from './input/input-error.js';
 export { errnoName, parseErrno } from './kernel/errno.js';
+
+export {
+  createPageTable,
+  allocPageTable,
+  alloc_io_pgtable_ops,
+  PageTable,
+  TableMemory,
+  pgtableFormats,
+  pgtableFormatNames,
+  formatWalkTrace,
+  IOMMU_READ,
+  IOMMU_WRITE,
+  IOMMU_CACHE,
+  IOMMU_NOEXEC,
+  IOMMU_MMIO,
+  IOMMU_PRIV,
+  IOMMU_DIRTY_NO_CLEAR,
+  IO_PGTABLE_QUIRK_ARM_NS,
+  IO_PGTABLE_QUIRK_ARM_OUTER_WBWA,
+  IO_PGTABLE_QUIRK_ARM_HD,
+} from './pgtable/index.js';
+export type {
+  Addr,
+  MapResult,
+  MappedOut,
+  PgtableCfg,
+  ResolvedCfg,
+  PgtableFormat,
+  PgtableFormatName,
+  PgtableLayout,
+  IommuFlushOps,
+  PgtableWarning,
+  WalkTrace,
+  WalkStep,
+  LeafInfo,
+} from './pgtable/index.js';

@@ -9,6 +9,14 @@
  * get_resv_regions() and never kept, so they are not tracked allocations.
  * Addresses are bigint: this is a parser/API edge, not a hot path.
  */
+import {
+  IOMMU_CACHE,
+  IOMMU_MMIO,
+  IOMMU_NOEXEC,
+  IOMMU_PRIV,
+  IOMMU_READ,
+  IOMMU_WRITE,
+} from '../pgtable/prot.js';
 import type { Device } from '../base/device.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { IommuGroup } from './group.js';
@@ -21,11 +29,8 @@ export const IOMMU_RESV_RESERVED = 2;
 export const IOMMU_RESV_MSI = 3;
 export const IOMMU_RESV_SW_MSI = 4;
 
-export const IOMMU_READ = 1 << 0;
-export const IOMMU_WRITE = 1 << 1;
-export const IOMMU_CACHE = 1 << 2;
-export const IOMMU_NOEXEC = 1 << 3;
-export const IOMMU_MMIO = 1 << 4;
+/** The protection flags (include/linux/iommu.h), defined once with the page tables that read them. */
+export { IOMMU_READ, IOMMU_WRITE, IOMMU_CACHE, IOMMU_NOEXEC, IOMMU_MMIO, IOMMU_PRIV };
 
 /** iommu_group_resv_type_string[] */
 const typeString = ['direct', 'direct-relaxable', 'reserved', 'msi', 'msi'] as const;

@@ -23,6 +23,7 @@ import type { IommuResvRegion } from '../../iommu/resv-regions.js';
 import {
   IOMMU_CACHE,
   IOMMU_MMIO,
+  IOMMU_PRIV,
   IOMMU_READ,
   IOMMU_RESV_DIRECT,
   IOMMU_RESV_DIRECT_RELAXABLE,
@@ -39,8 +40,6 @@ const ACPI_IORT_RMR_ACCESS_PRIVILEGE = 1 << 1;
 const rmrAccessAttributes = (flags: number) => (flags >>> 2) & 0xff;
 const ACPI_IORT_RMR_ATTR_DEVICE_GRE = 0x03;
 const ACPI_IORT_RMR_ATTR_NORMAL_IWB_OWB = 0x05;
-/** IOMMU_PRIV */
-const IOMMU_PRIV = 1 << 5;
 
 const SZ_64K = 0x10000n;
 const PAGE_SIZE = 0x1000n;
