@@ -2,11 +2,11 @@
 /**
  * A PgtableLayout compiled for the hot path: every 64-bit constant split into
  * 32-bit halves, per-depth values in typed arrays, prot→PTE bits precomputed
- * for every prot value. The engine (engine.ts) and the walker (walk.ts) share
- * it, and the few decode helpers below, so a trace reads a PTE exactly as
- * map and unmap wrote it.
+ * for every prot value at every depth. The engine (engine.ts, rules/) and the
+ * walker (walk.ts) share it, and the decode helpers below, so a trace reads a
+ * PTE exactly as map and unmap wrote it.
  */
-import type { EntryKind, PgtableLayout, ProtChoice } from './format.js';
+import type { DecodedEntry, EntryKind, PgtableLayout, PgtableRulesName, ProtChoice } from './format.js';
 import { IOMMU_PROT_BITS } from './prot.js';
 
 export const KIND_EMPTY = 0;
@@ -33,16 +33,26 @@ export function protBits(rules: readonly ProtChoice[], prot: number, quirks: num
       (r) =>
         ((r.ifAll ?? 0) & prot) === (r.ifAll ?? 0) &&
         ((r.ifNone ?? 0) & prot) === 0 &&
-        ((r.ifQuirks ?? 0) & quirks) === (r.ifQuirks ?? 0),
+        ((r.ifQuirks ?? 0) & quirks) === (r.ifQuirks ?? 0) &&
+        ((r.ifNoQuirks ?? 0) & quirks) === 0,
     );
     if (rule) bits |= rule.set;
   }
   return bits;
 }
 
+const KIND_NAMES = ['empty', 'leaf', 'table', 'invalid'] as const;
+
 export class CompiledFormat {
   readonly nLevels: number;
   readonly last: number;
+  /** 32-bit words per PTE: 2, or 1 for 4-byte descriptors (the high word then reads 0). */
+  readonly pteWords: number;
+  readonly rules: PgtableRulesName;
+  /** The depth a new table's root is at. */
+  readonly topDepth: number;
+  /** Tables must start below this physical address. */
+  readonly tableLimit: number;
   /** Per depth. */
   readonly shift: Int32Array;
   readonly idxMask: Int32Array;
@@ -74,7 +84,7 @@ export class CompiledFormat {
   readonly nMoved: number;
   readonly attrLo: number;
   readonly attrHi: number;
-  /** prot_to_pte for prot 0 .. 2^IOMMU_PROT_BITS - 1. */
+  /** prot_to_pte for prot 0 .. 2^IOMMU_PROT_BITS - 1 at each depth: [(depth << IOMMU_PROT_BITS) | prot]. */
   readonly protLo: Int32Array;
   readonly protHi: Int32Array;
   readonly dirty: boolean;
@@ -88,11 +98,18 @@ export class CompiledFormat {
   readonly dClrHi: number;
   readonly iasLimit: number;
   readonly oasLimit: number;
+  /** Per depth, the read and write checks as [maskLo, maskHi, valueLo, valueHi] quadruples. */
+  readonly accRead: Int32Array[];
+  readonly accWrite: Int32Array[];
 
   constructor(readonly layout: PgtableLayout) {
     const n = layout.levels.length;
     this.nLevels = n;
     this.last = n - 1;
+    this.pteWords = layout.pteBytes >> 2;
+    this.rules = layout.rules;
+    this.topDepth = layout.topDepth ?? 0;
+    this.tableLimit = layout.tableLimit ?? Infinity;
     this.shift = new Int32Array(n);
     this.idxMask = new Int32Array(n);
     this.blockSize = new Float64Array(n);
@@ -116,7 +133,7 @@ export class CompiledFormat {
       this.entriesPerPage[d] = l.entriesPerPage;
       this.entries[d] = 2 ** l.indexBits;
       this.allocBytes[d] =
-        d === 0 ? Math.max(l.tableBytes, l.entriesPerPage * layout.pteBytes) : l.tableBytes;
+        d === this.topDepth ? Math.max(l.tableBytes, l.entriesPerPage * layout.pteBytes) : l.tableBytes;
       this.leafOk[d] = l.leafSize ? 1 : 0;
       this.leafLo[d] = lo32(l.leafBits);
       this.leafHi[d] = hi32(l.leafBits);
@@ -142,13 +159,15 @@ export class CompiledFormat {
     this.attrLo = lo32(layout.attrMask);
     this.attrHi = hi32(layout.attrMask);
     const nProt = 1 << IOMMU_PROT_BITS;
-    this.protLo = new Int32Array(nProt);
-    this.protHi = new Int32Array(nProt);
-    for (let p = 0; p < nProt; p++) {
-      const bits = protBits(layout.prot, p, layout.quirks);
-      this.protLo[p] = lo32(bits);
-      this.protHi[p] = hi32(bits);
-    }
+    this.protLo = new Int32Array(n * nProt);
+    this.protHi = new Int32Array(n * nProt);
+    layout.levels.forEach((l, d) => {
+      for (let p = 0; p < nProt; p++) {
+        const bits = protBits(l.prot ?? layout.prot, p, layout.quirks);
+        this.protLo[d * nProt + p] = lo32(bits);
+        this.protHi[d * nProt + p] = hi32(bits);
+      }
+    });
     const dirty = layout.dirty;
     this.dirty = dirty !== null;
     this.dMaskLo = dirty ? lo32(dirty.mask) : 0;
@@ -161,6 +180,18 @@ export class CompiledFormat {
     this.dClrHi = dirty ? hi32(dirty.cleanClear) : 0;
     this.iasLimit = 2 ** layout.ias;
     this.oasLimit = 2 ** layout.oas;
+    const quads = (ms: readonly { mask: bigint; value: bigint }[]) =>
+      Int32Array.from(ms.flatMap((m) => [lo32(m.mask), hi32(m.mask), lo32(m.value), hi32(m.value)]));
+    const always = [{ mask: 0n, value: 0n }];
+    this.accRead = layout.levels.map((l) => quads((l.access ?? layout.access)?.read ?? always));
+    this.accWrite = layout.levels.map((l) => quads((l.access ?? layout.access)?.write ?? always));
+  }
+
+  /** Whether a leaf (lo, hi) matches one of the quadruples. */
+  matches(q: Int32Array, lo: number, hi: number): boolean {
+    for (let i = 0; i < q.length; i += 4)
+      if ((lo & q[i]) === q[i + 2] && (hi & q[i + 1]) === q[i + 3]) return true;
+    return false;
   }
 
   /** The index at depth d of an IOVA given as words (ARM_LPAE_LVL_IDX). */
@@ -212,10 +243,38 @@ export class CompiledFormat {
     return hi;
   }
 
-  /** The prot_to_pte bits of one prot value, as a 64-bit number. */
-  protPte(prot: number): bigint {
-    const p = prot & (this.protLo.length - 1);
+  /** The prot_to_pte bits of one prot value at a depth (default: the last), as a 64-bit number. */
+  protPte(prot: number, d = this.last): bigint {
+    const p = (d << IOMMU_PROT_BITS) | (prot & ((1 << IOMMU_PROT_BITS) - 1));
     return (BigInt(this.protHi[p] >>> 0) << 32n) | BigInt(this.protLo[p] >>> 0);
+  }
+
+  /** The attribute bits a leaf of pgsize mapped with prot gets (format.leafAttrs, else the prot rules). */
+  leafAttrs(prot: number, pgsize: number): bigint {
+    if (this.layout.leafAttrs) return this.layout.leafAttrs(prot, pgsize);
+    let d = this.last;
+    while (d > 0 && this.blockSize[d] < pgsize) d--;
+    return this.protPte(prot, d);
+  }
+
+  /** The PTE at an index of a table view, as words (the high word 0 for 4-byte PTEs). */
+  pteAt(t: Int32Array, idx: number): [number, number] {
+    return this.pteWords === 2 ? [t[2 * idx], t[2 * idx + 1]] : [t[idx], 0];
+  }
+
+  /** How a walker reads the entry (lo, hi) at depth d: the format's decode(), or the data-driven default. */
+  decode(d: number, lo: number, hi: number): DecodedEntry {
+    if (this.layout.decode) return this.layout.decode(d, pte64(lo, hi));
+    const k = this.kind(d, lo, hi);
+    const level = this.layout.levels[d];
+    const leaf = k === KIND_LEAF;
+    return {
+      kind: KIND_NAMES[k],
+      oa: k === KIND_LEAF || k === KIND_TABLE ? this.oaOf(lo, hi) : 0,
+      size: this.blockSize[d],
+      attrs: leaf ? pte64(lo, hi) & this.layout.attrMask : 0n,
+      name: leaf ? level.leafName : KIND_NAMES[k],
+    };
   }
 }
 

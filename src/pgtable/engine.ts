@@ -34,11 +34,14 @@
  * Where the kernel would follow a corrupt descriptor (a present entry that is
  * neither leaf nor table) into garbage, the engine stops with a WARN.
  */
-import { EEXIST, EINVAL, ENOMEM, ERANGE } from '../kernel/errno.js';
+import { EEXIST, EINVAL, ENOMEM, EOPNOTSUPP, ERANGE } from '../kernel/errno.js';
 import type { CompiledFormat } from './compiled.js';
 import { KIND_LEAF, KIND_TABLE } from './compiled.js';
 import type { TableMemory } from './memory.js';
+import { VIEW_SHIFT } from './memory.js';
 import { IOMMU_DIRTY_NO_CLEAR, IOMMU_PROT_BITS, IOMMU_READ, IOMMU_WRITE } from './prot.js';
+import type { PgtableRules } from './rules/rules.js';
+import { rulesFor } from './rules/index.js';
 
 const TWO32 = 4294967296;
 const PROT_MASK = (1 << IOMMU_PROT_BITS) - 1;
@@ -71,6 +74,13 @@ export interface EngineOptions {
 
 export type Addr = number | bigint;
 
+/* What access() found: a leaf, and what it lets through. */
+export const ACCESS_LEAF = 1 << 0;
+export const ACCESS_READ = 1 << 1;
+export const ACCESS_WRITE = 1 << 2;
+/** A write through this leaf would set its dirty state (hardware dirty tracking; markDirty() does it). */
+export const ACCESS_DIRTIES = 1 << 3;
+
 const MAX_ADDR = 2 ** 53;
 
 /** A bigint address as the engine's number: values no number holds exactly become -1 or 2^53, which every range check refuses. */
@@ -80,15 +90,25 @@ export const addrFromBigint = (v: bigint): number =>
 export class IoPgtable {
   readonly f: CompiledFormat;
   readonly memory: TableMemory;
-  /** Physical address of the pgd: what TTBR/VTTBR holds. */
-  readonly pgdPhys: number;
+  /**
+   * Physical address of the root table: what TTBR/VTTBR (the DTE, the PASID
+   * entry) holds. Only AMD v1 and the iommufd mock change it, when their
+   * address space grows a level.
+   */
+  pgdPhys: number;
+  /** The depth the root table is at (0 but for the growing formats). */
+  top: number;
   /** Tables this page table holds, the pgd included. */
   tableCount = 1;
   readonly warnings: PgtableWarning[] = [];
-  protected readonly pgd: Int32Array;
+  /** @internal The root table. */
+  pgd: Int32Array;
   protected freed = false;
-  private readonly tlb: IommuFlushOps | null;
+  /** @internal */
+  readonly tlb: IommuFlushOps | null;
   private readonly onWarn: ((w: PgtableWarning) => void) | null;
+  /** @internal A family's map/unmap rules (rules/), or null for io-pgtable-arm's, which are this class's own. */
+  readonly rules: PgtableRules | null;
   /**
    * Address arguments and results handed between the hot functions. Kept in a
    * typed array because V8 boxes a number of 2^30 or more (an allocation)
@@ -96,7 +116,12 @@ export class IoPgtable {
    * public methods are small enough to be inlined into a caller's loop and
    * pass only small integers to the bodies that do the work.
    */
-  private readonly arg = new Float64Array(3);
+  /** @internal */
+  readonly arg = new Float64Array(3);
+  /** The output address the last access() found. */
+  lastPhys = 0;
+  private lastT: Int32Array | null = null;
+  private lastJ = 0;
   /* struct io_pgtable_walk_data of the dirty walk under way. */
   private walkAddr = 0;
   private walkEnd = 0;
@@ -107,6 +132,8 @@ export class IoPgtable {
     this.f = f;
     this.memory = memory;
     this.pgdPhys = pgdPhys;
+    this.top = f.topDepth;
+    this.rules = rulesFor(f.rules);
     const pgd = memory.view(pgdPhys);
     if (pgd === undefined) throw new Error('IoPgtable: the pgd is not in table memory');
     this.pgd = pgd;
@@ -114,7 +141,8 @@ export class IoPgtable {
     this.onWarn = opts.warn ?? null;
   }
 
-  protected warn(site: string, message: string): void {
+  /** @internal Records a WARN the kernel would print. */
+  warn(site: string, message: string): void {
     const w = { site, message };
     this.warnings.push(w);
     if (this.onWarn !== null) this.onWarn(w);
@@ -131,19 +159,28 @@ export class IoPgtable {
     return -1;
   }
 
-  private allocTable(d: number): number {
+  /** @internal A zeroed table for depth d (its physical address), or -1. */
+  allocTable(d: number): number {
     const phys = this.memory.alloc(this.f.allocBytes[d]);
-    if (phys >= 0) this.tableCount++;
+    if (phys < 0) return -1;
+    if (phys >= this.f.tableLimit) {
+      // __arm_v7s_alloc_table(): "Page table does not fit in PTE", freed again.
+      this.memory.free(phys, this.f.allocBytes[d]);
+      return -1;
+    }
+    this.tableCount++;
     return phys;
   }
 
-  private freeTable(d: number, phys: number): void {
+  /** @internal */
+  freeTable(d: number, phys: number): void {
     this.memory.free(phys, this.f.allocBytes[d]);
     this.tableCount--;
   }
 
   /** iopte_deref() on the hot path: the table a table descriptor points at, without allocating. */
-  private tableAt(lo: number, hi: number): Int32Array | undefined {
+  /** @internal */
+  tableAt(lo: number, hi: number): Int32Array | undefined {
     const f = this.f;
     let aLo = lo & f.oaLo;
     let aHi = hi & f.oaHi;
@@ -153,7 +190,7 @@ export class IoPgtable {
       else aHi |= piece << mv[m + 1];
     }
     const off = (aLo >>> 0) + (aHi >>> 0) * TWO32 - this.memory.base;
-    return off >= 0 && off < this.memory.poolBytes ? this.memory.pageViews[off >>> 12] : undefined;
+    return off >= 0 && off < this.memory.poolBytes ? this.memory.views[off >>> VIEW_SHIFT] : undefined;
   }
 
   /** iopte_deref() off the hot path. */
@@ -171,6 +208,10 @@ export class IoPgtable {
     a[0] = typeof iova === 'number' ? iova : addrFromBigint(iova);
     a[1] = typeof paddr === 'number' ? paddr : addrFromBigint(paddr);
     a[2] = typeof pgsize === 'number' ? pgsize : addrFromBigint(pgsize);
+    if (this.rules !== null) {
+      if (this.freed) this.checkLive();
+      return this.rules.map(this, pgcount, prot, out);
+    }
     return this.map_pages(pgcount, prot, out);
   }
 
@@ -288,7 +329,8 @@ export class IoPgtable {
       }
     }
     this.arg[1] = paddr;
-    this.__init_pte(t, idx, d, n, f.protLo[prot] | f.leafLo[d], f.protHi[prot] | f.leafHi[d]);
+    const p = (d << IOMMU_PROT_BITS) | prot;
+    this.__init_pte(t, idx, d, n, f.protLo[p] | f.leafLo[d], f.protHi[p] | f.leafHi[d]);
     out.mapped += n * sz;
     return 0;
   }
@@ -332,6 +374,11 @@ export class IoPgtable {
     const size = typeof pgsize === 'number' ? pgsize : addrFromBigint(pgsize);
     this.arg[0] = typeof iova === 'number' ? iova : addrFromBigint(iova);
     this.arg[1] = size;
+    if (this.rules !== null) {
+      if (this.freed) this.checkLive();
+      this.rules.unmap(this, pgcount);
+      return this.arg[2];
+    }
     const n = this.unmap_pages(pgcount);
     return n === 0 ? 0 : n * size;
   }
@@ -495,7 +542,12 @@ export class IoPgtable {
    */
   iovaToPhys(iova: Addr): number {
     this.arg[0] = typeof iova === 'number' ? iova : Number(BigInt.asUintN(this.f.layout.ias, iova));
-    this.iova_to_phys();
+    if (this.rules !== null) {
+      if (this.freed) this.checkLive();
+      this.rules.iovaToPhys(this);
+    } else {
+      this.iova_to_phys();
+    }
     return this.arg[1];
   }
 
@@ -511,7 +563,7 @@ export class IoPgtable {
       iova = Number(BigInt.asUintN(f.layout.ias, BigInt(iova)));
     }
     const mem = this.memory;
-    const views = mem.pageViews;
+    const views = mem.views;
     const iLo = iova >>> 0;
     const iHi = (iova - iLo) / TWO32;
     let t = this.pgd;
@@ -537,10 +589,66 @@ export class IoPgtable {
         return;
       }
       const off = (aLo >>> 0) + (aHi >>> 0) * TWO32 - mem.base;
-      const next = off >= 0 && off < mem.poolBytes ? views[off >>> 12] : undefined;
+      const next = off >= 0 && off < mem.poolBytes ? views[off >>> VIEW_SHIFT] : undefined;
       if (next === undefined) return;
       t = next;
     }
+  }
+
+  /**
+   * The hardware's walk for a device access at iova (not a kernel function):
+   * from the root, table by table, to the leaf; returns ACCESS_* bits (0: no
+   * translation) and leaves the output address in lastPhys. Reads only the
+   * table memory and the format, as the IOMMU would.
+   */
+  access(iova: number): number {
+    if (this.freed) this.checkLive();
+    const f = this.f;
+    this.lastT = null;
+    if (!(iova >= 0 && iova < MAX_ADDR && Number.isInteger(iova))) return 0;
+    const iLo = iova >>> 0;
+    const iHi = (iova - iLo) / TWO32;
+    const w = f.pteWords;
+    let t = this.pgd;
+    for (let d = this.top; d < f.nLevels; d++) {
+      const j = f.index(d, iLo, iHi) * w;
+      const lo = t[j];
+      const hi = w === 2 ? t[j + 1] : 0;
+      const k = f.kind(d, lo, hi);
+      if (k === KIND_LEAF) {
+        if (f.layout.decode) {
+          const e = f.decode(d, lo, hi);
+          this.lastPhys = e.oa + (iova % e.size);
+        } else {
+          this.lastPhys = f.oaOf(lo, hi) + (iova % f.blockSize[d]);
+        }
+        this.lastT = t;
+        this.lastJ = j;
+        let acc = ACCESS_LEAF;
+        if (f.matches(f.accRead[d], lo, hi)) acc |= ACCESS_READ;
+        if (f.matches(f.accWrite[d], lo, hi)) {
+          acc |= ACCESS_WRITE;
+          if (f.dirty && ((lo & f.dMaskLo) !== f.dValLo || (hi & f.dMaskHi) !== f.dValHi))
+            acc |= ACCESS_DIRTIES;
+        }
+        return acc;
+      }
+      if (k !== KIND_TABLE || d === f.last) return 0;
+      const next = this.tableAt(lo, hi);
+      if (next === undefined) return 0;
+      t = next;
+    }
+    return 0;
+  }
+
+  /** What the hardware does on a write through a writable-clean leaf: mark it dirty (the inverse of a clean). */
+  markDirty(iova: number): void {
+    const f = this.f;
+    if (!(this.access(iova) & ACCESS_LEAF) || !f.dirty || this.lastT === null) return;
+    const t = this.lastT;
+    const j = this.lastJ;
+    t[j] = (t[j] & ~f.dSetLo) | f.dClrLo;
+    if (f.pteWords === 2) t[j + 1] = (t[j + 1] & ~f.dSetHi) | f.dClrHi;
   }
 
   /**
@@ -549,6 +657,11 @@ export class IoPgtable {
    * steps leaf by leaf and fails on an entry that is neither leaf nor table.
    */
   protected read_and_clear_dirty(iova: number, size: number, flags: number, record: DirtyRecord): number {
+    if (this.rules !== null) {
+      // The drivers without read_and_clear_dirty: iommufd refuses the ioctl.
+      if (!this.rules.readAndClearDirty) return -EOPNOTSUPP;
+      return this.rules.readAndClearDirty(this, iova, size, flags, record);
+    }
     const f = this.f;
     if (size === 0) {
       this.warn('arm_lpae_read_and_clear_dirty', 'WARN_ON(!size)');
@@ -559,6 +672,7 @@ export class IoPgtable {
       return -EINVAL;
     }
     if (!f.dirty) return -EINVAL;
+    if (this.f.pteWords !== 2) return -EOPNOTSUPP;
     this.walkAddr = iova;
     this.walkEnd = iova + size;
     this.walkFlags = flags;
@@ -611,14 +725,20 @@ export class IoPgtable {
     return this.walk_dirty(next, d + 1);
   }
 
-  /** __arm_lpae_free_pgtable(): free the table at depth d and every table under it. */
-  private __free_pgtable(d: number, phys: number): void {
+  /**
+   * __arm_lpae_free_pgtable(), and every family's equivalent (arm_v7s_free_pgtable(),
+   * free_sub_pt(), free_pgtable(), dma_pte_free_pagetable() of the whole space):
+   * free the table at depth d and every table under it.
+   * @internal
+   */
+  __free_pgtable(d: number, phys: number): void {
     const f = this.f;
     const t = this.memory.view(phys);
     if (t !== undefined && d !== f.last) {
+      const w = f.pteWords;
       for (let i = 0, n = f.entries[d]; i < n; i++) {
-        const lo = t[2 * i];
-        const hi = t[2 * i + 1];
+        const lo = t[w * i];
+        const hi = w === 2 ? t[2 * i + 1] : 0;
         if (f.kind(d, lo, hi) === KIND_TABLE) this.__free_pgtable(d + 1, f.oaOf(lo, hi));
       }
     }
@@ -628,7 +748,7 @@ export class IoPgtable {
   /** free_io_pgtable_ops(): flush the whole TLB context, then free every table (arm_lpae_free_pgtable()). */
   protected free_io_pgtable_ops(): void {
     if (this.tlb !== null && this.tlb.tlb_flush_all) this.tlb.tlb_flush_all();
-    this.__free_pgtable(0, this.pgdPhys);
+    this.__free_pgtable(this.top, this.pgdPhys);
     this.freed = true;
   }
 }

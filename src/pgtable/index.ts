@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
  * IOMMU page tables: formats as data, one engine (io-pgtable-arm.c's
- * algorithm, Linux 6.12), tables in typed-array memory an emulator can walk.
+ * algorithm, and each other 6.12 family's rules in rules/), tables in
+ * typed-array memory an emulator can walk.
  *
  *   const t = createPageTable('arm-64-lpae-s1-4k');
  *   t.mapPages(0x100000, 0x80000000, 4096, 1, IOMMU_READ | IOMMU_WRITE); // { mapped: 4096, errno: 0 }
@@ -15,9 +16,11 @@
 export { createPageTable, allocPageTable, alloc_io_pgtable_ops, PageTable } from './page-table.js';
 export type { MapResult, PgtableCfg, ResolvedCfg } from './page-table.js';
 export type { Addr, IommuFlushOps, PgtableWarning, MappedOut, DirtyRecord } from './engine.js';
+export { ACCESS_LEAF, ACCESS_READ, ACCESS_WRITE, ACCESS_DIRTIES } from './engine.js';
 export { TableMemory } from './memory.js';
 export type { TableMemoryOptions } from './memory.js';
 export { pgtableFormats, pgtableFormatNames } from './formats/index.js';
+export { IO_PGTABLE_QUIRK_ARM_MTK_EXT, IO_PGTABLE_QUIRK_ARM_MTK_TTBR_EXT } from './formats/arm-v7s.js';
 export type { PgtableFormatName } from './formats/index.js';
 export type {
   PgtableFormat,
@@ -30,6 +33,10 @@ export type {
   DirtyDesc,
   PteField,
   EntryKind,
+  DecodedEntry,
+  PgtableRulesName,
+  AccessDesc,
+  PteMatch,
 } from './format.js';
 export { formatWalkTrace } from './walk.js';
 export type { WalkTrace, WalkStep, StepKind, LeafInfo } from './walk.js';
@@ -44,6 +51,7 @@ export {
 } from './prot.js';
 export {
   IO_PGTABLE_QUIRK_ARM_NS,
+  IO_PGTABLE_QUIRK_NO_PERMS,
   IO_PGTABLE_QUIRK_ARM_TTBR1,
   IO_PGTABLE_QUIRK_ARM_OUTER_WBWA,
   IO_PGTABLE_QUIRK_ARM_HD,

@@ -1,26 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * The memory page tables live in: a growable pool of 4 KiB pages at a
- * "physical" base address, as iommu_alloc_pages_node() hands pages to
- * __arm_lpae_alloc_pages(). Tables hold raw little-endian descriptors, so an
+ * The memory page tables live in: a growable pool at a "physical" base
+ * address, handing out 4 KiB pages and runs of them as iommu_alloc_pages_node()
+ * hands pages to __arm_lpae_alloc_pages(), and blocks smaller than a page
+ * (512 bytes and up) as a kmem_cache does (io-pgtable-arm-v7s's 1 KiB level-2
+ * tables, xarray nodes). Tables hold raw little-endian descriptors, so an
  * emulator can walk them by physical address exactly as the hardware would.
  *
  * Storage is a list of 2 MiB chunks (Int32Array), never copied or moved: a
  * view returned for a table stays valid for the table's lifetime. A block of
- * 2^order pages is aligned to its size (a table's address must be aligned to
- * the table), taken from a free list of its order or from the bump pointer.
- * Freed pages go back to their order's list, unmerged. Allocation zeroes
- * (iommu_alloc_pages_node() returns zeroed pages); freeing does not.
+ * 2^order slots (a slot is 512 bytes) is aligned to its size (a table's
+ * address must be aligned to the table), taken from a free list of its order,
+ * split from a larger free block up to a page, or from the bump pointer.
+ * Freed blocks go back to their order's list, unmerged. Allocation zeroes
+ * (iommu_alloc_pages_node() and kmem_cache_zalloc() return zeroed memory);
+ * freeing does not.
  *
  * Several page tables may share one TableMemory, as io_pgtable_cfg's custom
  * allocator lets a driver do.
  */
 
+/** log2 of the smallest block, and of the granularity views are looked up at. */
+export const VIEW_SHIFT = 9;
+const SLOT = 1 << VIEW_SHIFT;
 const PAGE_SHIFT = 12;
-const PAGE_SIZE = 1 << PAGE_SHIFT;
+/** A page is 2^PAGE_ORDER slots. */
+const PAGE_ORDER = PAGE_SHIFT - VIEW_SHIFT;
 const CHUNK_SHIFT = 21;
-const CHUNK_PAGES = 1 << (CHUNK_SHIFT - PAGE_SHIFT);
-const MAX_ORDER = CHUNK_SHIFT - PAGE_SHIFT;
+const CHUNK_SLOTS = 1 << (CHUNK_SHIFT - VIEW_SHIFT);
+const MAX_ORDER = CHUNK_SHIFT - VIEW_SHIFT;
 /** The pool stays below 4 GiB so that offsets fit 32-bit arithmetic. */
 const MAX_BYTES = 2 ** 32;
 
@@ -39,16 +47,18 @@ export class TableMemory {
 
   private readonly chunks: Int32Array[] = [];
   /**
-   * pageViews[page]: the view of the block that starts at that page (kept for
-   * reuse after a free). The engine's hot path indexes it directly.
+   * views[(phys - base) >> VIEW_SHIFT]: the view of the block that starts at
+   * that slot (kept for reuse after a free), undefined elsewhere. The
+   * engine's hot path indexes it directly.
    */
-  readonly pageViews: (Int32Array | undefined)[] = [];
+  readonly views: (Int32Array | undefined)[] = [];
   /** Bytes of physical address space the pool covers from `base`. */
   poolBytes = 0;
-  /** order of the live block starting at a page, or -1. */
+  /** order of the live block starting at a slot, or -1. */
   private orders = new Int8Array(0);
   private readonly freeLists: number[][] = Array.from({ length: MAX_ORDER + 1 }, () => []);
-  private nextPage = 0;
+  /** The bump pointer, in slots; always page aligned. */
+  private nextSlot = 0;
 
   constructor(opts: TableMemoryOptions = {}) {
     const base = opts.base ?? 0x4000_0000;
@@ -66,47 +76,67 @@ export class TableMemory {
 
   /** Allocates a zeroed, naturally aligned block of at least `bytes`; returns its physical address or -1. */
   alloc(bytes: number): number {
-    let order = 0;
-    while (PAGE_SIZE << order < bytes) order++;
+    const order = orderOf(bytes);
     if (order > MAX_ORDER) throw new RangeError(`TableMemory: ${bytes}-byte tables are not supported`);
     if (this.shouldFail !== null && this.shouldFail(bytes)) return -1;
-    const pages = 1 << order;
-    let page = this.freeLists[order].pop();
-    if (page === undefined) {
-      while (this.nextPage & (pages - 1)) this.freeLists[0].push(this.nextPage++);
-      page = this.nextPage;
-      if ((page + pages) * PAGE_SIZE > MAX_BYTES) return -1;
-      this.nextPage += pages;
-      while (this.chunks.length * CHUNK_PAGES < this.nextPage) this.grow();
-    }
-    const words = (pages * PAGE_SIZE) >> 2;
-    let v = this.pageViews[page];
+    const slot = this.take(order);
+    if (slot < 0) return -1;
+    const words = (SLOT << order) >> 2;
+    let v = this.views[slot];
     if (v === undefined || v.length !== words) {
-      const chunk = this.chunks[page >> (CHUNK_SHIFT - PAGE_SHIFT)];
-      v = new Int32Array(chunk.buffer, (page & (CHUNK_PAGES - 1)) * PAGE_SIZE, words);
-      this.pageViews[page] = v;
+      const chunk = this.chunks[slot >> (CHUNK_SHIFT - VIEW_SHIFT)];
+      v = new Int32Array(chunk.buffer, (slot & (CHUNK_SLOTS - 1)) * SLOT, words);
+      this.views[slot] = v;
     } else {
       v.fill(0);
     }
-    this.orders[page] = order;
+    this.orders[slot] = order;
     this.liveAllocations++;
-    this.liveBytes += pages * PAGE_SIZE;
-    return this.base + page * PAGE_SIZE;
+    this.liveBytes += SLOT << order;
+    return this.base + slot * SLOT;
+  }
+
+  /** A free block of 2^order slots: from its list, split from a bigger one up to a page, or bumped. */
+  private take(order: number): number {
+    const slot = this.freeLists[order].pop();
+    if (slot !== undefined) return slot;
+    if (order < PAGE_ORDER) {
+      // Split the next order's block in two, keeping the upper half free.
+      const big = this.take(order + 1);
+      if (big >= 0) this.freeLists[order].push(big + (1 << order));
+      return big;
+    }
+    const slots = 1 << order;
+    // Whole pages up to the block's alignment go on the page list.
+    while (this.nextSlot & (slots - 1)) {
+      this.freeLists[PAGE_ORDER].push(this.nextSlot);
+      this.nextSlot += 1 << PAGE_ORDER;
+    }
+    const at = this.nextSlot;
+    if ((at + slots) * SLOT > MAX_BYTES) return -1;
+    this.nextSlot += slots;
+    while (this.chunks.length * CHUNK_SLOTS < this.nextSlot) this.grow();
+    return at;
   }
 
   /** Frees a block alloc() returned. */
   free(phys: number, bytes: number): void {
-    const page = (phys - this.base) / PAGE_SIZE;
-    let order = 0;
-    while (PAGE_SIZE << order < bytes) order++;
-    if (!Number.isInteger(page) || page < 0 || page >= this.nextPage || this.orders[page] !== order)
+    const slot = (phys - this.base) / SLOT;
+    const order = orderOf(bytes);
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.nextSlot || this.orders[slot] !== order)
       throw new Error(
         `TableMemory: free of 0x${phys.toString(16)} (${bytes} bytes) that is not a live block`,
       );
-    this.orders[page] = -1;
-    this.freeLists[order].push(page);
+    this.orders[slot] = -1;
+    this.freeLists[order].push(slot);
     this.liveAllocations--;
-    this.liveBytes -= PAGE_SIZE << order;
+    this.liveBytes -= SLOT << order;
+  }
+
+  /** Whether a live block starts at this physical address. */
+  isLive(phys: number): boolean {
+    const slot = (phys - this.base) / SLOT;
+    return Number.isInteger(slot) && slot >= 0 && slot < this.nextSlot && this.orders[slot] >= 0;
   }
 
   /**
@@ -116,7 +146,7 @@ export class TableMemory {
   view(phys: number): Int32Array | undefined {
     const off = phys - this.base;
     if (!(off >= 0 && off < this.poolBytes)) return undefined;
-    return this.pageViews[off >>> PAGE_SHIFT];
+    return this.views[off >>> VIEW_SHIFT];
   }
 
   /** The words of the table at a physical address as unsigned values, for an emulator. */
@@ -134,6 +164,14 @@ export class TableMemory {
     return (BigInt(chunk[w + 1] >>> 0) << 32n) | BigInt(chunk[w] >>> 0);
   }
 
+  /** Reads the 32-bit word at a physical address (4-byte aligned) inside the pool; undefined outside. */
+  read32(phys: number): number | undefined {
+    const off = phys - this.base;
+    if (!(off >= 0 && off < this.poolBytes) || off % 4 !== 0) return undefined;
+    const chunk = this.chunks[Math.floor(off / (1 << CHUNK_SHIFT))];
+    return chunk[(off % (1 << CHUNK_SHIFT)) >> 2] >>> 0;
+  }
+
   /** The pool as physical regions, for an emulator's memory map. */
   regions(): { readonly phys: number; readonly bytes: Uint8Array }[] {
     return this.chunks.map((c, i) => ({
@@ -145,8 +183,17 @@ export class TableMemory {
   private grow(): void {
     this.chunks.push(new Int32Array(1 << (CHUNK_SHIFT - 2)));
     this.poolBytes = this.chunks.length * (1 << CHUNK_SHIFT);
-    const orders = new Int8Array(this.chunks.length * CHUNK_PAGES).fill(-1);
+    const orders = new Int8Array(this.chunks.length * CHUNK_SLOTS).fill(-1);
     orders.set(this.orders);
     this.orders = orders;
+    // Filled, not left with holes, so that the engine's lookups stay on a packed array.
+    for (let i = 0; i < CHUNK_SLOTS; i++) this.views.push(undefined);
   }
+}
+
+/** The order (log2 of 512-byte slots) of a block holding `bytes`. */
+function orderOf(bytes: number): number {
+  let order = 0;
+  while (SLOT << order < bytes) order++;
+  return order;
 }

@@ -41,7 +41,7 @@ export interface ResolvedCfg {
   readonly oas: number;
   readonly coherent_walk: boolean;
   readonly granule: number;
-  /** TTBR / VTTBR: the pgd's physical address. */
+  /** TTBR / VTTBR (the DTE's or PASID entry's table pointer): the root table's physical address. */
   readonly ttbr: number;
   /** The format's register values (TCR, MAIR, VTCR fields). */
   readonly regs: Readonly<Record<string, number>>;
@@ -63,6 +63,8 @@ export class PageTable extends IoPgtable {
     super(f, memory, pgdPhys, opts);
     this.format = format;
     this.layout = res.layout;
+    // The root can move (AMD v1 and the iommufd mock grow a level on top): ttbr reads it live.
+    const table = this as IoPgtable;
     this.cfg = {
       fmt: res.layout.fmt,
       quirks: res.layout.quirks,
@@ -71,7 +73,9 @@ export class PageTable extends IoPgtable {
       oas: res.layout.oas,
       coherent_walk: res.coherent_walk,
       granule: res.layout.granule,
-      ttbr: pgdPhys,
+      get ttbr() {
+        return table.pgdPhys;
+      },
       regs: res.regs,
     };
   }
@@ -96,7 +100,7 @@ export class PageTable extends IoPgtable {
   walkTrace(iova: Addr): WalkTrace {
     this.checkLive();
     const v = typeof iova === 'number' ? iova : Number(BigInt.asUintN(this.layout.ias, iova));
-    return walkTrace(this.f, this.memory, this.pgdPhys, v);
+    return walkTrace(this.f, this.memory, this.pgdPhys, v, this.top);
   }
 
   /** walkTrace as text. */
@@ -107,12 +111,16 @@ export class PageTable extends IoPgtable {
   /** Every leaf, in IOVA order. */
   leaves(): LeafInfo[] {
     this.checkLive();
-    return collectLeaves(this.f, this.memory, this.pgdPhys);
+    return collectLeaves(this.f, this.memory, this.pgdPhys, this.top);
   }
 
-  /** The PTE attribute bits prot_to_pte gives this prot (type and address bits excluded). */
-  protToPte(prot: number): bigint {
-    return this.f.protPte(prot);
+  /**
+   * The attribute bits a leaf mapped with this prot gets (type and address
+   * bits excluded but where the format's attributes include them), as
+   * leaves() reports them; for a leaf of pgsize where that matters (ARM v7s).
+   */
+  protToPte(prot: number, pgsize = this.layout.granule): bigint {
+    return this.f.leafAttrs(prot, pgsize);
   }
 
   /** free_io_pgtable_ops(): every table goes back to the memory. The table is unusable afterwards. */
@@ -139,8 +147,12 @@ export function allocPageTable(
   if ('reason' in res) return res;
   const memory = cfg.memory ?? new TableMemory();
   const f = new CompiledFormat(res.layout);
-  const pgd = memory.alloc(f.allocBytes[0]);
+  const pgd = memory.alloc(f.allocBytes[f.topDepth]);
   if (pgd < 0) return { reason: 'allocating the pgd failed' };
+  if (pgd >= f.tableLimit) {
+    memory.free(pgd, f.allocBytes[f.topDepth]);
+    return { reason: `the pgd at 0x${pgd.toString(16)} does not fit in a table descriptor` };
+  }
   return new PageTable(fmt, res, f, memory, pgd, { tlb: cfg.tlb, warn: cfg.warn });
 }
 

@@ -1,16 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
  * Reading a page table from its memory, as a hardware walker (or an emulator)
- * would: a step-by-step trace of one translation, which takes the same steps
- * as arm_lpae_iova_to_phys() and says why at each one, and a dump of every
- * leaf. Both read only the table memory and the compiled format, never the
+ * would: a step-by-step trace of one translation, which takes the steps
+ * the format's walker takes (arm_lpae_iova_to_phys(), arm_v7s_iova_to_phys(),
+ * fetch_pte(), pfn_to_dma_pte(), …) and says why at each one, and a dump of
+ * every leaf. Both read only the table memory and the compiled format, never the
  * engine's state, so they show what the hardware would see.
  */
 import type { CompiledFormat } from './compiled.js';
-import { KIND_EMPTY, KIND_LEAF, KIND_TABLE, addrHi, addrLo, pte64 } from './compiled.js';
+import { addrHi, addrLo, pte64 } from './compiled.js';
 import type { TableMemory } from './memory.js';
 
-export type StepKind = 'empty' | 'table' | 'block' | 'page' | 'invalid';
+/** What a step found: the format's name for a leaf ('page', 'block', 'section', …), or one of these. */
+export type StepKind = 'empty' | 'table' | 'invalid' | (string & {});
 
 export interface WalkStep {
   /** The architecture's level number. */
@@ -18,7 +20,7 @@ export interface WalkStep {
   /** Physical address of the table read at this step. */
   readonly table: number;
   readonly index: number;
-  /** Physical address of the descriptor: table + index * 8. */
+  /** Physical address of the descriptor: table + index * PTE bytes. */
   readonly pteAddress: number;
   readonly pte: bigint;
   readonly kind: StepKind;
@@ -68,17 +70,24 @@ function fieldsOf(f: CompiledFormat, pte: bigint, on: 'leaf' | 'table'): Record<
   return out;
 }
 
-/** The steps of one translation from the pgd at pgdPhys. */
-export function walkTrace(f: CompiledFormat, mem: TableMemory, pgdPhys: number, iova: number): WalkTrace {
+/** The steps of one translation from the root table at pgdPhys, which is at depth `top`. */
+export function walkTrace(
+  f: CompiledFormat,
+  mem: TableMemory,
+  pgdPhys: number,
+  iova: number,
+  top = f.topDepth,
+): WalkTrace {
   const steps: WalkStep[] = [];
   const iLo = addrLo(iova);
   const iHi = addrHi(iova);
+  const pteBytes = f.layout.pteBytes;
   let table = pgdPhys;
-  for (let d = 0; d < f.nLevels; d++) {
+  for (let d = top; d < f.nLevels; d++) {
     const level = f.layout.levels[d];
     const t = mem.view(table);
     const index = f.index(d, iLo, iHi);
-    const pteAddress = table + index * 8;
+    const pteAddress = table + index * pteBytes;
     if (t === undefined) {
       const decision = `no table memory at ${hex(table)}: no translation`;
       steps.push({
@@ -93,37 +102,35 @@ export function walkTrace(f: CompiledFormat, mem: TableMemory, pgdPhys: number, 
       });
       break;
     }
-    const lo = t[2 * index];
-    const hi = t[2 * index + 1];
+    const [lo, hi] = f.pteAt(t, index);
     const pte = pte64(lo, hi);
     const base = { level: level.level, table, index, pteAddress, pte };
-    const k = f.kind(d, lo, hi);
-    if (k === KIND_EMPTY) {
+    const e = f.decode(d, lo, hi);
+    if (e.kind === 'empty') {
       steps.push({ ...base, kind: 'empty', fields: {}, decision: 'empty: no translation' });
       break;
     }
-    if (k === KIND_LEAF) {
-      const oa = f.oaOf(lo, hi);
-      const offset = iova % f.blockSize[d];
-      // iopte_to_paddr(pte) | (iova & (block size - 1)), as arm_lpae_iova_to_phys() ORs them
-      const oLo = addrLo(oa);
-      const phys = ((oLo | (iLo & f.offLo[d])) >>> 0) + (addrHi(oa) | (iHi & f.offHi[d])) * 4294967296;
+    if (e.kind === 'leaf') {
+      const oa = e.oa;
+      // The output address | (iova & (leaf size - 1)), as the iova_to_phys() functions OR them.
+      const offset = iova % e.size;
+      const phys = oa + offset;
       steps.push({
         ...base,
-        kind: level.leafName,
+        kind: e.name,
         fields: fieldsOf(f, pte, 'leaf'),
         next: oa,
-        decision: `${level.leafName} (${sizeName(f.blockSize[d])}): output ${hex(oa)} + offset ${hex(offset)} = ${hex(phys)}`,
+        decision: `${e.name} (${sizeName(e.size)}): output ${hex(oa)} + offset ${hex(offset)} = ${hex(phys)}`,
       });
-      return { iova, steps, phys, pageSize: f.blockSize[d] };
+      return { iova, steps, phys, pageSize: e.size };
     }
-    if (k !== KIND_TABLE || d === f.last) {
+    if (e.kind !== 'table' || d === f.last) {
       const type = (lo >>> f.typeShift) & f.typeMask;
       const decision = `invalid descriptor at level ${level.level} (type ${type}): no translation`;
       steps.push({ ...base, kind: 'invalid', fields: {}, decision });
       break;
     }
-    const next = f.oaOf(lo, hi);
+    const next = e.oa;
     steps.push({
       ...base,
       kind: 'table',
@@ -151,27 +158,40 @@ export function formatWalkTrace(tr: WalkTrace): string {
   return lines.join('\n');
 }
 
-/** Every leaf under the pgd, in IOVA order. */
-export function collectLeaves(f: CompiledFormat, mem: TableMemory, pgdPhys: number): LeafInfo[] {
+/**
+ * Every leaf under the root table, in IOVA order. A leaf made of several
+ * replicated or contiguous entries is listed once, at its base, or at its
+ * first present entry when a smaller leaf overwrote the entries before it.
+ */
+export function collectLeaves(
+  f: CompiledFormat,
+  mem: TableMemory,
+  pgdPhys: number,
+  top = f.topDepth,
+): LeafInfo[] {
   const out: LeafInfo[] = [];
-  const attrMask = f.layout.attrMask;
   const visit = (d: number, table: number, base: number) => {
     const t = mem.view(table);
     if (t === undefined) return;
+    let skipUntil = -1;
     for (let i = 0; i < f.entries[d]; i++) {
-      const lo = t[2 * i];
-      const hi = t[2 * i + 1];
-      const k = f.kind(d, lo, hi);
+      const [lo, hi] = f.pteAt(t, i);
+      const e = f.decode(d, lo, hi);
       const iova = base + i * f.blockSize[d];
-      if (k === KIND_LEAF) {
+      if (e.kind === 'leaf') {
+        if (iova < skipUntil) continue;
+        const aligned = iova - (iova % e.size);
+        // The rest of a series whose first entries a smaller map overwrote (AMD v1) starts where it is left.
+        const start = aligned < skipUntil ? iova : aligned;
+        skipUntil = aligned + e.size;
         const pte = pte64(lo, hi);
         const level = f.layout.levels[d].level;
-        out.push({ iova, size: f.blockSize[d], level, paddr: f.oaOf(lo, hi), pte, attrs: pte & attrMask });
-      } else if (k === KIND_TABLE && d < f.last) {
-        visit(d + 1, f.oaOf(lo, hi), iova);
+        out.push({ iova: start, size: e.size, level, paddr: e.oa, pte, attrs: e.attrs });
+      } else if (e.kind === 'table' && d < f.last) {
+        visit(d + 1, e.oa, iova);
       }
     }
   };
-  visit(0, pgdPhys, 0);
+  visit(top, pgdPhys, 0);
   return out;
 }

@@ -22,8 +22,10 @@ import {
   alloc_io_pgtable_ops,
   allocPageTable,
   createPageTable,
+  pgtableFormatNames,
+  pgtableFormats,
 } from '../../src/pgtable/index.js';
-import { EINVAL } from '../../src/kernel/errno.js';
+import { EEXIST, EINVAL } from '../../src/kernel/errno.js';
 
 const RW = IOMMU_READ | IOMMU_WRITE;
 const SZ_4K = 0x1000;
@@ -375,5 +377,82 @@ it('allocPageTable reports why, and a failed pgd allocation is NULL too', () => 
   t.memory.shouldFail = () => true;
   expect(allocPageTable('arm-64-lpae-s1-4k', { memory: t.memory })).toEqual({
     reason: 'allocating the pgd failed',
+  });
+});
+
+// io-pgtable-arm's answers to overlaps, blocks over tables and partial
+// unmaps, on every LPAE format and input size (generic.test.ts checks every
+// format against its family's oracle; these state the ARM rules outright).
+const lpaeCases = pgtableFormatNames
+  .filter((n) => n.startsWith('arm-64-lpae'))
+  .flatMap((name) => [{}, ...pgtableFormats[name].variants].map((cfg) => [name, cfg] as const));
+describe.each(lpaeCases)('io-pgtable-arm rules: %s %o', (name, cfg) => {
+  it('overlapping maps give -EEXIST and change nothing', () => {
+    const t = createPageTable(name, cfg);
+    const [small, big] = t.layout.pgsizes;
+    expect(t.mapPages(big, 0x80000000, big, 1, RW)).toEqual({ mapped: big, errno: 0 });
+    // The same block, and a page inside it (the walk meets the block above the page's level).
+    expect(t.mapPages(big, 0x200000000, big, 1, RW)).toEqual({ mapped: 0, errno: -EEXIST });
+    expect(t.mapPages(big + small, 0x200000000, small, 1, RW)).toEqual({ mapped: 0, errno: -EEXIST });
+    // A run of pages whose second page is taken: all are checked before any is written.
+    expect(t.mapPages(3 * big + small, 0x300000000, small, 1, RW).errno).toBe(0);
+    expect(t.mapPages(3 * big, 0x200000000, small, 2, RW)).toEqual({ mapped: 0, errno: -EEXIST });
+    expect(t.warnings.map((w) => w.site)).toEqual([
+      'arm_lpae_init_pte',
+      '__arm_lpae_map',
+      'arm_lpae_init_pte',
+    ]);
+    expect(t.iovaToPhys(big + small)).toBe(0x80000000 + small);
+    expect(t.iovaToPhys(3 * big)).toBe(0);
+    expect(t.iovaToPhys(3 * big + small)).toBe(0x300000000);
+    t.free();
+  });
+
+  it('a block over a table: the table goes, with the pages it mapped (6.12)', () => {
+    const t = createPageTable(name, cfg);
+    const [small, big] = t.layout.pgsizes;
+    expect(t.mapPages(big + small, 0x1000000 * small, small, 2, RW).errno).toBe(0);
+    const tables = t.tableCount;
+    expect(t.mapPages(big, 0x80000000, big, 1, RW)).toEqual({ mapped: big, errno: 0 });
+    expect(t.tableCount).toBe(tables - 1);
+    expect(t.iovaToPhys(big + small)).toBe(0x80000000 + small);
+    expect(t.warnings).toEqual([]);
+    t.free();
+  });
+
+  it('unmapping part of a block splits it (6.12 arm_lpae_split_blk_unmap)', () => {
+    const t = createPageTable(name, cfg);
+    const [small, big] = t.layout.pgsizes;
+    const per = big / small;
+    expect(t.mapPages(big, 0x80000000, big, 1, RW | IOMMU_CACHE).errno).toBe(0);
+    const tables = t.tableCount;
+    // Two pages from the middle: one new table of pages, all the others still mapped.
+    expect(t.unmapPages(big + 3 * small, small, 2)).toBe(2 * small);
+    expect(t.tableCount).toBe(tables + 1);
+    const leaves = t.leaves();
+    expect(leaves).toHaveLength(per - 2);
+    expect(leaves.every((l) => l.size === small && l.paddr - 0x80000000 === l.iova - big)).toBe(true);
+    expect(new Set(leaves.map((l) => l.attrs))).toEqual(new Set([t.protToPte(RW | IOMMU_CACHE)]));
+    expect(t.iovaToPhys(big + 3 * small)).toBe(0);
+    expect(t.iovaToPhys(big + 5 * small)).toBe(0x80000000 + 5 * small);
+    // A count past the table page's end stops there.
+    expect(t.unmapPages(big + (per - 1) * small, small, 5)).toBe(small);
+    t.free();
+  });
+
+  it('unmapping every page leaves an empty table, which a covering unmap then frees', () => {
+    const t = createPageTable(name, cfg);
+    const [small, big] = t.layout.pgsizes;
+    expect(t.mapPages(big, 0x80000000, small, 1, RW).errno).toBe(0);
+    expect(t.unmapPages(big, small, 1)).toBe(small);
+    const tables = t.tableCount;
+    expect(t.leaves()).toEqual([]);
+    // The entry above is still a table: unmapping at its size frees it and counts it as unmapped.
+    expect(t.unmapPages(big, big, 1)).toBe(big);
+    expect(t.tableCount).toBe(tables - 1);
+    // Now the entry is empty: the kernel WARNs and unmaps nothing.
+    expect(t.unmapPages(big, big, 1)).toBe(0);
+    expect(t.warnings.map((w) => w.message)).toEqual(['WARN_ON(!pte)']);
+    t.free();
   });
 });

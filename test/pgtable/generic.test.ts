@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // The format-generic suite: the same tests, unchanged, against every
-// registered format (and a few input-address sizes, which move the start
-// level and the pgd's size). Random map/unmap/iova_to_phys sequences are
-// checked against the Map-based oracle (oracle.ts) after every step: return
-// values, WARNs, the number of tables; at the end, every leaf (address, size,
-// output, attributes) and freeing leaves no table behind.
+// registered format and each cfg variant drivers create it with (other
+// address sizes move the start level and the pgd's size; quirks change the
+// descriptors). Random map/unmap/iova_to_phys sequences are checked against
+// the oracle of the format's family (oracle*.ts, written from that driver's
+// 6.12 rules) after every step: return values, WARNs, the number of tables;
+// at the end, every leaf (address, size, output, attributes), and freeing
+// leaves no table behind.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PageTable, PgtableCfg, PgtableFormatName } from '../../src/pgtable/index.js';
@@ -18,19 +20,21 @@ import {
   TableMemory,
   createPageTable,
   pgtableFormatNames,
+  pgtableFormats,
 } from '../../src/pgtable/index.js';
-import { EEXIST, EINVAL, ERANGE } from '../../src/kernel/errno.js';
-import { Oracle } from './oracle.js';
+import type { Oracle } from './oracle.js';
+import { oracleFor } from './oracles.js';
 
 const RW = IOMMU_READ | IOMMU_WRITE;
-const cases: [PgtableFormatName, PgtableCfg][] = pgtableFormatNames.flatMap((name) => [
-  [name, {}],
-  [name, { ias: 40 }],
-  [name, { ias: 32 }],
-]);
+const cases: [PgtableFormatName, PgtableCfg][] = pgtableFormatNames.flatMap((name) =>
+  [{}, ...pgtableFormats[name].variants].map((cfg): [PgtableFormatName, PgtableCfg] => [name, cfg]),
+);
+
+/** The page sizes a test maps: the format's, up to 1G (AMD v1 offers every power of two up to 2^51). */
+const sizesOf = (t: PageTable) => t.layout.pgsizes.filter((s) => s <= 2 ** 30);
 
 function opsFor(t: PageTable) {
-  const sizes = t.layout.pgsizes;
+  const sizes = sizesOf(t);
   const per = t.layout.levels[t.layout.levels.length - 1].entriesPerPage;
   // Offsets in units of the chosen size: the first entries of a table page and those around its end.
   const k = fc.constantFrom(0, 1, 2, 3, per - 2, per - 1, per, per + 1);
@@ -57,26 +61,40 @@ function opsFor(t: PageTable) {
   );
 }
 
+/** Every leaf, as text so that thousands compare at once; attributes from prot unless the oracle knows them. */
+function leafLines(t: PageTable, o: Oracle): [string, string] {
+  const line = (iova: number, size: number, pa: number, attrs: bigint) =>
+    `${iova.toString(16)} ${size.toString(16)} ${pa.toString(16)} ${attrs.toString(16)}`;
+  const want = o
+    .sortedLeaves()
+    .map(([iova, l]) => line(iova, l.size, l.pa, l.attrs ?? t.protToPte(l.prot, l.size)));
+  const got = t.leaves().map((l) => line(l.iova, l.size, l.paddr, l.attrs));
+  return [got.join('\n'), want.join('\n')];
+}
+
 describe.each(cases)('%s %o', (name, cfg) => {
   it('random map/unmap/iova_to_phys sequences match the oracle', () => {
     const arb = opsFor(createPageTable(name, cfg));
     fc.assert(
       fc.property(fc.array(arb, { minLength: 1, maxLength: 20 }), (ops) => {
         const t = createPageTable(name, cfg);
-        const o = new Oracle(t.layout);
-        const sizes = t.layout.pgsizes;
+        const o = oracleFor(t);
+        const sizes = sizesOf(t);
         const top = sizes[sizes.length - 1];
         const limit = 2 ** t.cfg.ias;
         const check = (iova: number) => {
-          if (iova < limit) expect(t.iovaToPhys(iova)).toBe(o.lookup(iova));
+          if (iova >= limit) return;
+          const want = o.lookup(iova);
+          const got = t.iovaToPhys(iova);
+          // NaN: the kernel reads a table descriptor as a page (AMD v1), at an address the oracle cannot know.
+          if (!Number.isNaN(want)) expect(got).toBe(want);
         };
         for (const op of ops) {
           if (op.op === 'badsize') {
-            // A size that is not in pgsize_bitmap: the kernel WARNs and refuses.
+            // A size that is not in pgsize_bitmap (or, where every size is, one the format treats specially).
             const bad = sizes[0] * 2;
-            if (op.unmap) expect(t.unmapPages(op.r * top, bad, 1)).toBe(0);
-            else expect(t.mapPages(op.r * top, 0, bad, 1, RW).errno).toBe(-EINVAL);
-            o.warns++;
+            if (op.unmap) expect(t.unmapPages(op.r * top, bad, 1)).toBe(o.unmap(op.r * top, bad, 1));
+            else expect(t.mapPages(op.r * top, 0, bad, 1, RW)).toEqual(o.map(op.r * top, 0, bad, 1, RW));
           } else {
             const size = sizes[op.s];
             const iova = op.r * top + op.k * size;
@@ -84,117 +102,93 @@ describe.each(cases)('%s %o', (name, cfg) => {
             const count = Math.max(1, Math.min(op.count, Math.floor((limit - iova) / size)));
             if (op.op === 'map') {
               const pa = 0x80000000 * (op.pr + 1) + op.k * size;
-              const got = t.mapPages(iova, pa, size, count, op.prot);
-              if (iova >= limit) {
-                expect(got).toEqual({ mapped: 0, errno: -ERANGE });
-                o.warns++;
-              } else if ((op.prot & RW) === 0) {
-                expect(got).toEqual({ mapped: 0, errno: -EINVAL });
-              } else {
-                expect(got).toEqual(o.map(iova, pa, size, count, op.prot));
-              }
+              expect(t.mapPages(iova, pa, size, count, op.prot)).toEqual(
+                o.map(iova, pa, size, count, op.prot),
+              );
             } else {
-              const got = t.unmapPages(iova, size, count);
-              if (iova >= limit) {
-                expect(got).toBe(0);
-                o.warns++;
-              } else {
-                expect(got).toBe(o.unmap(iova, size, count));
-              }
+              expect(t.unmapPages(iova, size, count)).toBe(o.unmap(iova, size, count));
             }
             check(iova);
             check(iova + size - 1);
             check(iova + sizes[0]);
           }
           expect(t.warnings.length).toBe(o.warns);
-          expect(t.tableCount).toBe(o.tables.size + 1);
+          expect(t.tableCount).toBe(o.tableCount());
         }
-        // Every leaf, as text so that thousands compare at once.
-        const line = (iova: number, size: number, pa: number, attrs: bigint) =>
-          `${iova.toString(16)} ${size.toString(16)} ${pa.toString(16)} ${attrs.toString(16)}`;
-        const want = o.sortedLeaves().map(([iova, l]) => line(iova, l.size, l.pa, t.protToPte(l.prot)));
-        const got = t.leaves().map((l) => line(l.iova, l.size, l.paddr, l.attrs));
-        expect(got.join('\n')).toBe(want.join('\n'));
+        const [got, want] = leafLines(t, o);
+        expect(got).toBe(want);
         const wrong: string[] = [];
         for (const [iova, l] of o.leaves) {
-          if (t.iovaToPhys(iova) !== l.pa || t.iovaToPhys(iova + l.size - 1) !== l.pa + l.size - 1)
-            wrong.push(iova.toString(16));
+          for (const x of [iova, iova + l.size - 1]) {
+            const want = o.lookup(x);
+            if (t.iovaToPhys(x) !== want && !Number.isNaN(want)) wrong.push(x.toString(16));
+          }
         }
         expect(wrong).toEqual([]);
+        expect(t.warnings.length).toBe(o.warns);
         const memory = t.memory;
         t.free();
-        expect(memory.liveAllocations).toBe(0);
+        // Only tables the kernel itself leaves unreachable stay (AMD v1: an unmap that clears a PDE).
+        expect(memory.liveAllocations).toBe(o.leaked);
       }),
       { numRuns: 20 },
     );
   });
 
-  it('overlapping maps give -EEXIST and change nothing', () => {
+  it('scripted overlaps, blocks over tables and partial unmaps agree with the oracle', () => {
     const t = createPageTable(name, cfg);
-    const [small, big] = t.layout.pgsizes;
-    expect(t.mapPages(big, 0x80000000, big, 1, RW)).toEqual({ mapped: big, errno: 0 });
-    // The same block, and a page inside it (the walk meets the block above the page's level).
-    expect(t.mapPages(big, 0x200000000, big, 1, RW)).toEqual({ mapped: 0, errno: -EEXIST });
-    expect(t.mapPages(big + small, 0x200000000, small, 1, RW)).toEqual({ mapped: 0, errno: -EEXIST });
-    // A run of pages whose second page is taken: all are checked before any is written.
-    expect(t.mapPages(3 * big + small, 0x300000000, small, 1, RW).errno).toBe(0);
-    expect(t.mapPages(3 * big, 0x200000000, small, 2, RW)).toEqual({ mapped: 0, errno: -EEXIST });
-    expect(t.warnings.map((w) => w.site)).toEqual([
-      'arm_lpae_init_pte',
-      '__arm_lpae_map',
-      'arm_lpae_init_pte',
-    ]);
-    expect(t.iovaToPhys(big + small)).toBe(0x80000000 + small);
-    expect(t.iovaToPhys(3 * big)).toBe(0);
-    expect(t.iovaToPhys(3 * big + small)).toBe(0x300000000);
-    t.free();
-  });
-
-  it('a block over a table: the table goes, with the pages it mapped (6.12)', () => {
-    const t = createPageTable(name, cfg);
-    const [small, big] = t.layout.pgsizes;
-    expect(t.mapPages(big + small, 0x1000000 * small, small, 2, RW).errno).toBe(0);
-    const tables = t.tableCount;
-    expect(t.mapPages(big, 0x80000000, big, 1, RW)).toEqual({ mapped: big, errno: 0 });
-    expect(t.tableCount).toBe(tables - 1);
-    expect(t.iovaToPhys(big + small)).toBe(0x80000000 + small);
-    expect(t.warnings).toEqual([]);
-    t.free();
-  });
-
-  it('unmapping part of a block splits it (6.12 arm_lpae_split_blk_unmap)', () => {
-    const t = createPageTable(name, cfg);
-    const [small, big] = t.layout.pgsizes;
-    const per = big / small;
-    expect(t.mapPages(big, 0x80000000, big, 1, RW | IOMMU_CACHE).errno).toBe(0);
-    const tables = t.tableCount;
-    // Two pages from the middle: one new table of pages, all the others still mapped.
-    expect(t.unmapPages(big + 3 * small, small, 2)).toBe(2 * small);
-    expect(t.tableCount).toBe(tables + 1);
-    const leaves = t.leaves();
-    expect(leaves).toHaveLength(per - 2);
-    expect(leaves.every((l) => l.size === small && l.paddr - 0x80000000 === l.iova - big)).toBe(true);
-    expect(new Set(leaves.map((l) => l.attrs))).toEqual(new Set([t.protToPte(RW | IOMMU_CACHE)]));
-    expect(t.iovaToPhys(big + 3 * small)).toBe(0);
-    expect(t.iovaToPhys(big + 5 * small)).toBe(0x80000000 + 5 * small);
-    // A count past the table page's end stops there.
-    expect(t.unmapPages(big + (per - 1) * small, small, 5)).toBe(small);
-    t.free();
-  });
-
-  it('unmapping every page leaves an empty table, which a covering unmap then frees', () => {
-    const t = createPageTable(name, cfg);
-    const [small, big] = t.layout.pgsizes;
-    expect(t.mapPages(big, 0x80000000, small, 1, RW).errno).toBe(0);
-    expect(t.unmapPages(big, small, 1)).toBe(small);
-    const tables = t.tableCount;
-    expect(t.leaves()).toEqual([]);
-    // The entry above is still a table: unmapping at its size frees it and counts it as unmapped.
-    expect(t.unmapPages(big, big, 1)).toBe(big);
-    expect(t.tableCount).toBe(tables - 1);
-    // Now the entry is empty: the kernel WARNs and unmaps nothing.
-    expect(t.unmapPages(big, big, 1)).toBe(0);
-    expect(t.warnings.map((w) => w.message)).toEqual(['WARN_ON(!pte)']);
+    const o = oracleFor(t);
+    const sizes = sizesOf(t);
+    const small = sizes[0];
+    const big = sizes[1] ?? small * 64;
+    const step = (what: string, got: unknown, want: unknown) =>
+      expect({ what, got }).toEqual({ what, got: want });
+    const map = (iova: number, pa: number, size: number, n: number, prot = RW) =>
+      step(
+        `map ${iova.toString(16)} ${size.toString(16)}×${n}`,
+        t.mapPages(iova, pa, size, n, prot),
+        o.map(iova, pa, size, n, prot),
+      );
+    const unmap = (iova: number, size: number, n: number) =>
+      step(
+        `unmap ${iova.toString(16)} ${size.toString(16)}×${n}`,
+        t.unmapPages(iova, size, n),
+        o.unmap(iova, size, n),
+      );
+    // Overlaps: the same leaf, a small one inside a big one, a run whose second entry is taken.
+    map(big, 0x80000000, big, 1);
+    map(big, 0x200000000, big, 1);
+    map(big + small, 0x200000000, small, 1);
+    map(3 * big + small, 0x300000000, small, 1);
+    map(3 * big, 0x200000000, small, 2);
+    // A big leaf over a table of small ones.
+    map(5 * big + small, 0x10000000, small, 2);
+    map(5 * big, 0x80000000, big, 1);
+    // Unmapping part of a big leaf, then the rest, then what is no longer there.
+    map(7 * big, 0x80000000, big, 1, RW | IOMMU_CACHE);
+    unmap(7 * big + 3 * small, small, 2);
+    unmap(7 * big, small, 1);
+    unmap(7 * big, big, 1);
+    unmap(7 * big, big, 1);
+    // Small leaves emptied out, then the table above them unmapped at the big size.
+    map(9 * big, 0x80000000, small, 1);
+    unmap(9 * big, small, 1);
+    unmap(9 * big, big, 1);
+    unmap(9 * big + small, small, 1);
+    for (const x of [
+      big,
+      big + small,
+      3 * big,
+      3 * big + small,
+      5 * big + small,
+      7 * big + 5 * small,
+      9 * big,
+    ])
+      if (x < 2 ** t.cfg.ias) expect([x, t.iovaToPhys(x)]).toEqual([x, o.lookup(x)]);
+    expect(t.warnings.length).toBe(o.warns);
+    expect(t.tableCount).toBe(o.tableCount());
+    const [got, want] = leafLines(t, o);
+    expect(got).toBe(want);
     t.free();
   });
 
@@ -202,7 +196,8 @@ describe.each(cases)('%s %o', (name, cfg) => {
     const memory = new TableMemory();
     const a = createPageTable(name, { ...cfg, memory });
     const b = createPageTable(name, { ...cfg, memory });
-    const [small, big] = a.layout.pgsizes;
+    const [small] = sizesOf(a);
+    const big = small * a.layout.levels[a.layout.levels.length - 1].entriesPerPage;
     for (let i = 0; i < 3; i++) {
       expect(a.mapPages(i * big, 0x80000000, small, 3, RW).errno).toBe(0);
       expect(b.mapPages(i * big + small, 0x80000000, small, 1, RW).errno).toBe(0);

@@ -21,7 +21,7 @@ import type {
   ProtChoice,
   PteField,
 } from '../format.js';
-import { BIT, GENMASK, bitmapSizes } from '../format.js';
+import { ALWAYS, BIT, GENMASK, bitmapSizes } from '../format.js';
 import { IOMMU_CACHE, IOMMU_MMIO, IOMMU_NOEXEC, IOMMU_PRIV, IOMMU_READ, IOMMU_WRITE } from '../prot.js';
 
 export const ARM_LPAE_MAX_ADDR_BITS = 52;
@@ -280,6 +280,7 @@ function layoutOf(stage: Stage, cfg: ArmCfg, g: ArmGeometry): PgtableLayout {
     fmt: stage === 1 ? 'ARM_64_LPAE_S1' : 'ARM_64_LPAE_S2',
     granule: g.granule,
     pteBytes: 8,
+    rules: 'io-pgtable-arm',
     ias: cfg.ias,
     oas: cfg.oas,
     quirks: cfg.quirks,
@@ -302,6 +303,23 @@ function layoutOf(stage: Stage, cfg: ArmCfg, g: ArmGeometry): PgtableLayout {
             cleanClear: 0n,
           }
         : null,
+    // The SMMU lets a write through a read-only stage-1 leaf with DBM (and clears AP[2]: markDirty()).
+    access:
+      stage === 1
+        ? {
+            read: ALWAYS,
+            write: [
+              { mask: ARM_LPAE_PTE_AP_RDONLY, value: 0n },
+              {
+                mask: ARM_LPAE_PTE_AP_RDONLY | ARM_LPAE_PTE_DBM,
+                value: ARM_LPAE_PTE_AP_RDONLY | ARM_LPAE_PTE_DBM,
+              },
+            ],
+          }
+        : {
+            read: [{ mask: ARM_LPAE_PTE_HAP_READ, value: ARM_LPAE_PTE_HAP_READ }],
+            write: [{ mask: ARM_LPAE_PTE_HAP_WRITE, value: ARM_LPAE_PTE_HAP_WRITE }],
+          },
     fields: stage === 1 ? s1Fields : s2Fields,
   };
 }

@@ -6,11 +6,17 @@
  * every entry here.
  */
 import type { PgtableCfgInput, PgtableFormat } from '../format.js';
-import { armLpaeAlloc } from './arm-lpae.js';
+import { IO_PGTABLE_QUIRK_ARM_NS, IO_PGTABLE_QUIRK_NO_PERMS, armLpaeAlloc } from './arm-lpae.js';
+import { IO_PGTABLE_QUIRK_ARM_MTK_EXT, IO_PGTABLE_QUIRK_ARM_MTK_TTBR_EXT, armV7sAlloc } from './arm-v7s.js';
+import { AMD_IOMMU_PGSIZES, AMD_IOMMU_PGSIZES_V2, amdV1Alloc, amdV2Alloc } from './amd.js';
+import { INTEL_VTD_QUIRK_FORCE_SNOOP, intelVtdAlloc } from './intel-vtd.js';
+import { MOCK_HUGE_PAGE_SIZE, MOCK_IO_PAGE_SIZE, iommufdMockAlloc } from './iommufd-mock.js';
 
 const SZ_4K = 1n << 12n;
 const SZ_16K = 1n << 14n;
 const SZ_64K = 1n << 16n;
+const SZ_1M = 1n << 20n;
+const SZ_16M = 1n << 24n;
 const SZ_2M = 1n << 21n;
 const SZ_32M = 1n << 25n;
 const SZ_512M = 1n << 29n;
@@ -23,9 +29,97 @@ function armLpae(stage: 1 | 2, pgsize_bitmap: bigint, granule: string): PgtableF
     fmt: `ARM_64_LPAE_S${stage}`,
     description: `ARM 64-bit LPAE stage ${stage}, ${granule.toUpperCase()} granule (io-pgtable-arm.c)`,
     defaults,
+    // SMMUs with 40- and 32-bit input addresses: other start levels and pgd sizes.
+    variants: [{ ias: 40 }, { ias: 32 }],
     alloc: (cfg: PgtableCfgInput) => armLpaeAlloc(stage, cfg, defaults),
   };
 }
+
+const v7sDefaults = { pgsize_bitmap: SZ_4K | SZ_64K | SZ_1M | SZ_16M, ias: 32, oas: 32 };
+
+/** ARM_V7S as mtk_iommu_domain_finalise() creates it (with and without the MediaTek extensions). */
+const armV7s: PgtableFormat = {
+  name: 'arm-v7s',
+  fmt: 'ARM_V7S',
+  description: 'ARM v7 short descriptors, 4K/64K/1M/16M (io-pgtable-arm-v7s.c)',
+  defaults: v7sDefaults,
+  variants: [
+    { quirks: IO_PGTABLE_QUIRK_ARM_NS },
+    // mt8192-class: 34-bit IOVAs, 35-bit output, tables above 4 GiB.
+    {
+      quirks:
+        IO_PGTABLE_QUIRK_ARM_NS |
+        IO_PGTABLE_QUIRK_NO_PERMS |
+        IO_PGTABLE_QUIRK_ARM_MTK_EXT |
+        IO_PGTABLE_QUIRK_ARM_MTK_TTBR_EXT,
+      ias: 34,
+      oas: 35,
+    },
+  ],
+  alloc: (cfg: PgtableCfgInput) => armV7sAlloc(cfg, v7sDefaults),
+};
+
+const vtdDefaults = { pgsize_bitmap: SZ_4K | SZ_2M | SZ_1G, ias: 48, oas: 52 };
+
+/** A VT-d second-stage paging domain: 4-level (48-bit), 2M and 1G superpages, as most server IOMMUs have it. */
+const intelVtdSecond: PgtableFormat = {
+  name: 'intel-vtd-ss',
+  fmt: 'INTEL_VTD_SECOND_STAGE',
+  description: 'Intel VT-d second-stage (intel/iommu.c: pfn_to_dma_pte, __domain_mapping, domain_unmap)',
+  defaults: vtdDefaults,
+  variants: [
+    // Client parts: 39-bit, 3 levels, 2M superpages only.
+    { ias: 39, pgsize_bitmap: SZ_4K | SZ_2M },
+    // 5-level, and snoop control forced (intel_iommu_enforce_cache_coherency()).
+    { ias: 57, quirks: INTEL_VTD_QUIRK_FORCE_SNOOP },
+  ],
+  alloc: (cfg: PgtableCfgInput) => intelVtdAlloc('second', cfg, vtdDefaults),
+};
+
+/** A VT-d first-stage paging domain (the default for DMA domains in scalable mode). */
+const intelVtdFirst: PgtableFormat = {
+  name: 'intel-vtd-fs',
+  fmt: 'INTEL_VTD_FIRST_STAGE',
+  description: 'Intel VT-d first-stage, x86-64 4/5-level paging (intel/iommu.c, intel/pasid.h)',
+  defaults: vtdDefaults,
+  variants: [{ ias: 57 }, { pgsize_bitmap: SZ_4K | SZ_2M }],
+  alloc: (cfg: PgtableCfgInput) => intelVtdAlloc('first', cfg, vtdDefaults),
+};
+
+const amdV1Defaults = { pgsize_bitmap: AMD_IOMMU_PGSIZES, ias: 52, oas: 52 };
+
+/** AMD v1 host tables with amd_iommu_pgsize_bitmap as booted. */
+const amdV1: PgtableFormat = {
+  name: 'amd-v1',
+  fmt: 'AMD_IOMMU_V1',
+  description: 'AMD IOMMU v1 host page tables (amd/io_pgtable.c)',
+  defaults: amdV1Defaults,
+  // amd_iommu=v2_pgsizes_only, amd_iommu=nohugepages
+  variants: [{ pgsize_bitmap: AMD_IOMMU_PGSIZES_V2 }, { pgsize_bitmap: SZ_4K }],
+  alloc: (cfg: PgtableCfgInput) => amdV1Alloc(cfg, amdV1Defaults),
+};
+
+/** AMD v2 (x86-64 paging) tables: 4-level, or 5-level with amd_iommu_gpt_level 5 (ias 57). */
+const amdV2: PgtableFormat = {
+  name: 'amd-v2',
+  fmt: 'AMD_IOMMU_V2',
+  description: 'AMD IOMMU v2 (x86-64 4/5-level) page tables (amd/io_pgtable_v2.c)',
+  defaults: { pgsize_bitmap: AMD_IOMMU_PGSIZES_V2, ias: 52, oas: 52 },
+  variants: [{ ias: 57 }],
+  alloc: (cfg: PgtableCfgInput) => amdV2Alloc(cfg),
+};
+
+const mockDefaults = { pgsize_bitmap: BigInt(MOCK_IO_PAGE_SIZE), ias: 53, oas: 53 };
+
+/** The iommufd selftest's mock domain; a MOCK_FLAGS_DEVICE_HUGE_IOVA device adds 1M pages. */
+const iommufdMock: PgtableFormat = {
+  name: 'iommufd-mock',
+  fmt: 'IOMMUFD_MOCK',
+  description: 'iommufd selftest mock domain: an xarray of pfns (iommufd/selftest.c)',
+  defaults: mockDefaults,
+  variants: [{ pgsize_bitmap: BigInt(MOCK_IO_PAGE_SIZE + MOCK_HUGE_PAGE_SIZE) }],
+  alloc: (cfg: PgtableCfgInput) => iommufdMockAlloc(cfg, mockDefaults),
+};
 
 export const pgtableFormats = {
   'arm-64-lpae-s1-4k': armLpae(1, SZ_4K | SZ_2M | SZ_1G, '4k'),
@@ -34,6 +128,12 @@ export const pgtableFormats = {
   'arm-64-lpae-s2-4k': armLpae(2, SZ_4K | SZ_2M | SZ_1G, '4k'),
   'arm-64-lpae-s2-16k': armLpae(2, SZ_16K | SZ_32M, '16k'),
   'arm-64-lpae-s2-64k': armLpae(2, SZ_64K | SZ_512M, '64k'),
+  'arm-v7s': armV7s,
+  'intel-vtd-ss': intelVtdSecond,
+  'intel-vtd-fs': intelVtdFirst,
+  'amd-v1': amdV1,
+  'amd-v2': amdV2,
+  'iommufd-mock': iommufdMock,
 } as const satisfies Record<string, PgtableFormat>;
 
 export type PgtableFormatName = keyof typeof pgtableFormats;

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * drivers/iommu/amd/io_pgtable.c's rules (Linux 6.12), AMD_IOMMU_V1, over
+ * the shared engine: iommu_v1_map_pages() with alloc_pte(),
+ * increase_address_space(), first_pte_l7() and free_clear_pte()/free_sub_pt();
+ * iommu_v1_unmap_pages() with fetch_pte(); iommu_v1_iova_to_phys();
+ * iommu_v1_read_and_clear_dirty(); and the amd_iommu_map_pages()/
+ * amd_iommu_unmap_pages() wrappers of amd/iommu.c (prot conversion, the
+ * gather). Levels are the kernel's (0 holds 4K entries); the root is at
+ * level mode - 1 and depth = 4 - level.
+ *
+ * Where the semantics differ from io-pgtable-arm's (engine.ts):
+ * - A map replaces whatever is there: leaves of the same size silently (no
+ *   flush: `updated` stays false), a table under the new leaf with everything
+ *   it maps (freed, then flushed), and a larger leaf above the new one by a
+ *   new empty table (the rest of the larger mapping is gone). There is no
+ *   -EEXIST and no WARN.
+ * - Pages of non-level sizes are 2^n replicated next-level-7 entries.
+ * - Unmap never splits: fetch_pte() finds the leaf covering the IOVA and the
+ *   whole leaf goes, counted at its size, so unmapping part of a large page
+ *   returns more than asked for. At level 0 fetch_pte() does not look at the
+ *   present bit: unmapping a 4K hole in an existing table "unmaps" 4K. A hole
+ *   higher up stops the unmap there. Tables are never freed by an unmap.
+ * - The root grows a level when an IOVA or a page size needs it; the DTE then
+ *   points at the new root (the table's ttbr changes).
+ * - One map_pages/unmap_pages call does all of pgcount, across table pages.
+ * Sizes that are not powers of two and unaligned addresses, which the kernel
+ * BUG()s on and the core never passes, are refused (-EINVAL, 0).
+ */
+import { EINVAL, ENOMEM } from '../../kernel/errno.js';
+import type { DirtyRecord, IoPgtable, MappedOut } from '../engine.js';
+import { IOMMU_DIRTY_NO_CLEAR, IOMMU_READ, IOMMU_WRITE } from '../prot.js';
+import type { PgtableRules } from './rules.js';
+import { ffs, isPow2 } from './rules.js';
+
+const TWO32 = 4294967296;
+const LEVELS = 5;
+const PR = 1;
+/* High-word bits: FC 60, IR 61, IW 62. */
+const FC_HI = 1 << 28;
+const IR_HI = 1 << 29;
+const IW_HI = 1 << 30;
+const HD_LO = 1 << 6;
+/* PM_ADDR_MASK: bits 12..51. */
+const ADDR_LO = ~0xfff;
+const ADDR_HI = 0xfffff;
+
+const depthOf = (level: number): number => LEVELS - 1 - level;
+/** The current mode (number of levels). */
+const modeOf = (e: IoPgtable): number => LEVELS - e.top;
+/** PM_LEVEL_SIZE(mode): the last address a table of that mode covers. */
+const pmLevelSize = (mode: number): number => (mode < 6 ? 2 ** (12 + 9 * mode) - 1 : Infinity);
+const levelBytes = (level: number): number => 2 ** (12 + 9 * level);
+/** PM_LEVEL_INDEX(level, address). */
+const index = (level: number, address: number): number => Math.floor(address / levelBytes(level)) % 512;
+const nextLevel = (lo: number): number => (lo >>> 9) & 7;
+const present = (lo: number): boolean => (lo & PR) !== 0;
+
+/** PTE_PAGE_SIZE() of a next-level-7 entry: 2^(1 + the first zero address bit from 12). */
+function ptePageSize(lo: number, hi: number): number {
+  let b = 12;
+  while (b < 52 && ((b < 32 ? lo >>> b : hi >>> (b - 32)) & 1) === 1) b++;
+  return 2 ** (b + 1);
+}
+
+/** PM_LEVEL_PDE(level, phys) into t[j]. */
+function writePde(t: Int32Array, j: number, level: number, phys: number): void {
+  t[j] = (phys & ADDR_LO) | (level << 9) | PR;
+  t[j + 1] = ((phys - (phys >>> 0)) / TWO32) | IR_HI | IW_HI;
+}
+
+/** The table a PDE points at. */
+const childOf = (e: IoPgtable, t: Int32Array, j: number) => e.tableAt(t[j] & ADDR_LO, t[j + 1] & ADDR_HI);
+
+/** increase_address_space(): a new root whose first entry is the old one. */
+function increaseAddressSpace(e: IoPgtable, address: number, pageSizeLevel: number): boolean {
+  const mode = modeOf(e);
+  if (e.top === 0) {
+    // Mode 6 (the kernel's WARN_ON_ONCE(mode == PAGE_MODE_6_LEVEL) is one level further) serves IOVAs past 2^53.
+    e.warn('increase_address_space', 'a sixth level is not modelled (IOVAs stop below 2^53)');
+    return false;
+  }
+  const phys = e.allocTable(e.top - 1);
+  if (phys < 0) return false;
+  if (address <= pmLevelSize(mode) && mode - 1 >= pageSizeLevel) {
+    e.freeTable(e.top - 1, phys);
+    return true;
+  }
+  const root = e.memory.view(phys) as Int32Array;
+  writePde(root, 0, mode, e.pgdPhys);
+  e.pgd = root;
+  e.pgdPhys = phys;
+  e.top--;
+  return true;
+}
+
+/** alloc_pte()'s result: the table and word index of the first entry to write. */
+let rT: Int32Array = new Int32Array(2);
+let rJ = 0;
+/** alloc_pte() and free_clear_pte() set it: the TLB needs flushing after the map. */
+let updated = false;
+
+/** alloc_pte(): the entry at the page size's level for address, tables allocated on the way. */
+function allocPte(e: IoPgtable, address: number, pgsize: number, shift: number): boolean {
+  const endLvl = Math.floor((shift - 12) / 9);
+  const last = address + (pgsize - 1);
+  while (last > pmLevelSize(modeOf(e)) || modeOf(e) - 1 < endLvl)
+    if (!increaseAddressSpace(e, last, endLvl)) return false;
+  let level = modeOf(e) - 1;
+  let t = e.pgd;
+  let j = index(level, address) << 1;
+  while (level > endLvl) {
+    const lo = t[j];
+    const hi = t[j + 1];
+    const pl = nextLevel(lo);
+    if (present(lo) && pl === 7) {
+      // A series of large PTEs: clear those still matching the one met (first_pte_l7()).
+      const cnt = 2 ** ((ffs(ptePageSize(lo, hi)) - 12) % 9);
+      const first = j - (j % (2 * cnt));
+      for (let i = 0; i < cnt; i++) {
+        const k = first + 2 * i;
+        if (t[k] === lo && t[k + 1] === hi) {
+          t[k] = 0;
+          t[k + 1] = 0;
+        }
+      }
+      updated = true;
+      continue;
+    }
+    if (!present(lo) || pl === 0) {
+      const phys = e.allocTable(depthOf(level - 1));
+      if (phys < 0) return false;
+      // cmpxchg over what was read: a page there is dropped, not freed (it is no table).
+      writePde(t, j, level, phys);
+      if (present(lo)) updated = true;
+      continue;
+    }
+    // "No level skipping support yet"
+    if (pl !== level) return false;
+    level--;
+    const next = childOf(e, t, j);
+    if (next === undefined) return false;
+    t = next;
+    j = index(level, address) << 1;
+  }
+  rT = t;
+  rJ = j;
+  return true;
+}
+
+/** free_clear_pte(): clear an entry; a PDE's tables go (free_sub_pt()). */
+function freeClearPte(e: IoPgtable, t: Int32Array, j: number): void {
+  const lo = t[j];
+  const hi = t[j + 1];
+  t[j] = 0;
+  t[j + 1] = 0;
+  if (!present(lo)) return;
+  const mode = nextLevel(lo);
+  if (mode === 0 || mode === 7) return;
+  freeSubPt(e, fromAddr(lo, hi), mode);
+  updated = true;
+}
+
+const fromAddr = (lo: number, hi: number): number => ((lo & ADDR_LO) >>> 0) + (hi & ADDR_HI) * TWO32;
+
+/** free_sub_pt() / free_pt_lvl(): a table pointed at by a PDE of level `mode`, and its tables. */
+function freeSubPt(e: IoPgtable, phys: number, mode: number): void {
+  const t = e.memory.view(phys);
+  if (t !== undefined && mode >= 2) {
+    for (let j = 0; j < 1024; j += 2) {
+      const lo = t[j];
+      if (!present(lo)) continue;
+      const m = nextLevel(lo);
+      if (m === 0 || m === 7) continue;
+      freeSubPt(e, fromAddr(lo, t[j + 1]), mode - 1);
+    }
+  }
+  e.freeTable(depthOf(mode - 1), phys);
+}
+
+/** amd_iommu_map_pages() → iommu_v1_map_pages(). */
+function map(e: IoPgtable, pgcount: number, prot: number, out: MappedOut): number {
+  const a = e.arg;
+  let iova = a[0];
+  let paddr = a[1];
+  const pgsize = a[2];
+  if (!Number.isInteger(iova) || !Number.isInteger(paddr) || !Number.isInteger(pgcount) || pgcount < 0)
+    return -EINVAL;
+  // BUG_ON(!IS_ALIGNED(iova, pgsize)), BUG_ON(!IS_ALIGNED(paddr, pgsize)), and alloc_pte()'s BUG_ON(!is_power_of_2()).
+  if (
+    !isPow2(pgsize) ||
+    pgsize < 4096 ||
+    iova % pgsize !== 0 ||
+    paddr % pgsize !== 0 ||
+    iova < 0 ||
+    paddr < 0
+  )
+    return -EINVAL;
+  if ((prot & (IOMMU_READ | IOMMU_WRITE)) === 0) return -EINVAL;
+  const shift = ffs(pgsize);
+  const oIova = iova;
+  const size = pgcount * pgsize;
+  const count = 2 ** ((shift - 12) % 9);
+  updated = false;
+  let ret = 0;
+  let hiBits = FC_HI;
+  if (prot & IOMMU_READ) hiBits |= IR_HI;
+  if (prot & IOMMU_WRITE) hiBits |= IW_HI;
+  for (; pgcount > 0; pgcount--) {
+    if (!allocPte(e, iova, pgsize, shift)) {
+      ret = -ENOMEM;
+      break;
+    }
+    const t = rT;
+    const j = rJ;
+    for (let i = 0; i < count; i++) freeClearPte(e, t, j + 2 * i);
+    let lo: number;
+    let hi: number;
+    if (count > 1) {
+      // PAGE_SIZE_PTE(): the address with ones below the size's top bit, next level 7.
+      const enc = (paddr + (pgsize / 2 - 1)) & ADDR_LO;
+      lo = enc | (7 << 9) | PR;
+      hi = ((paddr - (paddr >>> 0)) / TWO32) | hiBits;
+      if (pgsize >= 2 ** 33) hi |= (pgsize / 2 - 1) / TWO32;
+      lo |= 0;
+    } else {
+      lo = (paddr & ADDR_LO) | PR;
+      hi = ((paddr - (paddr >>> 0)) / TWO32) | hiBits;
+    }
+    for (let i = 0; i < count; i++) {
+      t[j + 2 * i] = lo;
+      t[j + 2 * i + 1] = hi;
+    }
+    iova += pgsize;
+    paddr += pgsize;
+    out.mapped += pgsize;
+  }
+  // amd_iommu_domain_flush_pages(dom, o_iova, size) when something was replaced.
+  const tlb = e.tlb;
+  if (updated && tlb !== null && tlb.tlb_flush_walk) tlb.tlb_flush_walk(oIova, size, 4096);
+  return ret;
+}
+
+/** fetch_pte()'s result: the entry (or the first of its series) and the page size. */
+let fSize = 0;
+
+/** fetch_pte(): the entry mapping address, or false. fSize is the page size (0 past the root's reach). */
+function fetchPte(e: IoPgtable, address: number): boolean {
+  fSize = 0;
+  const mode = modeOf(e);
+  if (address > pmLevelSize(mode)) return false;
+  let level = mode - 1;
+  let t = e.pgd;
+  let j = index(level, address) << 1;
+  fSize = levelBytes(level);
+  while (level > 0) {
+    const lo = t[j];
+    if (!present(lo)) return false;
+    const pl = nextLevel(lo);
+    if (pl === 7 || pl === 0) break;
+    if (pl !== level) return false;
+    level--;
+    const next = childOf(e, t, j);
+    if (next === undefined) return false;
+    t = next;
+    j = index(level, address) << 1;
+    fSize = levelBytes(level);
+  }
+  if (nextLevel(t[j]) === 7) {
+    fSize = ptePageSize(t[j], t[j + 1]);
+    const cnt = 2 ** ((ffs(fSize) - 12) % 9);
+    j -= j % (2 * cnt);
+  }
+  rT = t;
+  rJ = j;
+  return true;
+}
+
+/** amd_iommu_unmap_pages() → iommu_v1_unmap_pages(): the bytes unmapped into arg[2]. */
+function unmap(e: IoPgtable, pgcount: number): void {
+  const a = e.arg;
+  let iova = a[0];
+  const pgsize = a[1];
+  a[2] = 0;
+  if (!Number.isInteger(iova) || !Number.isInteger(pgcount) || pgcount < 0 || iova < 0) return;
+  // BUG_ON(!is_power_of_2(pgsize)); __iommu_unmap() passes IOVAs aligned to the smallest page.
+  if (!isPow2(pgsize) || iova % 4096 !== 0) return;
+  const start = iova;
+  const size = pgcount * pgsize;
+  let unmapped = 0;
+  while (unmapped < size) {
+    if (!fetchPte(e, iova)) break;
+    const unmapSize = fSize;
+    const cnt = 2 ** ((ffs(unmapSize) - 12) % 9);
+    for (let i = 0; i < 2 * cnt; i++) rT[rJ + i] = 0;
+    iova = iova - (iova % unmapSize) + unmapSize;
+    unmapped += unmapSize;
+  }
+  // amd_iommu_iotlb_gather_add_page() for what was unmapped.
+  const tlb = e.tlb;
+  if (unmapped && tlb !== null && tlb.tlb_add_page) tlb.tlb_add_page(start, unmapped);
+  a[2] = unmapped;
+}
+
+/** iommu_v1_iova_to_phys(). */
+function iovaToPhys(e: IoPgtable): void {
+  const a = e.arg;
+  const iova = a[0];
+  a[1] = 0;
+  if (!Number.isInteger(iova) || iova < 0 || iova >= 2 ** 53) return;
+  if (!fetchPte(e, iova) || !present(rT[rJ])) return;
+  const pa = fromAddr(rT[rJ], rT[rJ + 1]);
+  a[1] = pa - (pa % fSize) + (iova % fSize);
+}
+
+/** iommu_v1_read_and_clear_dirty(): pages with HD set in any of their entries (pte_test_and_clear_dirty()). */
+function readAndClearDirty(
+  e: IoPgtable,
+  iova: number,
+  size: number,
+  flags: number,
+  record: DirtyRecord,
+): number {
+  const end = iova + size - 1;
+  do {
+    const found = fetchPte(e, iova);
+    if (!found || !present(rT[rJ])) {
+      iova += fSize || 4096;
+      continue;
+    }
+    const pgsize = fSize;
+    const cnt = 2 ** ((ffs(pgsize) - 12) % 9);
+    let dirty = false;
+    for (let i = 0; i < cnt; i++) {
+      const j = rJ + 2 * i;
+      if (rT[j] & HD_LO) {
+        dirty = true;
+        if (flags & IOMMU_DIRTY_NO_CLEAR) break;
+        rT[j] &= ~HD_LO;
+      }
+    }
+    if (dirty) record(iova, pgsize);
+    iova += pgsize;
+  } while (iova < end);
+  return 0;
+}
+
+export const amdV1Rules: PgtableRules = { map, unmap, iovaToPhys, readAndClearDirty };
