@@ -29,6 +29,15 @@ export class Device {
   hwDomain: IommuDomain | null = null;
   /** dev->dma_iommu: iommu-dma ops installed (iommu_setup_dma_ops()). */
   dma_iommu = false;
+  /** *dev->dma_mask and dev->coherent_dma_mask as DMA_BIT_MASK(n) widths (32 until the driver sets them). */
+  dma_mask_bits = 32;
+  coherent_dma_mask_bits = 32;
+  /** dev->bus_dma_limit: what the interconnect allows (0: no limit). */
+  bus_dma_limit = 0;
+  /** dev_is_dma_coherent(): mappings get IOMMU_CACHE. */
+  dma_coherent = true;
+  /** dev->dma_parms: PCI functions get 64K segments that do not cross 4G; null means the defaults (64K, no boundary). */
+  dma_parms: { max_segment_size: number; segment_boundary_mask: number } | null = null;
   /** dev->p: the driver core's private data, allocated by device_add(). */
   p: Allocation | null = null;
   /** The struct this device is embedded in, when allocated by model code. */

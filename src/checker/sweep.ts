@@ -12,9 +12,18 @@ import type { Scenario } from '../scenario/schema.js';
 import type { ProfileName } from '../profile/profile.js';
 import type { PlatformDesc } from '../platform/schema.js';
 import { runScenario, type ScenarioResult } from '../scenario/run.js';
+import { dmaStepOps } from '../scenario/dma-steps.js';
 
 /** Errnos an allocation failure may surface as, besides a step's fault-free result. */
 const UNWIND_ERRNOS = new Set(['-ENOMEM', '-ENODEV', '-EINVAL', '-EPROBE_DEFER']);
+/**
+ * What a DMA step may see after an earlier failure changed the machine: a
+ * buffer an earlier step could not create (-ENOENT), a device access the
+ * IOMMU now faults (-EFAULT: the group fell back from DMA-FQ to a strict
+ * DMA domain, say) or data that differs (-EIO). The fault itself is in the
+ * run's record; leaks and invariants are still checked.
+ */
+const DMA_OUTCOMES = new Set(['-ENOENT', '-EFAULT', '-EIO']);
 
 export interface SweepFinding {
   readonly nth: number;
@@ -58,7 +67,8 @@ function check(nth: number, r: ScenarioResult, baseline: ScenarioResult, out: Sw
   }
   r.steps.forEach((s, i) => {
     const base = baseline.steps[i]?.result;
-    if (s.result !== '0' && s.result !== base && !UNWIND_ERRNOS.has(s.result)) {
+    const outcome = dmaStepOps.has(s.op) && DMA_OUTCOMES.has(s.result);
+    if (s.result !== '0' && s.result !== base && !UNWIND_ERRNOS.has(s.result) && !outcome) {
       out.push({
         nth,
         at,

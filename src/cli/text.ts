@@ -72,6 +72,30 @@ function leakLines(leaks: readonly Leak[]): string[] {
   ];
 }
 
+/** DMA in the run: invalidation counts per instance, faults with the driver's lines, stale IOTLB uses, DMA-API debug. */
+function dmaLines(
+  r: Snapshot & { readonly dmaDebug: readonly { device: string; message: string }[] },
+): string[] {
+  const out: string[] = [];
+  for (const i of r.iommus)
+    if (i.iotlb)
+      out.push(
+        `IOTLB ${safe(i.name)}: ${i.iotlb.commands} invalidation commands (${i.iotlb.pages} pages), ${i.iotlb.syncs} syncs; ${i.iotlb.hits} hits, ${i.iotlb.misses} misses`,
+      );
+  for (const f of r.dma.faults) {
+    out.push(
+      `DMA fault: ${safe(f.device)} ${f.access} at ${f.iova}: ${f.reason} (${f.domainType} domain ${safe(f.domain)})`,
+    );
+    for (const l of f.log) out.push(`  ${safe(l.replace(/\t/g, '    '))}`);
+  }
+  for (const u of r.dma.staleIotlbUses)
+    out.push(
+      `stale IOTLB use: ${safe(u.device)} at ${u.iova} went to ${u.cachedPhys}; the table says ${u.tablePhys ?? 'unmapped'}${u.lazyWindow ? ' (the DMA-FQ window, by design)' : ' (a missing invalidation)'}`,
+    );
+  for (const e of r.dmaDebug) out.push(`DMA-API debug: ${safe(e.device)}: ${safe(e.message)}`);
+  return out.length ? [...out, ''] : [];
+}
+
 function warningLines(ws: Snapshot['warnings']): string[] {
   if (ws.length === 0) return ['WARNs: none'];
   return [
@@ -85,7 +109,13 @@ export function formatBoot(r: BootResult, verbose: boolean): string {
     `${safe(r.platform)} under ${r.profile}${r.cmdline ? `, cmdline "${safe(r.cmdline)}"` : ''}`,
     '',
   ];
-  out.push(...snapshotLines(r, verbose), '', ...warningLines(r.warnings), ...leakLines(r.leaks));
+  out.push(
+    ...snapshotLines(r, verbose),
+    '',
+    ...dmaLines(r),
+    ...warningLines(r.warnings),
+    ...leakLines(r.leaks),
+  );
   if (r.invariantViolations.length)
     out.push(
       `invariant violations: ${r.invariantViolations.length}`,
@@ -107,7 +137,14 @@ export function formatScenario(r: ScenarioResult, verbose: boolean): string {
     out.push(`  step ${i}: ${s.op.padEnd(22)} ${safe(s.target).padEnd(28)} -> ${s.result}`),
   );
   if (r.steps.length === 0) out.push('  (no steps: the boot is the scenario)');
-  out.push('', ...snapshotLines(r, verbose), '', ...warningLines(r.warnings), ...leakLines(r.leaks));
+  out.push(
+    '',
+    ...snapshotLines(r, verbose),
+    '',
+    ...dmaLines(r),
+    ...warningLines(r.warnings),
+    ...leakLines(r.leaks),
+  );
   if (r.invariantViolations.length) {
     out.push(
       `invariant violations: ${r.invariantViolations.length}`,

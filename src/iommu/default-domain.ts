@@ -33,6 +33,7 @@ import {
 } from './attach.js';
 import { IOMMU_RESV_DIRECT, IOMMU_RESV_DIRECT_RELAXABLE, iommu_get_resv_regions } from './resv-regions.js';
 import { iommu_setup_dma_ops } from './dma-ops.js';
+import { iommu_flush_iotlb_all, iommu_iova_to_phys, iommu_map } from './map.js';
 
 /** Why the group got the type it got, for reports. */
 export interface DefaultDomainDecision {
@@ -212,7 +213,8 @@ export function iommu_create_device_direct_mappings(k: Kernel, domain: IommuDoma
     )
   )
     return -EINVAL;
-  for (const r of iommu_get_resv_regions(k, dev)) {
+  const regions = iommu_get_resv_regions(k, dev);
+  for (const r of regions) {
     if (r.type === IOMMU_RESV_DIRECT) dev.iommu!.require_direct = true;
     if (
       (r.type !== IOMMU_RESV_DIRECT && r.type !== IOMMU_RESV_DIRECT_RELAXABLE) ||
@@ -225,7 +227,24 @@ export function iommu_create_device_direct_mappings(k: Kernel, domain: IommuDoma
     if (end <= start) continue;
     const covered = domain.directMappings.some((m) => m.start <= start && m.end >= end - 1n);
     if (!covered) domain.directMappings.push({ start, end: end - 1n });
+    if (!domain.ops?.map_pages) continue; // a driver modelled without page tables: recorded only
+    // Identity-map the pages not mapped yet, in runs (the addresses are below 2^53 here).
+    const s0 = Number(start);
+    const e0 = Number(end);
+    let run = 0;
+    for (let addr = s0; addr <= e0; addr += pgsize) {
+      if (addr !== e0 && iommu_iova_to_phys(k, domain, addr) === 0) {
+        run += pgsize;
+        continue;
+      }
+      if (run) {
+        const ret = iommu_map(k, domain, addr - run, addr - run, run, r.prot);
+        if (ret) return ret;
+        run = 0;
+      }
+    }
   }
+  if (regions.length > 0 && iommu_is_dma_domain(domain)) iommu_flush_iotlb_all(k, domain);
   return 0;
 }
 

@@ -23,6 +23,8 @@ export class DevIommu {
   attach_deferred = false;
   require_direct = false;
   pci_32bit_workaround = false;
+  /** The IOMMU shadows its IOTLB on flushes (s390): iommu-dma uses one big flush queue. */
+  shadow_on_flush = false;
 
   constructor(readonly mem: Allocation) {}
 }

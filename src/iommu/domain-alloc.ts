@@ -20,21 +20,12 @@ import {
 } from './domain.js';
 import { iommu_group_first_dev } from './group.js';
 import { dev_has_iommu } from './dev-iommu.js';
+import { iommu_get_dma_cookie, iommu_put_dma_cookie } from '../dma/cookie.js';
 
 /** dev_iommu_ops(): the ops of the instance that probed the device. */
 export function dev_iommu_ops(dev: Device): IommuOps {
   return dev.iommu!.iommu_dev!.ops!;
 }
-
-/** iommu_get_dma_cookie() */
-function iommu_get_dma_cookie(k: Kernel, domain: IommuDomain): number {
-  if (domain.dmaCookie) return -EEXIST_;
-  const mem = k.alloc.alloc('iommu_dma_cookie', domain.label, 'iommu_get_dma_cookie');
-  if (!mem) return -ENOMEM;
-  domain.dmaCookie = mem;
-  return 0;
-}
-const EEXIST_ = 17;
 
 /** __iommu_domain_alloc() */
 export function __iommu_domain_alloc(
@@ -81,9 +72,6 @@ export function iommu_paging_domain_alloc(k: Kernel, dev: Device): IommuDomain |
 
 /** iommu_domain_free(): a static domain (no ops->free) is left alone. */
 export function iommu_domain_free(k: Kernel, domain: IommuDomain): void {
-  if (domain.dmaCookie) {
-    k.alloc.free(domain.dmaCookie, 'iommu_put_dma_cookie');
-    domain.dmaCookie = null;
-  }
+  iommu_put_dma_cookie(k, domain);
   domain.ops?.free?.(k, domain);
 }

@@ -6,6 +6,10 @@
  * iommu_domain_free() on it is a no-op and the model never "frees" it) or
  * allocated through the model's allocator by the driver's domain_alloc_*.
  */
+import type { IommuIotlbGather } from './map.js';
+import type { PageTable } from '../pgtable/page-table.js';
+import type { IommuDevice } from './iommu-device.js';
+import type { IommuDmaCookie } from '../dma/cookie.js';
 import type { Allocation } from '../kernel/alloc.js';
 import type { Device } from '../base/device.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -73,6 +77,43 @@ export interface IommuDomainOps {
   attach_dev?(k: Kernel, domain: IommuDomain, dev: Device): number;
   /** free(): absent for static domains. */
   free?(k: Kernel, domain: IommuDomain): void;
+  /** map_pages(): 0 or a negative errno; adds the bytes mapped to out.mapped (even on error). */
+  map_pages?(
+    k: Kernel,
+    domain: IommuDomain,
+    iova: number,
+    paddr: number,
+    pgsize: number,
+    pgcount: number,
+    prot: number,
+    out: { mapped: number },
+  ): number;
+  /** unmap_pages(): the bytes unmapped; invalidations go to the gather. */
+  unmap_pages?(
+    k: Kernel,
+    domain: IommuDomain,
+    iova: number,
+    pgsize: number,
+    pgcount: number,
+    gather: IommuIotlbGather,
+  ): number;
+  /** iotlb_sync_map() after a map, for IOMMUs that cache non-present entries. */
+  iotlb_sync_map?(k: Kernel, domain: IommuDomain, iova: number, size: number): number;
+  /** iotlb_sync(): invalidate what the gather collected. */
+  iotlb_sync?(k: Kernel, domain: IommuDomain, gather: IommuIotlbGather): void;
+  /** flush_iotlb_all() */
+  flush_iotlb_all?(k: Kernel, domain: IommuDomain): void;
+  /** iova_to_phys(): 0 when unmapped. */
+  iova_to_phys?(k: Kernel, domain: IommuDomain, iova: number): number;
+}
+
+/** struct iommu_domain_geometry */
+export interface IommuDomainGeometry {
+  /** First and last address the domain can map (numbers below 2^53). */
+  readonly aperture_start: number;
+  readonly aperture_end: number;
+  /** DMA outside the aperture is not allowed at all. */
+  readonly force_aperture: boolean;
 }
 
 export class IommuDomain {
@@ -85,11 +126,17 @@ export class IommuDomain {
   /** The allocation behind it; null for a driver's static domain. */
   mem: Allocation | null = null;
   /** iommu-dma's cookie (iommu_get_dma_cookie()) for DMA domains. */
-  dmaCookie: Allocation | null = null;
+  iova_cookie: IommuDmaCookie | null = null;
   /** A readable label for reports: "intel-iommu paging", "mock blocking". */
   readonly label: string;
   /** Identity mappings installed for IOMMU_RESV_DIRECT regions: [start, end] pfn-free byte ranges. */
   readonly directMappings: { start: bigint; end: bigint }[] = [];
+  /** domain->geometry, for paging domains whose driver sets it. */
+  geometry: IommuDomainGeometry | null = null;
+  /** The page table behind a paging domain (io-pgtable drivers), or null. */
+  pgtable: PageTable | null = null;
+  /** The IOMMU instance whose IOTLB caches this domain's translations (the driver's choice at finalise). */
+  iommu: IommuDevice | null = null;
 
   constructor(type: number, ops: IommuDomainOps | null, label: string) {
     this.type = type;

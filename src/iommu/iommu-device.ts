@@ -8,6 +8,9 @@
  * iommu_ops_from_fwnode(NULL) returns the FIRST instance registered without
  * a fwnode, whatever the device.
  */
+import { Iotlb } from './iotlb.js';
+import type { IommuFault } from './translate.js';
+import { IOMMU_DOMAIN_BLOCKED, IommuDomain } from './domain.js';
 import type { Allocation } from '../kernel/alloc.js';
 import type { BusType, NotifierBlock } from '../base/bus.js';
 import type { Device } from '../base/device.js';
@@ -43,6 +46,14 @@ export class IommuDevice {
   readonly links = new Map<Device, Allocation>();
   /** Driver-private data (the driver's own unit structure). */
   priv: unknown = null;
+  /** Its translation cache and the invalidations sent to it. */
+  readonly iotlb = new Iotlb();
+  /** Faults it reported, oldest first. */
+  readonly faults: IommuFault[] = [];
+  /** How the driver words a fault (its event/fault record); null: a generic line. */
+  faultReporter: ((dev: Device, f: Omit<IommuFault, 'log'>) => string[]) | null = null;
+  /** Stands for "no domain attached" in fault reports. */
+  readonly noDomain = new IommuDomain(IOMMU_DOMAIN_BLOCKED, null, 'no domain');
 
   constructor(
     /** The sysfs name: dmar0, ivhd0, smmu3.0x0000000009050000, iommufd_selftest_iommu. */

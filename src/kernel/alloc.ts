@@ -61,6 +61,21 @@ export class Allocator {
     return a;
   }
 
+  /**
+   * An allocation the model does not track one by one (a struct iova from
+   * its kmem_cache, on the DMA hot path): it counts as an attempt for
+   * fail-nth; false means fail-nth selected it and it returned NULL. Its
+   * owner keeps the accounting (put_iova_domain() frees them all).
+   */
+  attempt(type: string, owner: string, site: string): boolean {
+    this.attempts += 1;
+    if (this.failNth !== undefined && this.failNth > 0 && this.attempts === this.failNth) {
+      this.injected = { nth: this.attempts, type, site, owner };
+      return false;
+    }
+    return true;
+  }
+
   private remember(a: Allocation): void {
     let list = this.byOwner.get(a.owner);
     if (!list) this.byOwner.set(a.owner, (list = []));

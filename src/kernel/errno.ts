@@ -37,6 +37,7 @@ export type ErrnoName = keyof typeof errnoNames;
 export const EPERM = errnoNames.EPERM;
 export const ENOENT = errnoNames.ENOENT;
 export const ENXIO = errnoNames.ENXIO;
+export const EIO = errnoNames.EIO;
 export const EAGAIN = errnoNames.EAGAIN;
 export const ENOMEM = errnoNames.ENOMEM;
 export const EACCES = errnoNames.EACCES;

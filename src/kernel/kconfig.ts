@@ -73,6 +73,11 @@ const armIommuDrivers: Record<IommuDriverOption, Tristate> = {
   VIRTIO_IOMMU: 'm',
 };
 
+/** PAGE_SIZE: Debian's kernels use 4 KiB pages; an arm64 CONFIG_ARM64_16K_PAGES kernel (Asahi) 16 KiB. */
+export function kernelPageSize(kconfig: Kconfig): number {
+  return kconfig.ARM64_16K_PAGES ? 0x4000 : 0x1000;
+}
+
 export function defaultKconfig(arch: Arch): Kconfig {
   const x86 = arch === 'x86_64';
   const drivers = x86

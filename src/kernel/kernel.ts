@@ -5,6 +5,7 @@
  * function takes it as its first argument, so several kernels (two profiles
  * being diffed, say) run side by side in one process without sharing state.
  */
+import { Clock } from './timer.js';
 import type { Device } from '../base/device.js';
 import type { BusType } from '../base/bus.js';
 import type { Fwnode } from '../base/fwnode.js';
@@ -96,6 +97,8 @@ export class Kernel {
   readonly teardownHooks: (() => void)[] = [];
   /** Per-driver state (the driver's static variables), by driver name. */
   readonly driverState = new Map<string, unknown>();
+  /** Virtual time and timers (the flush queue's timeout). */
+  readonly clock = new Clock();
 
   constructor(opts: KernelOptions) {
     this.profile = opts.profile;

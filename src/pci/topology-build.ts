@@ -59,6 +59,8 @@ function newFunction(f: PlannedFunction, segment: number, bus: PciBus, pf: PciDe
   const dev = new Device(f.name);
   const pdev = new PciDev(dev, segment, f.bus, f.devfn);
   dev.pci = pdev;
+  // pci_device_add(): 64K segments that never cross a 4G boundary.
+  dev.dma_parms = { max_segment_size: 0x10000, segment_boundary_mask: 0xffffffff };
   dev.parent = pf ? pf.dev.parent : (bus.self?.dev ?? null);
   dev.match_driver = d.driver ?? null;
   pdev.vendor = d.vendor;

@@ -13,6 +13,7 @@
  *
  * The result keeps the kernel model and what scenarios need to refer to.
  */
+import { dma_debug_add_bus } from '../checker/dma-debug.js';
 import type { Device } from '../base/device.js';
 import type { DeviceDriver } from '../base/driver.js';
 import type { Fwnode } from '../base/fwnode.js';
@@ -252,6 +253,7 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
   if (desc.pci) {
     const pciBus = createPciBus();
     bus_register(k, pciBus);
+    dma_debug_add_bus(k, pciBus); // pci_driver_init()
     iommuBuses.push(pciBus);
   }
   if (desc.devices.some((d) => d.bus === 'amba')) {

@@ -4,6 +4,7 @@
  * included), the fail-nth outcome, how many allocations it made (what a
  * sweep iterates over) and the kernel log.
  */
+import { dmaDebug, type DmaDebugError } from '../checker/dma-debug.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { WarningJson } from './snapshot.js';
 
@@ -16,6 +17,8 @@ export interface RunRecord {
   readonly allocations: number;
   /** The kernel log, "source: message" per line. */
   readonly log: string[];
+  /** What DMA-API debugging found (kernel/dma/debug.c's checks), teardown included. */
+  readonly dmaDebug: DmaDebugError[];
 }
 
 export function runRecord(k: Kernel, failNth: number | undefined): RunRecord {
@@ -30,5 +33,6 @@ export function runRecord(k: Kernel, failNth: number | undefined): RunRecord {
       : null,
     allocations: k.alloc.attempts,
     log: k.printk.lines.map((l) => `${l.source}: ${l.message}`),
+    dmaDebug: [...dmaDebug(k).errors],
   };
 }

@@ -4,6 +4,7 @@
  * (type, devices, reserved_regions), each device's `iommu` link and fwspec,
  * the WARNs. This is the stable JSON shape `--json` prints (docs/JSON.md).
  */
+import { dmaJson, iotlbJson, type DmaJson, type IotlbJson } from './dma-report.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { Device } from '../base/device.js';
 import { domainTypeSysfs } from '../iommu/domain.js';
@@ -83,10 +84,21 @@ export interface WarningJson {
 
 export interface Snapshot {
   readonly profile: string;
-  readonly iommus: { readonly name: string; readonly driver: string; readonly fwnode: string | null }[];
+  readonly iommus: {
+    readonly name: string;
+    readonly driver: string;
+    readonly fwnode: string | null;
+    /**
+     * Invalidations sent to it and its IOTLB's hits (src/iommu/iotlb.ts);
+     * absent while all are zero (a boot that mapped nothing).
+     */
+    readonly iotlb?: IotlbJson;
+  }[];
   readonly groups: GroupJson[];
   readonly devices: DeviceJson[];
   readonly warnings: WarningJson[];
+  /** Device DMA: faults and stale IOTLB uses. */
+  readonly dma: DmaJson;
 }
 
 export function hex64(v: bigint): string {
@@ -153,13 +165,19 @@ export function snapshot(k: Kernel): Snapshot {
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return {
     profile: k.profile.name,
-    iommus: k.iommu.device_list.map((i) => ({
-      name: i.name,
-      driver: i.ops?.name ?? '?',
-      fwnode: i.fwnode?.name ?? null,
-    })),
+    iommus: k.iommu.device_list.map((i) => {
+      const iotlb = iotlbJson(k, i.name)!;
+      const used = Object.values(iotlb).some((v) => v !== 0);
+      return {
+        name: i.name,
+        driver: i.ops?.name ?? '?',
+        fwnode: i.fwnode?.name ?? null,
+        ...(used ? { iotlb } : {}),
+      };
+    }),
     groups,
     devices,
     warnings: k.printk.warnings.map((w) => ({ site: w.site, message: w.message, device: w.device ?? null })),
+    dma: dmaJson(k),
   };
 }

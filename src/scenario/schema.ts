@@ -10,6 +10,23 @@ import { profileNames } from '../profile/profile.js';
 
 const ref = z.string().min(1);
 const errnoOrZero = z.string().regex(/^(0|-E[A-Z0-9_]+)$/, '"0" or an errno such as "-ENODEV"');
+/** An address or size: a JSON number below 2^53, or a hex string "0x…" (converted to a number). */
+const addr = z.union([
+  z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  z
+    .string()
+    .regex(/^0x[0-9a-fA-F]{1,14}$/, 'a hex string such as "0x80000000" (below 2^53)')
+    .transform((s) => Number(BigInt(s))),
+]);
+/** Bytes as hex pairs, "deadbeef". */
+const hexBytes = z.string().regex(/^([0-9a-fA-F]{2})+$/, 'bytes as hex pairs, such as "deadbeef"');
+const dmaDir = z.enum(['bidirectional', 'to-device', 'from-device']);
+/** Where a device access goes: an IOVA, or a DMA handle a dma-map/dma-alloc step named (plus an offset). */
+const dmaTarget = {
+  iova: addr.optional(),
+  map: ref.optional(),
+  offset: addr.default(0),
+};
 
 export const StepSchema = z.discriminatedUnion('op', [
   /** Load the iommufd selftest module: iommufd_test_init(). */
@@ -64,6 +81,56 @@ export const StepSchema = z.discriminatedUnion('op', [
   }),
   /** The deferred-probe timeout expires (drivers waiting for an IOMMU give up waiting). */
   z.strictObject({ op: z.literal('deferred-probe-timeout') }),
+  /** dma_set_mask_and_coherent(dev, DMA_BIT_MASK(bits)) */
+  z.strictObject({ op: z.literal('dma-set-mask'), dev: ref, bits: z.number().int().min(1).max(64) }),
+  /** dma_map_page() of [phys, phys + size): the handle is then known by `as`. */
+  z.strictObject({
+    op: z.literal('dma-map'),
+    dev: ref,
+    as: ref,
+    phys: addr,
+    size: addr,
+    dir: dmaDir,
+    /** false: the driver never calls dma_mapping_error() on the handle (a bug dma-debug reports at unmap). */
+    checkError: z.boolean().default(true),
+  }),
+  /** dma_unmap_page() of a dma-map (its size and direction unless given: a driver bug to reproduce). */
+  z.strictObject({ op: z.literal('dma-unmap'), map: ref, size: addr.optional(), dir: dmaDir.optional() }),
+  /** dma_alloc_coherent(): the buffer is known by `as`. */
+  z.strictObject({ op: z.literal('dma-alloc'), dev: ref, as: ref, size: addr }),
+  /** dma_free_coherent() */
+  z.strictObject({ op: z.literal('dma-free'), buf: ref }),
+  /** iommu_map() into a domain an attach-paging-domain step named. */
+  z.strictObject({
+    op: z.literal('iommu-map'),
+    domain: ref,
+    iova: addr,
+    phys: addr,
+    size: addr,
+    prot: z.array(z.enum(['read', 'write', 'cache', 'noexec', 'mmio', 'priv'])).default(['read', 'write']),
+  }),
+  /** iommu_unmap(): the step's result is 0, its target says how much was unmapped. */
+  z.strictObject({ op: z.literal('iommu-unmap'), domain: ref, iova: addr, size: addr }),
+  /** The CPU writes memory: at a physical address, or into a dma-alloc buffer (`buf` + offset). */
+  z.strictObject({
+    op: z.literal('cpu-write'),
+    phys: addr.optional(),
+    buf: ref.optional(),
+    offset: addr.default(0),
+    data: hexBytes,
+  }),
+  /** The device writes: 0, or -EFAULT when the IOMMU faults it (the fault is in the result's dma.faults). */
+  z.strictObject({ op: z.literal('dma-write'), dev: ref, ...dmaTarget, data: hexBytes }),
+  /** The device reads `length` bytes: 0, -EFAULT on a fault, -EIO when `expect` is given and differs. */
+  z.strictObject({
+    op: z.literal('dma-read'),
+    dev: ref,
+    ...dmaTarget,
+    length: addr,
+    expect: hexBytes.optional(),
+  }),
+  /** Time passes (timers run: the flush queue's 10 ms timeout, say). */
+  z.strictObject({ op: z.literal('advance-time'), ms: z.number().min(0) }),
 ]);
 
 export type Step = z.output<typeof StepSchema>;
@@ -98,6 +165,14 @@ export const ExpectSchema = z.strictObject({
   log: z.array(z.string()).optional(),
   /** The registered IOMMU instances, in list order. */
   iommus: z.array(z.string()).optional(),
+  /** The DMA faults, in order: device and reason ("unmapped", "permission", "aperture", "blocked"). */
+  faults: z
+    .array(z.strictObject({ dev: ref, reason: z.enum(['unmapped', 'permission', 'aperture', 'blocked']) }))
+    .optional(),
+  /** Stale IOTLB uses (a DMA through a translation the table no longer has). */
+  staleIotlbUses: z.number().int().min(0).optional(),
+  /** Substrings each of which some DMA-API debug finding must contain; [] means none. */
+  dmaDebug: z.array(z.string()).optional(),
 });
 
 export const ScenarioSchema = z.strictObject({
@@ -106,10 +181,14 @@ export const ScenarioSchema = z.strictObject({
   description: z.string().default(''),
   /** A built-in platform's name, or an inline platform description. */
   platform: z.union([z.string(), PlatformSchema]),
-  /** Changes to the platform for this scenario: drivers loaded differently ("manual": by a step). */
+  /** Changes to the platform for this scenario: drivers loaded differently ("manual": by a step), kernel parameters. */
   overrides: z
-    .strictObject({ driverLoad: z.record(z.string(), z.enum(['builtin', 'module', 'manual'])).default({}) })
-    .default({ driverLoad: {} }),
+    .strictObject({
+      driverLoad: z.record(z.string(), z.enum(['builtin', 'module', 'manual'])).default({}),
+      /** Kernel parameters added after the platform's own (iommu.strict=0, say). */
+      cmdline: z.string().default(''),
+    })
+    .default({ driverLoad: {}, cmdline: '' }),
   /** The profiles the scenario is about (default: all). */
   profiles: z.array(z.enum(profileNames)).optional(),
   steps: z.array(StepSchema),

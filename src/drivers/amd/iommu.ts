@@ -9,6 +9,7 @@
  * The IVRS model here comes from a platform description; the binary IVRS
  * parser fills the same structure.
  */
+import { amdIoPageFaultLines } from './event.js';
 import type { Device } from '../../base/device.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { IommuOps } from '../../iommu/ops.js';
@@ -235,6 +236,7 @@ export function amd_iommu_init(k: Kernel, table: IvrsTable & IvrsTableExtras): n
     if (!mem) return;
     mems.push(mem);
     const amd: AmdIommu = { index, unit, iommu: new IommuDevice(`ivhd${index}`) };
+    amd.iommu.faultReporter = amdIoPageFaultLines;
     amd.iommu.priv = amd;
     st.units.push(amd);
     let seg = st.rlookup.get(unit.segment);

@@ -21,6 +21,7 @@
  * register programming itself (TCR/TTBR writes, TLB flushes, the lock-down
  * check in apple_dart_hw_reset()) and fault interrupts are not modelled.
  */
+import { kernelPageSize } from '../../kernel/kconfig.js';
 import type { Device } from '../../base/device.js';
 import type { Fwnode } from '../../base/fwnode.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -127,9 +128,8 @@ function dartGlobals(k: Kernel): DartGlobals {
   return g;
 }
 
-/** PAGE_SIZE: Debian's arm64 kernels use 4 KiB pages (CONFIG_ARM64_4K_PAGES); Asahi's use 16 KiB. */
 function pageSize(k: Kernel): number {
-  return k.kconfig.ARM64_16K_PAGES ? 0x4000 : 0x1000;
+  return kernelPageSize(k.kconfig);
 }
 
 function newStreamMaps(): StreamMap[] {

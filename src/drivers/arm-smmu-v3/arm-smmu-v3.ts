@@ -8,14 +8,22 @@
  * tree and refuses a stream another device already owns, as
  * arm_smmu_insert_master() does (-EINVAL, or -ENODEV from v6.16: the profile's
  * smmuV3AliasedStream).
+ *
+ * Paging domains translate: a domain is finalised on the SMMU of its first
+ * device (at allocation when the core names the device, else at the first
+ * attach), with an LPAE stage-1 table (stage 2 when the SMMU lacks stage 1)
+ * sized from the SMMU's ID registers, and an ASID; attaching it to a device
+ * behind another SMMU is -EINVAL. Invalidation is gathered and sent as one
+ * range per sync (arm_smmu_flush_ops, arm_smmu_iotlb_sync()).
  */
+import { smmuV3EventLines } from './event.js';
 import type { Device } from '../../base/device.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { IommuOps } from '../../iommu/ops.js';
 import type { DeviceDriver } from '../../base/driver.js';
 import type { IommuDriverEntry } from '../registry.js';
 import type { Allocation } from '../../kernel/alloc.js';
-import { EINVAL, ENODEV, ENOMEM, ERR_PTR } from '../../kernel/errno.js';
+import { EBUSY, EINVAL, ENODEV, ENOMEM, ENOSPC, ERR_PTR } from '../../kernel/errno.js';
 import {
   IOMMU_DOMAIN_BLOCKED,
   IOMMU_DOMAIN_IDENTITY,
@@ -37,6 +45,14 @@ import { pci_device_group } from '../../pci/pci-device-group.js';
 import { softwareMsiRegion } from '../../iommu/resv-regions.js';
 import { iommu_dma_get_resv_regions } from '../../iommu/dma-resv.js';
 import { platform_get_mem_resource } from '../../base/platform.js';
+import {
+  IOTLB_GATHER_RANGE,
+  IOTLB_GATHER_RIL,
+  io_pgtable_domain_free,
+  io_pgtable_domain_init,
+  io_pgtable_domain_ops,
+} from '../../iommu/io-pgtable-domain.js';
+import { ARM64_VA_BITS, smmuV3Hw, type SmmuV3Hw } from './hw.js';
 
 /** struct arm_smmu_device, the parts the probe path reads. */
 export interface ArmSmmuDevice {
@@ -44,6 +60,22 @@ export interface ArmSmmuDevice {
   readonly base: bigint;
   /** The stream table's SID tree: stream ID -> owning device. */
   readonly streams: Map<number, Device>;
+  /** What arm_smmu_device_hw_probe() read from the ID registers. */
+  readonly hw: SmmuV3Hw;
+  /** smmu->vmid_map */
+  readonly vmids: Set<number>;
+}
+
+/** The global ASID space (arm_smmu_asid_xa): ASID -> domain. */
+const asidXa = new WeakMap<Kernel, Map<number, IommuDomain>>();
+
+/** struct arm_smmu_domain */
+class ArmSmmuDomain extends IommuDomain {
+  smmu: ArmSmmuDevice | null = null;
+  stage: 'S1' | 'S2' = 'S1';
+  /** cd.asid (stage 1) or s2_cfg.vmid (stage 2) */
+  asid = 0;
+  vmid = 0;
 }
 
 interface Master {
@@ -79,9 +111,69 @@ function arm_smmu_insert_master(k: Kernel, dev: Device, master: Master, ids: rea
   return 0;
 }
 
+/** arm_smmu_domain_finalise(): the table, the domain's page sizes and aperture, its ASID or VMID. */
+function arm_smmu_domain_finalise(k: Kernel, d: ArmSmmuDomain, smmu: ArmSmmuDevice): number {
+  const hw = smmu.hw;
+  // Only the stages the SMMU implements.
+  if (!hw.s1) d.stage = 'S2';
+  if (!hw.s2) d.stage = 'S1';
+  const s1 = d.stage === 'S1';
+  const ret = io_pgtable_domain_init(k, d, smmu.iommu, {
+    // ARM_64_LPAE_S1/S2: the SMMU's page sizes go in, the CPU's 4K page picks the granule.
+    format: s1 ? 'arm-64-lpae-s1-4k' : 'arm-64-lpae-s2-4k',
+    style: hw.ril ? IOTLB_GATHER_RIL : IOTLB_GATHER_RANGE,
+    pgsize_bitmap: hw.pgsize_bitmap,
+    coherent_walk: hw.coherent,
+    ias: s1 ? Math.min(hw.vax ? 52 : 48, ARM64_VA_BITS) : hw.ias,
+    oas: s1 ? hw.ias : hw.oas,
+  });
+  if (ret) return ret;
+  if (s1) {
+    // arm_smmu_domain_finalise_s1(): the lowest free ASID from 1.
+    let xa = asidXa.get(k);
+    if (!xa) asidXa.set(k, (xa = new Map()));
+    let asid = 1;
+    while (xa.has(asid) && asid < 2 ** hw.asidBits) asid++;
+    if (asid >= 2 ** hw.asidBits) {
+      io_pgtable_domain_free(k, d);
+      return -EBUSY; // xa_alloc() found no free ASID
+    }
+    xa.set(asid, d);
+    d.asid = asid;
+  } else {
+    // arm_smmu_domain_finalise_s2(): VMID 0 stays for bypass STEs.
+    const used = new Set(smmu.vmids);
+    let vmid = 1;
+    while (used.has(vmid) && vmid < 2 ** hw.vmidBits) vmid++;
+    if (vmid >= 2 ** hw.vmidBits) {
+      io_pgtable_domain_free(k, d);
+      return -ENOSPC; // ida_alloc_range()
+    }
+    smmu.vmids.add(vmid);
+    d.vmid = vmid;
+  }
+  d.smmu = smmu;
+  return 0;
+}
+
+/** arm_smmu_domain_free_paging(): the table, then the ASID or VMID. */
 function arm_smmu_domain_free(k: Kernel, domain: IommuDomain): void {
+  const d = domain as ArmSmmuDomain;
+  io_pgtable_domain_free(k, d);
+  if (d.stage === 'S1' && d.asid) asidXa.get(k)?.delete(d.asid);
+  if (d.stage === 'S2' && d.vmid) d.smmu?.vmids.delete(d.vmid);
   k.alloc.free(domain.mem, 'arm_smmu_domain_free');
   domain.mem = null;
+}
+
+/** arm_smmu_attach_dev(), the part that picks the domain's SMMU. */
+function arm_smmu_attach_dev(k: Kernel, domain: IommuDomain, dev: Device): number {
+  const master = dev.iommu?.priv as Master | null;
+  if (!master) return -ENODEV;
+  const d = domain as ArmSmmuDomain;
+  if (!d.smmu) return arm_smmu_domain_finalise(k, d, master.smmu);
+  if (d.smmu !== master.smmu) return -EINVAL;
+  return 0;
 }
 
 export const arm_smmu_ops: IommuOps = {
@@ -90,7 +182,11 @@ export const arm_smmu_ops: IommuOps = {
   pgsize_bitmap: 0x40201000, // 4K | 2M | 1G until the domain is finalised
   identity_domain: staticDomain(IOMMU_DOMAIN_IDENTITY, 'arm-smmu-v3 identity'),
   blocked_domain: staticDomain(IOMMU_DOMAIN_BLOCKED, 'arm-smmu-v3 blocked'),
-  default_domain_ops: { attach_dev: () => 0, free: arm_smmu_domain_free },
+  default_domain_ops: {
+    attach_dev: arm_smmu_attach_dev,
+    free: arm_smmu_domain_free,
+    ...io_pgtable_domain_ops,
+  },
   /** arm_smmu_probe_device() */
   probe_device(k, dev) {
     const fwspec = dev_iommu_fwspec_get(dev);
@@ -134,11 +230,20 @@ export const arm_smmu_ops: IommuOps = {
     list.push(softwareMsiRegion());
     iommu_dma_get_resv_regions(k, dev, list);
   },
-  domain_alloc_paging(k) {
+  /** arm_smmu_domain_alloc_paging(): finalised at once on the device's SMMU when the core names one. */
+  domain_alloc_paging(k, dev) {
     const mem = k.alloc.alloc('arm_smmu_domain', 'arm-smmu-v3', 'arm_smmu_domain_alloc_paging');
     if (!mem) return ERR_PTR(-ENOMEM);
-    const d = new IommuDomain(0, null, 'arm-smmu-v3 paging');
+    const d = new ArmSmmuDomain(0, null, 'arm-smmu-v3 paging');
     d.mem = mem;
+    const master = dev?.iommu?.priv as Master | null | undefined;
+    if (master) {
+      const ret = arm_smmu_domain_finalise(k, d, master.smmu);
+      if (ret) {
+        k.alloc.free(mem, 'arm_smmu_domain_alloc_paging');
+        return ERR_PTR(ret);
+      }
+    }
     return d;
   },
   capable: () => true,
@@ -151,7 +256,8 @@ function arm_smmu_device_probe(k: Kernel, dev: Device): number {
   // platform_get_resource(pdev, IORESOURCE_MEM, 0): the DT `reg` or the IORT node's base.
   const base = platform_get_mem_resource(dev)?.start ?? 0n;
   const iommu = new IommuDevice(`smmu3.0x${base.toString(16).padStart(16, '0')}`, dev);
-  const smmu: ArmSmmuDevice = { iommu, base, streams: new Map() };
+  iommu.faultReporter = smmuV3EventLines;
+  const smmu: ArmSmmuDevice = { iommu, base, streams: new Map(), hw: smmuV3Hw(), vmids: new Set() };
   iommu.priv = smmu;
   dev.driverData = { smmu, mem };
   let ret = iommu_device_sysfs_add(k, iommu);

@@ -88,7 +88,7 @@ class ExynosIommuDomain extends IommuDomain {
   constructor(
     mem: Allocation,
     /** The 16 KiB level-1 page table (iommu_alloc_pages order 2). */
-    readonly pgtable: Allocation,
+    readonly lv1Table: Allocation,
     /** The free level-2 entry counters (order 1). */
     readonly lv2entcnt: Allocation,
   ) {
@@ -181,7 +181,7 @@ function exynos_iommu_domain_free(k: Kernel, domain: IommuDomain): void {
   for (const data of d.clients) data.domain = null;
   d.clients.clear();
   const site = 'exynos_iommu_domain_free';
-  k.alloc.free(d.pgtable, site);
+  k.alloc.free(d.lv1Table, site);
   k.alloc.free(d.lv2entcnt, site);
   k.alloc.free(d.mem, site);
   d.mem = null;

@@ -7,6 +7,7 @@
  * -ENODEV for anything else (a mock device, a device behind no unit) and for
  * devices of a unit not registered yet (iommu->iommu.ops still NULL).
  */
+import { dmarFaultLines } from './fault.js';
 import type { Device } from '../../base/device.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { IommuOps } from '../../iommu/ops.js';
@@ -269,6 +270,7 @@ export function intel_iommu_init(k: Kernel, table: DmarTable): number {
     mems.push(mem);
     const ignored = !drhd.include_all && !drhd.devices.some((d) => d.dev !== null);
     const unit: IntelIommu = { seq_id, drhd, ignored, iommu: new IommuDevice(`dmar${seq_id}`) };
+    unit.iommu.faultReporter = dmarFaultLines;
     unit.iommu.priv = unit;
     if (drhd.include_all) st.units.push(unit);
     else st.units.unshift(unit);

@@ -91,7 +91,7 @@ export class QcomIommuDev {
 /** struct qcom_iommu_domain */
 class QcomIommuDomain extends IommuDomain {
   /** qcom_domain->iommu: set by the first attach (qcom_iommu_init_domain()). */
-  iommu: QcomIommuDev | null = null;
+  qiommu: QcomIommuDev | null = null;
   /** qcom_domain->fwspec: the first attached device's context banks. */
   ids: readonly number[] = [];
   /** pgtbl_ops: the ARM_32_LPAE_S1 page table. */
@@ -110,14 +110,14 @@ function qcom_iommu_init_domain(
   qcom_iommu: QcomIommuDev,
   dev: Device,
 ): number {
-  if (domain.iommu) return 0;
+  if (domain.qiommu) return 0;
   const fwspec = dev_iommu_fwspec_get(dev);
-  domain.iommu = qcom_iommu;
+  domain.qiommu = qcom_iommu;
   domain.ids = [...(fwspec?.ids ?? [])];
   const pgtbl = k.alloc.alloc('io_pgtable (ARM_32_LPAE_S1)', domain.label, 'alloc_io_pgtable_ops');
   if (!pgtbl) {
     k.printk.log('err', qcom_iommu.dev.name, 'failed to allocate pagetable ops');
-    domain.iommu = null;
+    domain.qiommu = null;
     return -ENOMEM;
   }
   // arm_lpae_restrict_pgsizes(): a 4K granule keeps 4K | 2M | 1G of the ops' 4K | 64K | 1M | 16M.
@@ -144,7 +144,7 @@ function qcom_iommu_attach_dev(k: Kernel, d: IommuDomain, dev: Device): number {
   const ret = qcom_iommu_init_domain(k, domain, qcom_iommu, dev);
   if (ret < 0) return ret;
   // No domain spans two IOMMUs.
-  if (domain.iommu !== qcom_iommu) return -EINVAL;
+  if (domain.qiommu !== qcom_iommu) return -EINVAL;
   return 0;
 }
 
@@ -152,10 +152,10 @@ function qcom_iommu_attach_dev(k: Kernel, d: IommuDomain, dev: Device): number {
 function qcom_iommu_identity_attach(k: Kernel, identity: IommuDomain, dev: Device): number {
   const cur = dev.iommu_group?.domain ?? null; // iommu_get_domain_for_dev()
   if (cur === identity || !cur || !(cur instanceof QcomIommuDomain)) return 0;
-  if (k.printk.warn(!cur.iommu, 'qcom_iommu_identity_attach', 'WARN_ON(!qcom_domain->iommu)', dev.name))
+  if (k.printk.warn(!cur.qiommu, 'qcom_iommu_identity_attach', 'WARN_ON(!qcom_domain->iommu)', dev.name))
     return -EINVAL;
   for (const id of dev_iommu_fwspec_get(dev)?.ids ?? []) {
-    const ctx = cur.iommu!.ctxs[id];
+    const ctx = cur.qiommu!.ctxs[id];
     if (ctx) ctx.domain = null;
   }
   return 0;
@@ -164,7 +164,7 @@ function qcom_iommu_identity_attach(k: Kernel, identity: IommuDomain, dev: Devic
 /** qcom_iommu_domain_free() */
 function qcom_iommu_domain_free(k: Kernel, d: IommuDomain): void {
   const domain = d as QcomIommuDomain;
-  if (domain.iommu && domain.pgtbl) k.alloc.free(domain.pgtbl, 'free_io_pgtable_ops');
+  if (domain.qiommu && domain.pgtbl) k.alloc.free(domain.pgtbl, 'free_io_pgtable_ops');
   domain.pgtbl = null;
   k.alloc.free(domain.mem, 'qcom_iommu_domain_free');
   domain.mem = null;
