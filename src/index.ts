@@ -71,3 +71,9 @@ export type {
   WalkStep,
   LeafInfo,
 } from './pgtable/index.js';
+
+export { bootMachine } from './machine.js';
+export type { Machine } from './machine.js';
+export type { DmaResult } from './dma/device-dma.js';
+export type { IommuFault, FaultReason } from './iommu/translate.js';
+export type { DmaDataDirection } from './dma/dma-iommu.js';

@@ -10,6 +10,20 @@ import type { Kernel } from '../kernel/kernel.js';
 const PAGE_SHIFT = 12;
 const PAGE_SIZE = 1 << PAGE_SHIFT;
 
+/** A range the memory can hold: integer addresses from 0, below 2^53 to their end. */
+function checkRange(what: string, addr: number, length: number): void {
+  if (!(
+    Number.isSafeInteger(addr) &&
+    addr >= 0 &&
+    Number.isSafeInteger(length) &&
+    length >= 0 &&
+    Number.isSafeInteger(addr + length)
+  ))
+    throw new RangeError(
+      `physical memory ${what} of ${length} bytes at ${addr}: addresses and lengths are integers below 2^53`,
+    );
+}
+
 export class PhysMemory {
   private readonly pages = new Map<number, Uint8Array>();
 
@@ -20,6 +34,7 @@ export class PhysMemory {
 
   /** Copy `length` bytes at `addr` into a new array. */
   read(addr: number, length: number): Uint8Array {
+    checkRange('read', addr, length);
     const out = new Uint8Array(length);
     let done = 0;
     while (done < length) {
@@ -36,6 +51,7 @@ export class PhysMemory {
 
   /** Write `bytes` at `addr`. */
   write(addr: number, bytes: Uint8Array): void {
+    checkRange('write', addr, bytes.length);
     let done = 0;
     while (done < bytes.length) {
       const a = addr + done;
