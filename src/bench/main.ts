@@ -6,12 +6,15 @@
  * inserts and deletes, so that ratios compare within one run on one machine.
  * Not a test: it prints numbers, and checks only that each operation did
  * what it should. The kernel's own figures for comparison: ~55 ns per 4K map
- * and ~70 ns per unmap.
+ * and ~70 ns per unmap. For arm-64-lpae-s1-4k each figure also has a native
+ * one, from the C program of bench/native (native.ts), and the JS/native ratio.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { PageTable, PgtableFormatName } from '../pgtable/index.js';
 import { IOMMU_READ, IOMMU_WRITE, createPageTable, pgtableFormatNames } from '../pgtable/index.js';
 import { runIovaBench } from './iova.js';
+import type { NativeResult } from './native.js';
+import { NATIVE_FORMAT, runNativeBaseline, vsNative } from './native.js';
 
 const RW = IOMMU_READ | IOMMU_WRITE;
 /** A physical address above 2^32, as real ones often are. */
@@ -72,8 +75,8 @@ function randomIndices(n: number, count: number): Float64Array {
 const sizeName = (b: number) =>
   b >= 2 ** 30 ? `${b / 2 ** 30}G` : b >= 2 ** 20 ? `${b / 2 ** 20}M` : `${b / 1024}K`;
 const countName = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1000}k`);
-const row = (label: string, ns: number, note = '') =>
-  console.log(`  ${label.padEnd(34)}${ns.toFixed(1).padStart(8)} ns${note}`);
+const row = (label: string, ns: number, note = '', native?: number) =>
+  console.log(`  ${label.padEnd(34)}${ns.toFixed(1).padStart(8)} ns${note}${vsNative(ns, native)}`);
 
 /** A physical address the format can hold: above 2^32 where it can (ARM v7s holds 32 bits). */
 const paFor = (t: PageTable) => (t.cfg.oas > 40 ? PA : 0x8000_0000);
@@ -83,7 +86,8 @@ const probeOffset = (t: PageTable) => (t.layout.rules === 'iommufd-mock' ? 0 : 8
 const blockSize = (t: PageTable) =>
   t.layout.pgsizes.find((s) => s > t.cfg.granule && t.layout.levels.some((l) => 2 ** l.shift === s));
 
-function formatOps(t: PageTable): void {
+/** native: the C baseline's figures for this format, if any. */
+function formatOps(t: PageTable, native?: NativeResult['ops']): void {
   const g = t.cfg.granule;
   const n = 100_000;
   const PA = paFor(t);
@@ -95,8 +99,8 @@ function formatOps(t: PageTable): void {
     for (let i = 0; i < n; i++) if (t.unmapPages(i * g, g, 1) !== g) fail('unmap');
   };
   const [mapNs, unmapNs] = time(n, map, unmap);
-  row(`map ${sizeName(g)}`, mapNs, '/op');
-  row(`unmap ${sizeName(g)}`, unmapNs, '/op');
+  row(`map ${sizeName(g)}`, mapNs, '/op', native?.map);
+  row(`unmap ${sizeName(g)}`, unmapNs, '/op', native?.unmap);
 
   const [objNs] = time(
     n,
@@ -105,25 +109,37 @@ function formatOps(t: PageTable): void {
     },
     unmap,
   );
-  row(`map ${sizeName(g)}, mapPages() object`, objNs, '/op');
+  row(`map ${sizeName(g)}, mapPages() object`, objNs, '/op', native?.map);
 
   const batches = 400;
+  // A family that maps one page per call whatever the count (the SoC drivers' own tables) is
+  // called again for the rest, as __iommu_map() and __iommu_unmap() do.
   const [bMap, bUnmap] = time(
     batches * 256,
     () => {
       for (let b = 0; b < batches; b++)
-        if (t.mapPagesTo(out, b * 256 * g, PA, g, 256, RW) !== 0) fail('batch map');
+        for (let done = 0; done < 256;) {
+          const before = out.mapped;
+          if (t.mapPagesTo(out, (b * 256 + done) * g, PA, g, 256 - done, RW) !== 0) fail('batch map');
+          done += (out.mapped - before) / g;
+        }
     },
     () => {
       for (let b = 0; b < batches; b++)
-        if (t.unmapPages(b * 256 * g, g, 256) !== 256 * g) fail('batch unmap');
+        for (let done = 0; done < 256;) {
+          const n = t.unmapPages((b * 256 + done) * g, g, 256 - done);
+          if (n === 0) fail('batch unmap');
+          done += n / g;
+        }
     },
   );
-  row(`map ${sizeName(g)} ×256 per call`, bMap, `/page (${(bMap * 256).toFixed(0)} ns/call)`);
-  row(`unmap ${sizeName(g)} ×256 per call`, bUnmap, `/page (${(bUnmap * 256).toFixed(0)} ns/call)`);
+  const perCall = (ns: number) => `/page (${(ns * 256).toFixed(0)} ns/call)`;
+  row(`map ${sizeName(g)} ×256 per call`, bMap, perCall(bMap), native?.batch_map);
+  row(`unmap ${sizeName(g)} ×256 per call`, bUnmap, perCall(bUnmap), native?.batch_unmap);
 
   const blk = blockSize(t);
-  const nb = 2_000;
+  // As many as the IOVA space holds (a 32-bit Rockchip table has 1024 of its 4M).
+  const nb = blk === undefined ? 0 : Math.min(2_000, Math.floor(2 ** t.cfg.ias / blk));
   if (blk !== undefined) {
     const [blkMap, blkUnmap] = time(
       nb,
@@ -135,8 +151,8 @@ function formatOps(t: PageTable): void {
         for (let i = 0; i < nb; i++) if (t.unmapPages(i * blk, blk, 1) !== blk) fail('block unmap');
       },
     );
-    row(`map ${sizeName(blk)} block`, blkMap, '/op');
-    row(`unmap ${sizeName(blk)} block`, blkUnmap, '/op');
+    row(`map ${sizeName(blk)} block`, blkMap, '/op', native?.block_map);
+    row(`unmap ${sizeName(blk)} block`, blkUnmap, '/op', native?.block_unmap);
   }
 
   map();
@@ -145,7 +161,7 @@ function formatOps(t: PageTable): void {
   const [walk] = time(n, () => {
     for (let i = 0; i < n; i++) if (t.iovaToPhys(r[i] * g + o) !== PA + r[i] * g + o) fail('iova_to_phys');
   });
-  row(`iova_to_phys (random ${sizeName(g)} page)`, walk, '/op');
+  row(`iova_to_phys (random ${sizeName(g)} page)`, walk, '/op', native?.iova_to_phys);
   unmap();
 }
 
@@ -211,14 +227,15 @@ function mapScaling(live: number): number[] {
   );
 }
 
-function printScaling(label: string, results: number[][]): void {
-  const names = [
-    'map+unmap, random',
-    'iova_to_phys, random',
-    'map+unmap, consecutive',
-    'iova_to_phys, consecutive',
-  ];
-  names.forEach((what, k) => {
+const SCALING_NAMES = [
+  'map+unmap, random',
+  'iova_to_phys, random',
+  'map+unmap, consecutive',
+  'iova_to_phys, consecutive',
+];
+
+function printScaling(label: string, results: readonly (readonly number[])[]): void {
+  SCALING_NAMES.forEach((what, k) => {
     const base = results[0][k];
     const cells = results.map((r, i) =>
       Number.isNaN(r[k])
@@ -229,11 +246,28 @@ function printScaling(label: string, results: number[][]): void {
   });
 }
 
+/** The JS/native ratio of each scaling figure. */
+function printNativeRatios(label: string, js: number[][], native: NativeResult['scaling']): void {
+  SCALING_NAMES.forEach((what, k) => {
+    const cells = js.map((r, i) => `${countName(SCALES[i])} ×${(r[k] / native[i][k]).toFixed(2)}`);
+    console.log(`  ${`${label}: ${what}`.padEnd(48)}${cells.map((c) => c.padEnd(18)).join('')}`);
+  });
+}
+
 async function main(): Promise<void> {
   console.log(
     `iommu-lab page-table benchmarks (node ${process.version}; median of ${ROUNDS} rounds; PA ${'0x' + PA.toString(16)})`,
   );
-  console.log('kernel reference: ~55 ns per 4K map, ~70 ns per 4K unmap\n');
+  console.log('kernel reference: ~55 ns per 4K map, ~70 ns per 4K unmap');
+  // Run first, alone: the C program's figures go next to the JS ones of its format.
+  const native = runNativeBaseline({
+    scales: SCALES,
+    rounds: ROUNDS,
+    roundNs: ROUND_NS,
+    warmupNs: WARMUP_NS,
+  });
+  console.log(`${native.note}\n`);
+  const nativeOf = (name: string) => (native.ok && name === NATIVE_FORMAT ? native.result : undefined);
 
   console.log('JS Map<number, number> baseline, 100k keys');
   const n = 100_000;
@@ -253,7 +287,7 @@ async function main(): Promise<void> {
   for (const name of pgtableFormatNames) {
     console.log(`\n${name}`);
     const t = createPageTable(name);
-    formatOps(t);
+    formatOps(t, nativeOf(name)?.ops);
     t.free();
   }
 
@@ -283,11 +317,15 @@ async function main(): Promise<void> {
 
   console.log('\nScaling with live mappings: ns/op and ratio to 1k');
   printScaling('Map', SCALES.map(mapScaling));
-  for (const name of pgtableFormatNames)
-    printScaling(
-      name,
-      SCALES.map((live) => scaling(name, live)),
-    );
+  for (const name of pgtableFormatNames) {
+    const results = SCALES.map((live) => scaling(name, live));
+    printScaling(name, results);
+    const nat = nativeOf(name);
+    if (nat !== undefined) {
+      printScaling('native (C -O2)', nat.scaling);
+      printNativeRatios('JS/native', results, nat.scaling);
+    }
+  }
 
   console.log('');
   runIovaBench((line) => console.log(line));
