@@ -748,7 +748,8 @@ export class IoPgtable {
   /** free_io_pgtable_ops(): flush the whole TLB context, then free every table (arm_lpae_free_pgtable()). */
   protected free_io_pgtable_ops(): void {
     if (this.tlb !== null && this.tlb.tlb_flush_all) this.tlb.tlb_flush_all();
-    this.__free_pgtable(this.top, this.pgdPhys);
+    if (this.rules?.freeAll) this.rules.freeAll(this);
+    else this.__free_pgtable(this.top, this.pgdPhys);
     this.freed = true;
   }
 }

@@ -102,7 +102,10 @@ export type PgtableRulesName =
   | 'intel-vtd'
   | 'amd-v1'
   | 'amd-v2'
-  | 'iommufd-mock';
+  | 'iommufd-mock'
+  | 'rockchip-iommu'
+  | 'tegra-smmu'
+  | 'exynos-iommu';
 
 /** What a walker makes of one entry: decode() of a format, off the hot path (traces, leaf dumps). */
 export interface DecodedEntry {

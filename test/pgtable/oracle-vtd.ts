@@ -33,7 +33,54 @@ export class VtdOracle extends Oracle {
   }
 
   tableCount(): number {
-    return this.tree.tables.size;
+    return this.tree.tables.size + this.leaked;
+  }
+
+  /**
+   * dma_pte_clear_range() as switch_to_super_page() runs it before freeing
+   * the tables: from the leaf it finds (a 4K entry or a superpage) it clears
+   * the following entries of that table as leaves, so a table pointer after
+   * a superpage is cleared and its tables stay allocated, unreachable.
+   */
+  private clearRange(start: number, last: number): void {
+    const t = this.tree;
+    let pfn = start;
+    while (pfn <= last) {
+      let level = this.total;
+      let found = false;
+      for (;;) {
+        const e = t.entry(level, pfn * SZ_4K);
+        if (!e) break;
+        if (level === 1 || e.kind === 'leaf') {
+          found = true;
+          break;
+        }
+        level--;
+      }
+      if (!found) {
+        const span = this.pages(level + 1);
+        pfn = Math.ceil((pfn + 1) / span) * span;
+        continue;
+      }
+      const step = this.pages(level);
+      do {
+        const x = pfn * SZ_4K;
+        if (t.entry(level, x)?.kind === 'table') this.leaked += this.subtree(level - 1, x);
+        t.clear(level, x);
+        pfn += step;
+      } while (pfn <= last && t.idx(level, pfn * SZ_4K) !== 0);
+    }
+  }
+
+  /** The tables at and under the one at `level` holding iova. */
+  private subtree(level: number, iova: number): number {
+    const tb = this.tree.table(level, iova);
+    if (!tb) return 0;
+    let n = 1;
+    const base = this.tree.base(level, iova);
+    for (const [i, e] of tb)
+      if (e.kind === 'table') n += this.subtree(level - 1, base + i * SZ_4K * this.pages(level));
+    return n;
   }
 
   private pages = (level: number) => 512 ** (level - 1);
@@ -90,7 +137,12 @@ export class VtdOracle extends Oracle {
       const toPageEnd = 512 - t.idx(lvl, va);
       const n = lvl > 1 ? Math.min(Math.floor(nr / lp), toPageEnd) : Math.min(nr, toPageEnd);
       // switch_to_super_page(): whatever is under each superpage goes first.
-      if (lvl > 1) for (let k = 0; k < n; k++) t.clear(lvl, va + k * lp * SZ_4K);
+      if (lvl > 1)
+        for (let k = 0; k < n; k++) {
+          const x = va + k * lp * SZ_4K;
+          if (t.entry(lvl, x)?.kind === 'table') this.clearRange(x / SZ_4K, x / SZ_4K + lp - 1);
+          t.clear(lvl, x);
+        }
       for (let k = 0; k < n; k++) {
         const x = va + k * lp * SZ_4K;
         if (t.entry(lvl, x)) this.warns++;

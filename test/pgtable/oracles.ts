@@ -4,7 +4,11 @@ import type { PageTable, PgtableRulesName } from '../../src/pgtable/index.js';
 import type { Oracle } from './oracle.js';
 import { ArmLpaeOracle } from './oracle.js';
 import { AmdV1Oracle, AmdV2Oracle } from './oracle-amd.js';
+import { DartOracle } from './oracle-dart.js';
 import { MockOracle } from './oracle-mock.js';
+import { RockchipOracle } from './oracle-rockchip.js';
+import { TegraOracle } from './oracle-tegra.js';
+import { ExynosOracle } from './oracle-exynos.js';
 import { V7sOracle } from './oracle-v7s.js';
 import { VtdOracle } from './oracle-vtd.js';
 
@@ -15,6 +19,10 @@ const factories: Partial<Record<PgtableRulesName, (t: PageTable) => Oracle>> = {
   'amd-v1': (t) => new AmdV1Oracle(t.layout),
   'amd-v2': (t) => new AmdV2Oracle(t.layout),
   'iommufd-mock': (t) => new MockOracle(t.layout),
+  'io-pgtable-dart': (t) => new DartOracle(t.layout),
+  'rockchip-iommu': (t) => new RockchipOracle(t.layout),
+  'tegra-smmu': (t) => new TegraOracle(t.layout),
+  'exynos-iommu': (t) => new ExynosOracle(t.layout),
 };
 
 /** A new, empty oracle for a new, empty table. */

@@ -419,3 +419,31 @@ export function armLpaeAlloc(
   const cpuPageSize = input.cpu_page_size ?? 4096;
   return stage === 1 ? alloc_s1(cfg, cpuPageSize) : alloc_s2(cfg, cpuPageSize);
 }
+
+/**
+ * arm_32_lpae_alloc_pgtable_s1() / _s2(): the AArch32 long-descriptor
+ * formats (ARM_32_LPAE_S1/S2). The kernel checks the AArch32 limits (ias at
+ * most 32 at stage 1 or 40 at stage 2, oas at most 40), keeps only 4K, 2M
+ * and 1G pages and then builds the very same tables with the 64-bit alloc
+ * function; only the fmt differs, and with it arm_lpae_read_and_clear_dirty(),
+ * which refuses everything but ARM_64_LPAE_S1.
+ */
+export function armLpae32Alloc(
+  stage: Stage,
+  input: PgtableCfgInput,
+  defaults: { pgsize_bitmap: bigint; ias: number; oas: number },
+): FormatAllocResult | { reason: string } {
+  const ias = input.ias ?? defaults.ias;
+  const oas = input.oas ?? defaults.oas;
+  const maxIas = stage === 1 ? 32 : 40;
+  if (ias > maxIas || oas > 40)
+    return { reason: `ARM_32_LPAE_S${stage}: ias ${ias} > ${maxIas} or oas ${oas} > 40` };
+  const bitmap = input.pgsize_bitmap === undefined ? defaults.pgsize_bitmap : BigInt(input.pgsize_bitmap);
+  const res = armLpaeAlloc(
+    stage,
+    { ...input, pgsize_bitmap: bitmap & (SZ_4K | (1n << 21n) | (1n << 30n)) },
+    defaults,
+  );
+  if (!('layout' in res)) return res;
+  return { ...res, layout: { ...res.layout, fmt: `ARM_32_LPAE_S${stage}`, dirty: null } };
+}

@@ -6,11 +6,20 @@
  * every entry here.
  */
 import type { PgtableCfgInput, PgtableFormat } from '../format.js';
-import { IO_PGTABLE_QUIRK_ARM_NS, IO_PGTABLE_QUIRK_NO_PERMS, armLpaeAlloc } from './arm-lpae.js';
+import {
+  IO_PGTABLE_QUIRK_ARM_NS,
+  IO_PGTABLE_QUIRK_NO_PERMS,
+  armLpae32Alloc,
+  armLpaeAlloc,
+} from './arm-lpae.js';
 import { IO_PGTABLE_QUIRK_ARM_MTK_EXT, IO_PGTABLE_QUIRK_ARM_MTK_TTBR_EXT, armV7sAlloc } from './arm-v7s.js';
 import { AMD_IOMMU_PGSIZES, AMD_IOMMU_PGSIZES_V2, amdV1Alloc, amdV2Alloc } from './amd.js';
+import { appleDartAlloc } from './apple-dart.js';
 import { INTEL_VTD_QUIRK_FORCE_SNOOP, intelVtdAlloc } from './intel-vtd.js';
 import { MOCK_HUGE_PAGE_SIZE, MOCK_IO_PAGE_SIZE, iommufdMockAlloc } from './iommufd-mock.js';
+import { RK_IOMMU_PGSIZE_BITMAP, rockchipAlloc, type RkVariant } from './rockchip.js';
+import { tegraSmmuAlloc } from './tegra-smmu.js';
+import { exynosSysmmuAlloc, type SysmmuPgEnt } from './exynos-sysmmu.js';
 
 const SZ_4K = 1n << 12n;
 const SZ_16K = 1n << 14n;
@@ -32,6 +41,20 @@ function armLpae(stage: 1 | 2, pgsize_bitmap: bigint, granule: string): PgtableF
     // SMMUs with 40- and 32-bit input addresses: other start levels and pgd sizes.
     variants: [{ ias: 40 }, { ias: 32 }],
     alloc: (cfg: PgtableCfgInput) => armLpaeAlloc(stage, cfg, defaults),
+  };
+}
+
+/** ARM_32_LPAE_S1/S2 (qcom_iommu, ipmmu-vmsa, arm-smmu contexts without AArch64 tables). */
+function armLpae32(stage: 1 | 2): PgtableFormat {
+  const defaults = { pgsize_bitmap: SZ_4K | SZ_2M | SZ_1G, ias: stage === 1 ? 32 : 40, oas: 40 };
+  return {
+    name: `arm-32-lpae-s${stage}`,
+    fmt: `ARM_32_LPAE_S${stage}`,
+    description: `ARM 32-bit LPAE (long-descriptor) stage ${stage}, 4K granule (io-pgtable-arm.c)`,
+    defaults,
+    // ipmmu-vmsa sets the NS quirk at stage 1; a smaller SMMU input size at stage 2.
+    variants: stage === 1 ? [{ quirks: IO_PGTABLE_QUIRK_ARM_NS }, { oas: 32 }] : [{ ias: 32 }],
+    alloc: (cfg: PgtableCfgInput) => armLpae32Alloc(stage, cfg, defaults),
   };
 }
 
@@ -121,6 +144,70 @@ const iommufdMock: PgtableFormat = {
   alloc: (cfg: PgtableCfgInput) => iommufdMockAlloc(cfg, mockDefaults),
 };
 
+/** A rk_iommu_domain's tables (the driver's own two levels, not io-pgtable), one format per descriptor variant. */
+function rockchip(variant: RkVariant): PgtableFormat {
+  return {
+    name: `rockchip-iommu-${variant}`,
+    fmt: `ROCKCHIP_IOMMU_${variant.toUpperCase()}`,
+    description: `Rockchip IOMMU ${variant} DT/PT, 4K pages, ${variant === 'v1' ? 32 : 40}-bit output (rockchip-iommu.c)`,
+    defaults: { pgsize_bitmap: BigInt(RK_IOMMU_PGSIZE_BITMAP), ias: 32, oas: variant === 'v1' ? 32 : 40 },
+    variants: [],
+    alloc: (cfg: PgtableCfgInput) => rockchipAlloc(variant, cfg),
+  };
+}
+
+const dart1Defaults = { pgsize_bitmap: SZ_16K, ias: 32, oas: 36 };
+
+/** APPLE_DART as apple_dart_finalize_domain() creates it on a t8103 DART (16K pages, ias 32, oas 36). */
+const appleDart: PgtableFormat = {
+  name: 'apple-dart',
+  fmt: 'APPLE_DART',
+  description: 'Apple DART (t8103), 2 levels under up to 4 TTBRs (io-pgtable-dart.c)',
+  defaults: dart1Defaults,
+  // A 4K-page DART: 9 index bits a level, so a 32-bit IOVA needs all four TTBRs.
+  variants: [{ pgsize_bitmap: SZ_4K }, { ias: 36 }],
+  alloc: (cfg: PgtableCfgInput) => appleDartAlloc('APPLE_DART', cfg, dart1Defaults),
+};
+
+const dart2Defaults = { pgsize_bitmap: SZ_16K, ias: 32, oas: 42 };
+
+/** APPLE_DART2 as on t6000 (ias 32, oas 42); a 38-bit VA width (T8110's PARAMS3) takes four TTBRs. */
+const appleDart2: PgtableFormat = {
+  name: 'apple-dart2',
+  fmt: 'APPLE_DART2',
+  description: 'Apple DART2 (t6000, t8110): paddr >> 4 in the PTE (io-pgtable-dart.c)',
+  defaults: dart2Defaults,
+  variants: [{ ias: 38 }],
+  alloc: (cfg: PgtableCfgInput) => appleDartAlloc('APPLE_DART2', cfg, dart2Defaults),
+};
+
+/** A tegra_smmu_as's page directory and tables: Tegra114 to Tegra210 (34-bit MC); Tegra30's MC has 32 bits. */
+const tegraSmmu: PgtableFormat = {
+  name: 'tegra-smmu',
+  fmt: 'TEGRA_SMMU',
+  description: 'Tegra SMMU page directory and tables, 4K pages (tegra-smmu.c)',
+  defaults: { pgsize_bitmap: SZ_4K, ias: 32, oas: 34 },
+  variants: [{ oas: 32 }],
+  alloc: (cfg: PgtableCfgInput) => tegraSmmuAlloc(cfg, { oas: 34 }),
+};
+
+/**
+ * An exynos_iommu_domain's tables in one entry encoding (PG_ENT_SHIFT 0 for
+ * System MMU v1..v3, 4 for v5 and later). ZERO_LV2LINK names a zero level-2
+ * table at `zeroLv2` (the driver passes the one exynos_iommu_init() allocated;
+ * registered, physical 0).
+ */
+export function exynosSysmmuFormat(v: SysmmuPgEnt, zeroLv2 = 0): PgtableFormat {
+  return {
+    name: `exynos-sysmmu-${v}`,
+    fmt: `EXYNOS_SYSMMU_${v.toUpperCase()}`,
+    description: `Exynos System MMU ${v === 'v1' ? 'v1..v3' : 'v5+'} lv1/lv2, 4K/64K/1M (exynos-iommu.c)`,
+    defaults: { pgsize_bitmap: SZ_4K | SZ_64K | SZ_1M, ias: 32, oas: v === 'v1' ? 32 : 36 },
+    variants: [],
+    alloc: (cfg: PgtableCfgInput) => exynosSysmmuAlloc(v, cfg, zeroLv2),
+  };
+}
+
 export const pgtableFormats = {
   'arm-64-lpae-s1-4k': armLpae(1, SZ_4K | SZ_2M | SZ_1G, '4k'),
   'arm-64-lpae-s1-16k': armLpae(1, SZ_16K | SZ_32M, '16k'),
@@ -128,12 +215,21 @@ export const pgtableFormats = {
   'arm-64-lpae-s2-4k': armLpae(2, SZ_4K | SZ_2M | SZ_1G, '4k'),
   'arm-64-lpae-s2-16k': armLpae(2, SZ_16K | SZ_32M, '16k'),
   'arm-64-lpae-s2-64k': armLpae(2, SZ_64K | SZ_512M, '64k'),
+  'arm-32-lpae-s1': armLpae32(1),
+  'arm-32-lpae-s2': armLpae32(2),
   'arm-v7s': armV7s,
   'intel-vtd-ss': intelVtdSecond,
   'intel-vtd-fs': intelVtdFirst,
   'amd-v1': amdV1,
   'amd-v2': amdV2,
   'iommufd-mock': iommufdMock,
+  'apple-dart': appleDart,
+  'apple-dart2': appleDart2,
+  'rockchip-iommu-v1': rockchip('v1'),
+  'rockchip-iommu-v2': rockchip('v2'),
+  'tegra-smmu': tegraSmmu,
+  'exynos-sysmmu-v1': exynosSysmmuFormat('v1'),
+  'exynos-sysmmu-v5': exynosSysmmuFormat('v5'),
 } as const satisfies Record<string, PgtableFormat>;
 
 export type PgtableFormatName = keyof typeof pgtableFormats;

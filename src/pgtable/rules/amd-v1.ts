@@ -28,10 +28,11 @@
  * BUG()s on and the core never passes, are refused (-EINVAL, 0).
  */
 import { EINVAL, ENOMEM } from '../../kernel/errno.js';
+import type { CompiledFormat } from '../compiled.js';
 import type { DirtyRecord, IoPgtable, MappedOut } from '../engine.js';
 import { IOMMU_DIRTY_NO_CLEAR, IOMMU_READ, IOMMU_WRITE } from '../prot.js';
 import type { PgtableRules } from './rules.js';
-import { ffs, isPow2 } from './rules.js';
+import { alignDown, ffs, isAligned, isPow2, pow2, tableOf, wHi } from './rules.js';
 
 const TWO32 = 4294967296;
 const LEVELS = 5;
@@ -45,22 +46,39 @@ const HD_LO = 1 << 6;
 const ADDR_LO = ~0xfff;
 const ADDR_HI = 0xfffff;
 
+/*
+ * An IOVA travels between the functions below as its two 32-bit words (the
+ * low one as int32), so that no call boxes it; sizes travel as their log2.
+ */
+
 const depthOf = (level: number): number => LEVELS - 1 - level;
 /** The current mode (number of levels). */
 const modeOf = (e: IoPgtable): number => LEVELS - e.top;
 /** PM_LEVEL_SIZE(mode): the last address a table of that mode covers. */
-const pmLevelSize = (mode: number): number => (mode < 6 ? 2 ** (12 + 9 * mode) - 1 : Infinity);
-const levelBytes = (level: number): number => 2 ** (12 + 9 * level);
-/** PM_LEVEL_INDEX(level, address). */
-const index = (level: number, address: number): number => Math.floor(address / levelBytes(level)) % 512;
+const PM_LEVEL_SIZE = Float64Array.from({ length: 8 }, (_, mode) =>
+  mode < 6 ? 2 ** (12 + 9 * mode) - 1 : Infinity,
+);
+/** PM_LEVEL_SHIFT(level). */
+const levelShift = (level: number): number => 12 + 9 * level;
+/**
+ * PM_LEVEL_INDEX(level, address), as the word index of the entry. A negative
+ * address (only read_and_clear_dirty lets one through) indexes as the
+ * model's division always has: mostly before the table, where nothing is.
+ */
+const index = (f: CompiledFormat, level: number, lo: number, hi: number): number =>
+  hi >= 0
+    ? f.index(depthOf(level), lo, hi) << 1
+    : (Math.floor(((lo >>> 0) + hi * TWO32) / f.blockSize[depthOf(level)]) % 512) << 1;
 const nextLevel = (lo: number): number => (lo >>> 9) & 7;
 const present = (lo: number): boolean => (lo & PR) !== 0;
+/** PAGE_SIZE_PTE_COUNT(): the entries a page of 2^shift bytes takes. */
+const pteCount = (shift: number): number => 1 << ((shift - 12) % 9);
 
-/** PTE_PAGE_SIZE() of a next-level-7 entry: 2^(1 + the first zero address bit from 12). */
-function ptePageSize(lo: number, hi: number): number {
+/** PTE_PAGE_SIZE() of a next-level-7 entry, as its log2: 1 + the first zero address bit from 12. */
+function ptePageShift(lo: number, hi: number): number {
   let b = 12;
   while (b < 52 && ((b < 32 ? lo >>> b : hi >>> (b - 32)) & 1) === 1) b++;
-  return 2 ** (b + 1);
+  return b + 1;
 }
 
 /** PM_LEVEL_PDE(level, phys) into t[j]. */
@@ -70,7 +88,7 @@ function writePde(t: Int32Array, j: number, level: number, phys: number): void {
 }
 
 /** The table a PDE points at. */
-const childOf = (e: IoPgtable, t: Int32Array, j: number) => e.tableAt(t[j] & ADDR_LO, t[j + 1] & ADDR_HI);
+const childOf = (e: IoPgtable, t: Int32Array, j: number) => tableOf(e, t[j] & ADDR_LO, t[j + 1] & ADDR_HI);
 
 /** increase_address_space(): a new root whose first entry is the old one. */
 function increaseAddressSpace(e: IoPgtable, address: number, pageSizeLevel: number): boolean {
@@ -82,7 +100,7 @@ function increaseAddressSpace(e: IoPgtable, address: number, pageSizeLevel: numb
   }
   const phys = e.allocTable(e.top - 1);
   if (phys < 0) return false;
-  if (address <= pmLevelSize(mode) && mode - 1 >= pageSizeLevel) {
+  if (address <= PM_LEVEL_SIZE[mode] && mode - 1 >= pageSizeLevel) {
     e.freeTable(e.top - 1, phys);
     return true;
   }
@@ -100,26 +118,27 @@ let rJ = 0;
 /** alloc_pte() and free_clear_pte() set it: the TLB needs flushing after the map. */
 let updated = false;
 
-/** alloc_pte(): the entry at the page size's level for address, tables allocated on the way. */
-function allocPte(e: IoPgtable, address: number, pgsize: number, shift: number): boolean {
+/** alloc_pte(): the entry at the page size's level for the IOVA (lo, hi), tables allocated on the way. */
+function allocPte(e: IoPgtable, lo: number, hi: number, shift: number): boolean {
+  const f = e.f;
   const endLvl = Math.floor((shift - 12) / 9);
-  const last = address + (pgsize - 1);
-  while (last > pmLevelSize(modeOf(e)) || modeOf(e) - 1 < endLvl)
+  const last = (lo >>> 0) + hi * TWO32 + (pow2(shift) - 1);
+  while (last > PM_LEVEL_SIZE[modeOf(e)] || modeOf(e) - 1 < endLvl)
     if (!increaseAddressSpace(e, last, endLvl)) return false;
   let level = modeOf(e) - 1;
   let t = e.pgd;
-  let j = index(level, address) << 1;
+  let j = index(f, level, lo, hi);
   while (level > endLvl) {
-    const lo = t[j];
-    const hi = t[j + 1];
-    const pl = nextLevel(lo);
-    if (present(lo) && pl === 7) {
+    const plo = t[j];
+    const phi = t[j + 1];
+    const pl = nextLevel(plo);
+    if (present(plo) && pl === 7) {
       // A series of large PTEs: clear those still matching the one met (first_pte_l7()).
-      const cnt = 2 ** ((ffs(ptePageSize(lo, hi)) - 12) % 9);
+      const cnt = pteCount(ptePageShift(plo, phi));
       const first = j - (j % (2 * cnt));
       for (let i = 0; i < cnt; i++) {
         const k = first + 2 * i;
-        if (t[k] === lo && t[k + 1] === hi) {
+        if (t[k] === plo && t[k + 1] === phi) {
           t[k] = 0;
           t[k + 1] = 0;
         }
@@ -127,12 +146,12 @@ function allocPte(e: IoPgtable, address: number, pgsize: number, shift: number):
       updated = true;
       continue;
     }
-    if (!present(lo) || pl === 0) {
+    if (!present(plo) || pl === 0) {
       const phys = e.allocTable(depthOf(level - 1));
       if (phys < 0) return false;
       // cmpxchg over what was read: a page there is dropped, not freed (it is no table).
       writePde(t, j, level, phys);
-      if (present(lo)) updated = true;
+      if (present(plo)) updated = true;
       continue;
     }
     // "No level skipping support yet"
@@ -141,7 +160,7 @@ function allocPte(e: IoPgtable, address: number, pgsize: number, shift: number):
     const next = childOf(e, t, j);
     if (next === undefined) return false;
     t = next;
-    j = index(level, address) << 1;
+    j = index(f, level, lo, hi);
   }
   rT = t;
   rJ = j;
@@ -190,8 +209,8 @@ function map(e: IoPgtable, pgcount: number, prot: number, out: MappedOut): numbe
   if (
     !isPow2(pgsize) ||
     pgsize < 4096 ||
-    iova % pgsize !== 0 ||
-    paddr % pgsize !== 0 ||
+    !isAligned(iova, pgsize) ||
+    !isAligned(paddr, pgsize) ||
     iova < 0 ||
     paddr < 0
   )
@@ -200,19 +219,27 @@ function map(e: IoPgtable, pgcount: number, prot: number, out: MappedOut): numbe
   const shift = ffs(pgsize);
   const oIova = iova;
   const size = pgcount * pgsize;
-  const count = 2 ** ((shift - 12) % 9);
+  const count = pteCount(shift);
   updated = false;
   let ret = 0;
   let hiBits = FC_HI;
   if (prot & IOMMU_READ) hiBits |= IR_HI;
   if (prot & IOMMU_WRITE) hiBits |= IW_HI;
+  let t: Int32Array | null = null;
+  let j = 0;
   for (; pgcount > 0; pgcount--) {
-    if (!allocPte(e, iova, pgsize, shift)) {
-      ret = -ENOMEM;
-      break;
+    if (t !== null && j + 2 * count < 1024) {
+      // alloc_pte() for the next page of the same table would walk down the same entries (this loop changes
+      // nothing above the pages) to the next slots.
+      j += 2 * count;
+    } else {
+      if (!allocPte(e, iova | 0, wHi(iova), shift)) {
+        ret = -ENOMEM;
+        break;
+      }
+      t = rT;
+      j = rJ;
     }
-    const t = rT;
-    const j = rJ;
     for (let i = 0; i < count; i++) freeClearPte(e, t, j + 2 * i);
     let lo: number;
     let hi: number;
@@ -221,8 +248,7 @@ function map(e: IoPgtable, pgcount: number, prot: number, out: MappedOut): numbe
       const enc = (paddr + (pgsize / 2 - 1)) & ADDR_LO;
       lo = enc | (7 << 9) | PR;
       hi = ((paddr - (paddr >>> 0)) / TWO32) | hiBits;
-      if (pgsize >= 2 ** 33) hi |= (pgsize / 2 - 1) / TWO32;
-      lo |= 0;
+      if (pgsize >= 0x200000000) hi |= (pgsize / 2 - 1) / TWO32;
     } else {
       lo = (paddr & ADDR_LO) | PR;
       hi = ((paddr - (paddr >>> 0)) / TWO32) | hiBits;
@@ -241,38 +267,45 @@ function map(e: IoPgtable, pgcount: number, prot: number, out: MappedOut): numbe
   return ret;
 }
 
-/** fetch_pte()'s result: the entry (or the first of its series) and the page size. */
-let fSize = 0;
+/** fetch_pte()'s result besides rT/rJ: log2 of the page size (-1: past the root's reach, the kernel's 0). */
+let fShift = -1;
 
-/** fetch_pte(): the entry mapping address, or false. fSize is the page size (0 past the root's reach). */
-function fetchPte(e: IoPgtable, address: number): boolean {
-  fSize = 0;
+/** fetch_pte(): the entry mapping the IOVA (lo, hi) (the first of its series), or false. */
+function fetchPte(e: IoPgtable, lo: number, hi: number): boolean {
+  fShift = -1;
   const mode = modeOf(e);
-  if (address > pmLevelSize(mode)) return false;
-  let level = mode - 1;
-  let t = e.pgd;
-  let j = index(level, address) << 1;
-  fSize = levelBytes(level);
+  if ((lo >>> 0) + hi * TWO32 > PM_LEVEL_SIZE[mode]) return false;
+  return fetchFrom(e, e.pgd, mode - 1, lo, hi);
+}
+
+/** The level of the table fetch_pte() found its entry in. */
+let rLevel = 0;
+
+/** fetch_pte() from table t at `level` down, the root or a table it stepped down to. */
+function fetchFrom(e: IoPgtable, t: Int32Array, level: number, lo: number, hi: number): boolean {
+  const f = e.f;
+  let j = index(f, level, lo, hi);
+  fShift = levelShift(level);
   while (level > 0) {
-    const lo = t[j];
-    if (!present(lo)) return false;
-    const pl = nextLevel(lo);
+    const plo = t[j];
+    if (!present(plo)) return false;
+    const pl = nextLevel(plo);
     if (pl === 7 || pl === 0) break;
     if (pl !== level) return false;
     level--;
     const next = childOf(e, t, j);
     if (next === undefined) return false;
     t = next;
-    j = index(level, address) << 1;
-    fSize = levelBytes(level);
+    j = index(f, level, lo, hi);
+    fShift = levelShift(level);
   }
   if (nextLevel(t[j]) === 7) {
-    fSize = ptePageSize(t[j], t[j + 1]);
-    const cnt = 2 ** ((ffs(fSize) - 12) % 9);
-    j -= j % (2 * cnt);
+    fShift = ptePageShift(t[j], t[j + 1]);
+    j -= j % (2 * pteCount(fShift));
   }
   rT = t;
   rJ = j;
+  rLevel = level;
   return true;
 }
 
@@ -284,16 +317,31 @@ function unmap(e: IoPgtable, pgcount: number): void {
   a[2] = 0;
   if (!Number.isInteger(iova) || !Number.isInteger(pgcount) || pgcount < 0 || iova < 0) return;
   // BUG_ON(!is_power_of_2(pgsize)); __iommu_unmap() passes IOVAs aligned to the smallest page.
-  if (!isPow2(pgsize) || iova % 4096 !== 0) return;
+  if (!isPow2(pgsize) || (iova & 4095) !== 0) return;
   const start = iova;
   const size = pgcount * pgsize;
   let unmapped = 0;
+  let t: Int32Array | null = null;
+  let level = 0;
+  let tableEnd = 0;
   while (unmapped < size) {
-    if (!fetchPte(e, iova)) break;
-    const unmapSize = fSize;
-    const cnt = 2 ** ((ffs(unmapSize) - 12) % 9);
+    // Inside the table the last page was in, and within the root's reach, fetch_pte() would step down the same
+    // entries (an unmap clears nothing above the pages) back to this table.
+    const found =
+      t !== null && iova < tableEnd && iova <= PM_LEVEL_SIZE[modeOf(e)]
+        ? fetchFrom(e, t, level, iova | 0, wHi(iova))
+        : fetchPte(e, iova | 0, wHi(iova));
+    if (!found) break;
+    if (rT !== t) {
+      t = rT;
+      level = rLevel;
+      const span = pow2(levelShift(level) + 9);
+      tableEnd = alignDown(iova, span) + span;
+    }
+    const unmapSize = pow2(fShift);
+    const cnt = pteCount(fShift);
     for (let i = 0; i < 2 * cnt; i++) rT[rJ + i] = 0;
-    iova = iova - (iova % unmapSize) + unmapSize;
+    iova = alignDown(iova, unmapSize) + unmapSize;
     unmapped += unmapSize;
   }
   // amd_iommu_iotlb_gather_add_page() for what was unmapped.
@@ -308,9 +356,10 @@ function iovaToPhys(e: IoPgtable): void {
   const iova = a[0];
   a[1] = 0;
   if (!Number.isInteger(iova) || iova < 0 || iova >= 2 ** 53) return;
-  if (!fetchPte(e, iova) || !present(rT[rJ])) return;
+  if (!fetchPte(e, iova | 0, wHi(iova)) || !present(rT[rJ])) return;
+  const size = pow2(fShift);
   const pa = fromAddr(rT[rJ], rT[rJ + 1]);
-  a[1] = pa - (pa % fSize) + (iova % fSize);
+  a[1] = alignDown(pa, size) + (iova - alignDown(iova, size));
 }
 
 /** iommu_v1_read_and_clear_dirty(): pages with HD set in any of their entries (pte_test_and_clear_dirty()). */
@@ -323,13 +372,13 @@ function readAndClearDirty(
 ): number {
   const end = iova + size - 1;
   do {
-    const found = fetchPte(e, iova);
+    const found = fetchPte(e, iova | 0, wHi(iova));
     if (!found || !present(rT[rJ])) {
-      iova += fSize || 4096;
+      iova += fShift < 0 ? 4096 : pow2(fShift);
       continue;
     }
-    const pgsize = fSize;
-    const cnt = 2 ** ((ffs(pgsize) - 12) % 9);
+    const pgsize = pow2(fShift);
+    const cnt = pteCount(fShift);
     let dirty = false;
     for (let i = 0; i < cnt; i++) {
       const j = rJ + 2 * i;

@@ -22,83 +22,106 @@
  * - One call does all of pgcount; *mapped counts even when it fails part way.
  */
 import { EINVAL, ENOMEM } from '../../kernel/errno.js';
+import type { CompiledFormat } from '../compiled.js';
 import type { IoPgtable, MappedOut } from '../engine.js';
 import { IOMMU_PROT_BITS, IOMMU_READ, IOMMU_WRITE } from '../prot.js';
 import type { PgtableRules } from './rules.js';
+import { alignDown, tableOf, wHi } from './rules.js';
 
+const TWO32 = 4294967296;
 const SZ_4K = 0x1000;
 const SZ_2M = 0x200000;
 const SZ_1G = 0x40000000;
 const PSE = 1 << 7;
 const PROT_MASK = (1 << IOMMU_PROT_BITS) - 1;
+/** Below this, adding a page size to an IOVA is exact: the next page is the next entry. */
+const MAX_EXACT = 2 ** 53;
 
-const levelBytes = (level: number): number => 2 ** (12 + 9 * level);
-const index = (level: number, iova: number): number => Math.floor(iova / levelBytes(level)) % 512;
+/*
+ * Depth d is the engine's index into the layout's levels: PM level
+ * nLevels - 1 - d. An IOVA travels as its two 32-bit words (the low one as
+ * int32), so that no call boxes it.
+ */
+
+/** PM_LEVEL_INDEX() at depth d of the IOVA (lo, hi). */
+const index = (f: CompiledFormat, d: number, lo: number, hi: number): number => {
+  const s = f.shift[d];
+  return ((s >= 32 ? hi >>> (s - 32) : (lo >>> s) | (hi << (32 - s))) & f.idxMask[d]) << 1;
+};
 const present = (lo: number): boolean => (lo & 1) !== 0;
 const large = (lo: number): boolean => (lo & PSE) !== 0;
 
+/** What v2_alloc_pte() and fetch_pte() found: the table and word index of the entry, and its depth. */
 let rT: Int32Array = new Int32Array(2);
 let rJ = 0;
+let rD = 0;
+/** The TLB needs flushing after the map. */
 let updated = false;
 
-/** page_size_to_level(). */
-const pageSizeToLevel = (pgsize: number): number => (pgsize === SZ_1G ? 3 : pgsize === SZ_2M ? 2 : 1);
+/** The depth leaves of pgsize sit at (page_size_to_level()), or -1 when pgsize_bitmap has no such size. */
+function leafDepth(f: CompiledFormat, pgsize: number): number {
+  for (let d = f.last; d >= 0; d--) if (f.blockSize[d] === pgsize) return f.leafOk[d] === 1 ? d : -1;
+  return -1;
+}
 
-/** v2_alloc_pte(): the leaf's slot for iova, tables allocated and large pages cleared on the way. */
-function v2AllocPte(e: IoPgtable, iova: number, pgsize: number): boolean {
+/** v2_alloc_pte(): the leaf's slot at depth dLeaf for the IOVA (lo, hi), tables allocated and large pages cleared on the way. */
+function v2AllocPte(e: IoPgtable, lo: number, hi: number, dLeaf: number): boolean {
   const f = e.f;
-  const total = f.nLevels;
-  let level = total - 1;
-  const endLevel = pageSizeToLevel(pgsize);
+  let d = 0;
   let t = e.pgd;
-  let j = index(level, iova) << 1;
-  while (level >= endLevel) {
-    const lo = t[j];
-    if (present(lo) && large(lo)) {
+  let j = index(f, 0, lo, hi);
+  while (d < dLeaf) {
+    const plo = t[j];
+    if (present(plo) && large(plo)) {
       // "Unmap large pte": the whole large page goes.
       t[j] = 0;
       t[j + 1] = 0;
       updated = true;
       continue;
     }
-    if (!present(lo)) {
-      const phys = e.allocTable(total - level);
+    if (!present(plo)) {
+      const phys = e.allocTable(d + 1);
       if (phys < 0) return false;
       // set_pgtable_attr()
-      t[j] = f.tblLo | f.oaToLo(phys >>> 0, (phys - (phys >>> 0)) / 4294967296);
-      t[j + 1] = f.tblHi | f.oaToHi(phys >>> 0, (phys - (phys >>> 0)) / 4294967296);
+      t[j] = f.tblLo | f.oaToLo(phys >>> 0, wHi(phys));
+      t[j + 1] = f.tblHi | f.oaToHi(phys >>> 0, wHi(phys));
       continue;
     }
-    level--;
-    const next = e.tableAt(t[j], t[j + 1]);
+    d++;
+    const next = tableOf(e, t[j], t[j + 1]);
     if (next === undefined) return false;
     t = next;
-    j = index(level, iova) << 1;
+    j = index(f, d, lo, hi);
   }
-  // "Tear down existing pte entries"
+  tearDown(e, t, j, dLeaf);
+  rT = t;
+  rJ = j;
+  return true;
+}
+
+/** v2_alloc_pte()'s "Tear down existing pte entries" of the slot t[j] at depth dLeaf. */
+function tearDown(e: IoPgtable, t: Int32Array, j: number, dLeaf: number): void {
+  const f = e.f;
   if (present(t[j])) {
     updated = true;
-    const lo = t[j];
-    const hi = t[j + 1];
+    const plo = t[j];
+    const phi = t[j + 1];
     t[j] = 0;
     t[j + 1] = 0;
-    if (pgsize === SZ_1G || pgsize === SZ_2M) {
-      if (large(lo)) {
+    if (dLeaf < f.last) {
+      if (large(plo)) {
         e.warn(
           'v2_alloc_pte',
           'frees the page a large mapping pointed at as if it were a table (the model frees nothing)',
         );
       } else {
-        const phys = f.oaOf(lo, hi);
+        const phys = f.oaOf(plo, phi);
         // free_pgtable(__pte, end_level - 1) for 1G, iommu_free_page() for 2M.
-        if (pgsize === SZ_1G) freePgtable(e, phys, 2, total - (endLevel - 1));
-        else e.freeTable(total - (endLevel - 1), phys);
+        if (dLeaf === f.last - 2) freePgtable(e, phys, 2, dLeaf + 1);
+        else e.freeTable(dLeaf + 1, phys);
       }
     }
   }
-  rT = t;
-  rJ = j;
-  return true;
 }
 
 /** free_pgtable(): a table of PM level `level` (its entries' level) and the tables under it. */
@@ -125,32 +148,44 @@ function map(e: IoPgtable, pgcount: number, prot: number, out: MappedOut): numbe
   const f = e.f;
   if (!Number.isInteger(iova) || !Number.isInteger(paddr) || !Number.isInteger(pgcount) || pgcount < 0)
     return -EINVAL;
-  if (!f.layout.pgsizes.includes(pgsize)) {
+  const dLeaf = leafDepth(f, pgsize);
+  if (dLeaf < 0) {
     e.warn('iommu_v2_map_pages', 'WARN_ON(!pgsize || (pgsize & cfg->pgsize_bitmap) != pgsize)');
     return -EINVAL;
   }
   if (pgcount === 0) return -EINVAL;
   if ((prot & (IOMMU_READ | IOMMU_WRITE)) === 0) return -EINVAL;
-  // __iommu_map() only passes aligned addresses.
-  if (iova % pgsize !== 0 || paddr % pgsize !== 0 || iova < 0 || paddr < 0) return -EINVAL;
+  // __iommu_map() only passes aligned addresses (pgsize is at most 1G here).
+  const mask = pgsize - 1;
+  if ((iova & mask) !== 0 || (paddr & mask) !== 0 || iova < 0 || paddr < 0) return -EINVAL;
   const oIova = iova;
   const size = pgcount * pgsize;
   const p = prot & PROT_MASK;
-  const d = f.last - (pgsize === SZ_1G ? 2 : pgsize === SZ_2M ? 1 : 0);
   // set_pte_attr()
-  const attrLo = f.protLo[p] | f.leafLo[d];
-  const attrHi = f.protHi[p] | f.leafHi[d];
+  const attrLo = f.protLo[p] | f.leafLo[dLeaf];
+  const attrHi = f.protHi[p] | f.leafHi[dLeaf];
   updated = false;
   let ret = 0;
   let mappedSize = 0;
+  let t: Int32Array | null = null;
+  let j = 0;
   while (mappedSize < size) {
-    if (!v2AllocPte(e, iova, pgsize)) {
-      ret = -ENOMEM;
-      break;
+    if (t !== null && j + 2 < 1024 && iova < MAX_EXACT) {
+      // v2_alloc_pte() for the next page of the same table would walk down the same entries (this loop changes
+      // nothing above the leaves) to the next slot: only its tear-down of the slot is left to do.
+      j += 2;
+      tearDown(e, t, j, dLeaf);
+    } else {
+      if (!v2AllocPte(e, iova | 0, wHi(iova), dLeaf)) {
+        ret = -ENOMEM;
+        break;
+      }
+      t = rT;
+      j = rJ;
     }
     const lo = paddr >>> 0;
-    rT[rJ] = attrLo | (lo & f.oaLo);
-    rT[rJ + 1] = attrHi | (((paddr - lo) / 4294967296) & f.oaHi);
+    t[j] = attrLo | (lo & f.oaLo);
+    t[j + 1] = attrHi | (((paddr - lo) / TWO32) & f.oaHi);
     iova += pgsize;
     paddr += pgsize;
     mappedSize += pgsize;
@@ -161,30 +196,33 @@ function map(e: IoPgtable, pgcount: number, prot: number, out: MappedOut): numbe
   return ret;
 }
 
-let fSize = SZ_4K;
+/**
+ * fetch_pte(): the entry for the IOVA (lo, hi), stepping to each next level
+ * before looking at PS (rT, rJ); its page size is blockSize[rD].
+ */
+const fetchPte = (e: IoPgtable, lo: number, hi: number): boolean => fetchFrom(e, e.pgd, 0, lo, hi);
 
-/** fetch_pte(): the entry for iova, stepping to each next level before looking at PS; fSize its page size. */
-function fetchPte(e: IoPgtable, iova: number): boolean {
-  let level = e.f.nLevels - 1;
-  let t = e.pgd;
-  let j = index(level, iova) << 1;
-  fSize = SZ_4K;
-  while (level) {
-    if (!present(t[j])) return false;
-    const next = e.tableAt(t[j], t[j + 1]);
-    if (next === undefined) return false;
-    t = next;
-    j = index(level - 1, iova) << 1;
-    if (large(t[j])) {
-      if (level === 3) fSize = SZ_1G;
-      else if (level === 2) fSize = SZ_2M;
-      else return false;
+/** fetch_pte() from table t at depth d, the root or a table it stepped down to. */
+function fetchFrom(e: IoPgtable, t: Int32Array, d: number, lo: number, hi: number): boolean {
+  const f = e.f;
+  let j = index(f, d, lo, hi);
+  for (;;) {
+    if (d > 0 && large(t[j])) {
+      // PS means 1G at PM level 2, 2M at level 1; anywhere else fetch_pte() gives up.
+      if (f.blockSize[d] !== SZ_1G && f.blockSize[d] !== SZ_2M) return false;
       break;
     }
-    level--;
+    if (d === f.last) break;
+    if (!present(t[j])) return false;
+    const next = tableOf(e, t[j], t[j + 1]);
+    if (next === undefined) return false;
+    t = next;
+    d++;
+    j = index(f, d, lo, hi);
   }
   rT = t;
   rJ = j;
+  rD = d;
   return true;
 }
 
@@ -195,35 +233,54 @@ function unmap(e: IoPgtable, pgcount: number): void {
   const pgsize = a[1];
   a[2] = 0;
   if (!Number.isInteger(iova) || !Number.isInteger(pgcount) || pgcount < 0 || iova < 0) return;
-  if (!e.f.layout.pgsizes.includes(pgsize) || pgcount === 0) {
+  if (leafDepth(e.f, pgsize) < 0 || pgcount === 0) {
     e.warn('iommu_v2_unmap_pages', 'WARN_ON(!pgsize || (pgsize & cfg->pgsize_bitmap) != pgsize || !pgcount)');
     return;
   }
-  if (iova % SZ_4K !== 0) return;
+  if ((iova & (SZ_4K - 1)) !== 0) return;
   const start = iova;
   const size = pgcount * pgsize;
   let unmapped = 0;
+  let t: Int32Array | null = null;
+  let j = 0;
+  let d = 0;
   while (unmapped < size) {
-    if (!fetchPte(e, iova)) break;
-    rT[rJ] = 0;
-    rT[rJ + 1] = 0;
-    iova = iova - (iova % fSize) + fSize;
-    unmapped += fSize;
+    // The next page of the table the last one was in: fetch_pte() would step down the same entries (an unmap
+    // clears nothing above the pages) back to this table.
+    const found =
+      t !== null && j + 2 < 1024 && iova < MAX_EXACT
+        ? fetchFrom(e, t, d, iova | 0, wHi(iova))
+        : fetchPte(e, iova | 0, wHi(iova));
+    if (!found) break;
+    t = rT;
+    j = rJ;
+    d = rD;
+    t[j] = 0;
+    t[j + 1] = 0;
+    const pg = e.f.blockSize[d];
+    iova = alignDown(iova, pg) + pg;
+    unmapped += pg;
   }
   const tlb = e.tlb;
   if (unmapped && tlb !== null && tlb.tlb_add_page) tlb.tlb_add_page(start, unmapped);
   a[2] = unmapped;
 }
 
-/** iommu_v2_iova_to_phys(). */
+/** iommu_v2_iova_to_phys(): the page's address, with the IOVA's offset in the page. */
 function iovaToPhys(e: IoPgtable): void {
   const a = e.arg;
   const iova = a[0];
   a[1] = 0;
   if (!Number.isInteger(iova) || iova < 0 || iova >= 2 ** 53) return;
-  if (!fetchPte(e, iova) || !present(rT[rJ])) return;
-  const pa = e.f.oaOf(rT[rJ], rT[rJ + 1]);
-  a[1] = pa - (pa % fSize) + (iova % fSize);
+  const lo = iova | 0;
+  const hi = wHi(iova);
+  if (!fetchPte(e, lo, hi) || !present(rT[rJ])) return;
+  const f = e.f;
+  const mLo = f.offLo[rD];
+  const mHi = f.offHi[rD];
+  const pLo = rT[rJ] & f.oaLo;
+  const pHi = rT[rJ + 1] & f.oaHi;
+  a[1] = (((pLo & ~mLo) | (lo & mLo)) >>> 0) + (((pHi & ~mHi) | (hi & mHi)) >>> 0) * TWO32;
 }
 
 export const amdV2Rules: PgtableRules = { map, unmap, iovaToPhys };

@@ -28,6 +28,7 @@ import { EINVAL, ENOMEM } from '../../kernel/errno.js';
 import type { DirtyRecord, IoPgtable, MappedOut } from '../engine.js';
 import { IOMMU_DIRTY_NO_CLEAR } from '../prot.js';
 import type { PgtableRules } from './rules.js';
+import { alignDown, tableOf, wHi } from './rules.js';
 
 const PAGE = 2048;
 const HUGE = 512 * PAGE;
@@ -40,15 +41,25 @@ const HUGE_HI = 1 << 24;
 const PFN_HI_MASK = (1 << 21) - 1;
 
 /** The xarray's height covers indexes below 64^height; the root is at depth 7 - height. */
-const maxIndex = (top: number): number => 2 ** (6 * (7 - top)) - 1;
+const MAX_INDEX = Float64Array.from({ length: 8 }, (_, top) => 2 ** (6 * (7 - top)) - 1);
+const maxIndex = (top: number): number => MAX_INDEX[top];
+/** As truthy as x % MOCK_IO_PAGE_SIZE for any number x, and equal to it for x >= 0, without fmod. */
+const pageOffset = (x: number): number => x - Math.floor(x / PAGE) * PAGE;
+
+/*
+ * The xarray's index is iova / MOCK_IO_PAGE_SIZE. The functions below take
+ * the page's IOVA (a multiple of the page size) as its two 32-bit words, the
+ * low one as int32: V8 boxes a number of 2^31 or more passed as an argument.
+ */
 
 /** The entry for an index, as the leaf node holding it and the word index (rT, rJ). */
 let rT: Int32Array = new Int32Array(2);
 let rJ = 0;
 
-/** Walk to the leaf node's slot for index (rT, rJ), creating nodes if `create`; false if absent or out of memory. */
-function slotOf(e: IoPgtable, index: number, create: boolean): boolean {
+/** Walk to the leaf node's slot for the page at (lo, hi) (rT, rJ), creating nodes if `create`; false if absent or out of memory. */
+function slotOf(e: IoPgtable, lo: number, hi: number, create: boolean): boolean {
   const f = e.f;
+  const index = ((lo >>> 0) + hi * TWO32) / PAGE;
   if (index > maxIndex(e.top)) {
     if (!create) return false;
     // xas_expand(): new roots on top, the old root in slot 0 (an xarray has no empty node: an empty root goes).
@@ -56,7 +67,7 @@ function slotOf(e: IoPgtable, index: number, create: boolean): boolean {
       const phys = e.allocTable(e.top - 1);
       if (phys < 0) return false;
       const root = e.memory.view(phys) as Int32Array;
-      if (isEmpty(e.pgd)) {
+      if (isEmpty(e.pgd, 0)) {
         e.freeTable(e.top, e.pgdPhys);
       } else {
         root[0] = (e.pgdPhys & ~3) | 2;
@@ -68,9 +79,6 @@ function slotOf(e: IoPgtable, index: number, create: boolean): boolean {
     }
   }
   let t = e.pgd;
-  const iova = index * PAGE;
-  const lo = iova >>> 0;
-  const hi = (iova - lo) / TWO32;
   for (let d = e.top; ; d++) {
     const j = f.index(d, lo, hi) << 1;
     if (d === f.last) {
@@ -85,7 +93,7 @@ function slotOf(e: IoPgtable, index: number, create: boolean): boolean {
       t[j] = (phys & ~3) | 2;
       t[j + 1] = (phys - (phys >>> 0)) / TWO32;
     }
-    const next = e.tableAt(t[j], t[j + 1]);
+    const next = tableOf(e, t[j], t[j + 1]);
     if (next === undefined) return false;
     t = next;
   }
@@ -95,13 +103,13 @@ function slotOf(e: IoPgtable, index: number, create: boolean): boolean {
 const pathT: Int32Array[] = [];
 const pathJ = new Int32Array(8);
 
-/** xa_erase(): clear the entry; nodes left empty go, bottom up (xas_delete_node()); the root stays. */
-function erase(e: IoPgtable, index: number): void {
+/**
+ * xa_erase(): clear the entry; nodes left empty go, bottom up
+ * (xas_delete_node()); the root stays. Returns what was there, as loadHi() reads it.
+ */
+function erase(e: IoPgtable, lo: number, hi: number): number {
   const f = e.f;
-  if (index > maxIndex(e.top)) return;
-  const iova = index * PAGE;
-  const lo = iova >>> 0;
-  const hi = (iova - lo) / TWO32;
+  if (((lo >>> 0) + hi * TWO32) / PAGE > maxIndex(e.top)) return -1;
   let t = e.pgd;
   let bottom = f.last;
   for (let d = e.top; ; d++) {
@@ -109,7 +117,7 @@ function erase(e: IoPgtable, index: number): void {
     pathT[d] = t;
     pathJ[d] = j;
     if (d === f.last) break;
-    const next = t[j] === 0 && t[j + 1] === 0 ? undefined : e.tableAt(t[j], t[j + 1]);
+    const next = t[j] === 0 && t[j + 1] === 0 ? undefined : tableOf(e, t[j], t[j + 1]);
     if (next === undefined) {
       // No entry; nodes a failed store left empty on the way still go.
       bottom = d;
@@ -117,11 +125,14 @@ function erase(e: IoPgtable, index: number): void {
     }
     t = next;
   }
+  let old = -1;
   if (bottom === f.last) {
-    t[pathJ[bottom]] = 0;
-    t[pathJ[bottom] + 1] = 0;
+    const j = pathJ[bottom];
+    if (t[j] !== 0 || t[j + 1] !== 0) old = t[j + 1] >>> 0;
+    t[j] = 0;
+    t[j + 1] = 0;
   }
-  for (let d = bottom; d > e.top && isEmpty(pathT[d]); d--) {
+  for (let d = bottom; d > e.top && isEmpty(pathT[d], pathJ[d]); d--) {
     const parent = pathT[d - 1];
     const j = pathJ[d - 1];
     const phys = f.oaOf(parent[j], parent[j + 1]);
@@ -129,12 +140,15 @@ function erase(e: IoPgtable, index: number): void {
     parent[j + 1] = 0;
     e.freeTable(d, phys);
   }
+  return old;
 }
 
-const isEmpty = (t: Int32Array): boolean => {
-  for (let i = 0; i < t.length; i++) if (t[i] !== 0) return false;
+/** Whether a node holds no entry. The scan starts at word `from` (the slot just cleared), where the neighbours of sequential mappings are. */
+function isEmpty(t: Int32Array, from: number): boolean {
+  for (let i = from; i < t.length; i++) if (t[i] !== 0) return false;
+  for (let i = 0; i < from; i++) if (t[i] !== 0) return false;
   return true;
-};
+}
 
 /** mock_domain_map_pages(). */
 function map(e: IoPgtable, pgcount: number, _prot: number, out: MappedOut): number {
@@ -145,30 +159,42 @@ function map(e: IoPgtable, pgcount: number, _prot: number, out: MappedOut): numb
   if (!Number.isInteger(iova) || !Number.isInteger(paddr) || !Number.isInteger(pgcount) || pgcount < 0)
     return -EINVAL;
   if (iova < 0 || paddr < 0 || iova >= 2 ** 53) return -EINVAL;
-  if (iova % PAGE) e.warn('mock_domain_map_pages', 'WARN_ON(iova % MOCK_IO_PAGE_SIZE)');
-  if (pgsize % PAGE || pgsize <= 0) {
+  if (pageOffset(iova)) e.warn('mock_domain_map_pages', 'WARN_ON(iova % MOCK_IO_PAGE_SIZE)');
+  if (pageOffset(pgsize) || pgsize <= 0) {
     e.warn('mock_domain_map_pages', 'WARN_ON(pgsize % MOCK_IO_PAGE_SIZE) (the kernel then loops for ever)');
     return -EINVAL;
   }
   const startIova = iova;
   let flags = START_HI;
+  let t: Int32Array | null = null;
+  let j = 0;
   for (; pgcount; pgcount--) {
     for (let cur = 0; cur !== pgsize; cur += PAGE) {
       if (pgcount === 1 && cur + PAGE === pgsize) flags = START_HI;
       if (pgsize !== PAGE) flags |= HUGE_HI;
-      const index = Math.floor(iova / PAGE);
-      if (!slotOf(e, index, true)) {
-        // xa_store() failed: erase what this call stored, keep *mapped as it is.
-        for (let s = startIova; s !== iova; s += PAGE) erase(e, Math.floor(s / PAGE));
-        return -ENOMEM;
+      if (t !== null && j + 2 < t.length) {
+        // xa_store() of the next index in the same node walks down the same nodes (stores change none of them).
+        j += 2;
+      } else {
+        const at = alignDown(iova, PAGE);
+        if (!slotOf(e, at | 0, wHi(at), true)) {
+          // xa_store() failed: erase what this call stored, keep *mapped as it is.
+          for (let s = startIova; s !== iova; s += PAGE) {
+            const sAt = alignDown(s, PAGE);
+            erase(e, sAt | 0, wHi(sAt));
+          }
+          return -ENOMEM;
+        }
+        t = rT;
+        j = rJ;
       }
-      if (rT[rJ] !== 0 || rT[rJ + 1] !== 0) e.warn('mock_domain_map_pages', 'WARN_ON(old)');
+      if (t[j] !== 0 || t[j + 1] !== 0) e.warn('mock_domain_map_pages', 'WARN_ON(old)');
       // xa_mk_value((paddr / MOCK_IO_PAGE_SIZE) | flags)
       const pfn = Math.floor(paddr / PAGE);
       const pLo = pfn >>> 0;
       const pHi = (pfn - pLo) / TWO32;
-      rT[rJ] = (pLo << 1) | 1;
-      rT[rJ + 1] = (pHi << 1) | (pLo >>> 31) | flags;
+      t[j] = (pLo << 1) | 1;
+      t[j + 1] = (pHi << 1) | (pLo >>> 31) | flags;
       iova += PAGE;
       paddr += PAGE;
       out.mapped += PAGE;
@@ -178,9 +204,9 @@ function map(e: IoPgtable, pgcount: number, _prot: number, out: MappedOut): numb
   return 0;
 }
 
-/** The value's flags and whether there is an entry, for index (absent: -1). */
-function loadHi(e: IoPgtable, index: number): number {
-  if (!slotOf(e, index, false) || (rT[rJ] === 0 && rT[rJ + 1] === 0)) return -1;
+/** The value's flags and whether there is an entry, for the page at (lo, hi) (absent: -1). */
+function loadHi(e: IoPgtable, lo: number, hi: number): number {
+  if (!slotOf(e, lo, hi, false) || (rT[rJ] === 0 && rT[rJ + 1] === 0)) return -1;
   return rT[rJ + 1] >>> 0;
 }
 
@@ -192,8 +218,8 @@ function unmap(e: IoPgtable, pgcount: number): void {
   a[2] = 0;
   if (!Number.isInteger(iova) || !Number.isInteger(pgcount) || pgcount < 0 || iova < 0 || iova >= 2 ** 53)
     return;
-  if (iova % PAGE) e.warn('mock_domain_unmap_pages', 'WARN_ON(iova % MOCK_IO_PAGE_SIZE)');
-  if (pgsize % PAGE || pgsize <= 0) {
+  if (pageOffset(iova)) e.warn('mock_domain_unmap_pages', 'WARN_ON(iova % MOCK_IO_PAGE_SIZE)');
+  if (pageOffset(pgsize) || pgsize <= 0) {
     e.warn('mock_domain_unmap_pages', 'WARN_ON(pgsize % MOCK_IO_PAGE_SIZE) (the kernel then loops for ever)');
     return;
   }
@@ -202,9 +228,8 @@ function unmap(e: IoPgtable, pgcount: number): void {
   let ret = 0;
   for (; pgcount; pgcount--) {
     for (let cur = 0; cur !== pgsize; cur += PAGE) {
-      const index = Math.floor(iova / PAGE);
-      const ent = loadHi(e, index);
-      erase(e, index);
+      const at = alignDown(iova, PAGE);
+      const ent = erase(e, at | 0, wHi(at));
       if (checks) {
         if (first) {
           if (ent !== -1 && !(ent & START_HI))
@@ -227,8 +252,9 @@ function iovaToPhys(e: IoPgtable): void {
   const iova = a[0];
   a[1] = 0;
   if (!Number.isInteger(iova) || iova < 0 || iova >= 2 ** 53) return;
-  if (iova % PAGE) e.warn('mock_domain_iova_to_phys', 'WARN_ON(iova % MOCK_IO_PAGE_SIZE)');
-  if (loadHi(e, Math.floor(iova / PAGE)) === -1) {
+  if (pageOffset(iova)) e.warn('mock_domain_iova_to_phys', 'WARN_ON(iova % MOCK_IO_PAGE_SIZE)');
+  const at = alignDown(iova, PAGE);
+  if (loadHi(e, at | 0, wHi(at)) === -1) {
     e.warn('mock_domain_iova_to_phys', 'WARN_ON(!ent)');
     return;
   }
@@ -248,7 +274,8 @@ function readAndClearDirty(
 ): number {
   const end = iova + size;
   do {
-    const ent = loadHi(e, Math.floor(iova / PAGE));
+    const at = alignDown(iova, PAGE);
+    const ent = loadHi(e, at | 0, wHi(at));
     if (ent === -1) {
       iova += PAGE;
       continue;
@@ -257,7 +284,7 @@ function readAndClearDirty(
     const head = iova - (iova % pgsize);
     let dirty = false;
     for (let cur = head; cur < head + pgsize - 1; cur += PAGE) {
-      const v = loadHi(e, cur / PAGE);
+      const v = loadHi(e, cur | 0, wHi(cur));
       if (v === -1 || !(v & DIRTY_HI)) continue;
       dirty = true;
       if (!(flags & IOMMU_DIRTY_NO_CLEAR)) rT[rJ + 1] &= ~DIRTY_HI;

@@ -14,6 +14,7 @@
  * integers.
  */
 import type { DirtyRecord, IoPgtable, MappedOut } from '../engine.js';
+import { VIEW_SHIFT } from '../memory.js';
 
 export interface PgtableRules {
   /**
@@ -28,6 +29,12 @@ export interface PgtableRules {
   iovaToPhys(e: IoPgtable): void;
   /** read_and_clear_dirty, where the driver has one. */
   readAndClearDirty?(e: IoPgtable, iova: number, size: number, flags: number, record: DirtyRecord): number;
+  /**
+   * Freeing every table, where a link is not always a table of this table's
+   * own (exynos: ZERO_LV2LINK points at a level-2 table all domains share).
+   * Default: the engine's __free_pgtable() from the root.
+   */
+  freeAll?(e: IoPgtable): void;
 }
 
 const TWO32 = 4294967296;
@@ -39,17 +46,64 @@ export const wHi = (a: number): number => (a - (a >>> 0)) / TWO32;
 /** An address from its words. */
 export const fromWords = (lo: number, hi: number): number => (lo >>> 0) + (hi >>> 0) * TWO32;
 
+/*
+ * Arithmetic without the C library: in V8's optimised code `2 ** n` and `x % y`
+ * on numbers past int32 are calls into C (tens of ns each), where a table
+ * look-up, a bit operation or a floor division by a power of two is a few
+ * instructions. The helpers below are exact for the integers the rules use.
+ */
+
+const POW2 = Float64Array.from({ length: 64 }, (_, n) => 2 ** n);
+
+/** 2^n for an integer n >= 0. */
+export const pow2 = (n: number): number => (n < 64 ? POW2[n] : 2 ** n);
+
+/** ALIGN_DOWN() of an integer x to a power of two size (x - x % size for x >= 0). */
+export const alignDown = (x: number, size: number): number =>
+  size <= 0x80000000 ? x - (x & (size - 1)) : Math.floor(x / size) * size;
+
+/** x % size === 0, for an integer x and a power of two size. */
+export const isAligned = (x: number, size: number): boolean =>
+  size <= 0x80000000 ? (x & (size - 1)) === 0 : Math.floor(x / size) * size === x;
+
 /** __ffs() of a power-of-two-or-not positive integer below 2^53: the index of its lowest set bit. */
 export function ffs(v: number): number {
+  const lo = v >>> 0;
+  if (lo === v && lo !== 0) return 31 - Math.clz32(lo & -lo);
   let n = 0;
   let x = v;
   while (x % 4294967296 === 0 && x > 0) {
     x /= 4294967296;
     n += 32;
   }
-  const lo = x >>> 0;
-  return n + 31 - Math.clz32(lo & -lo);
+  const l = x >>> 0;
+  return n + 31 - Math.clz32(l & -l);
+}
+
+/** BIT(__ffs(v)): the lowest set bit of a positive integer, as a value. */
+export function lowestBit(v: number): number {
+  const lo = v >>> 0;
+  if (lo === v && lo !== 0) return (lo & -lo) >>> 0;
+  return 2 ** ffs(v);
 }
 
 /** A positive integer below 2^53 that is a power of two. */
-export const isPow2 = (v: number): boolean => v > 0 && Number.isInteger(v) && v === 2 ** ffs(v);
+export function isPow2(v: number): boolean {
+  if (!(v > 0) || !Number.isInteger(v)) return false;
+  const lo = v >>> 0;
+  if (lo === v) return (lo & (lo - 1)) === 0;
+  return v === 2 ** ffs(v);
+}
+
+/**
+ * iopte_deref() for the formats whose output address is only `direct` bits
+ * (VT-d, AMD, the mock): the table a table entry (lo, hi) points at. The
+ * engine's tableAt() also reassembles moved address bits; this one is small
+ * enough for V8 to inline into a walk.
+ */
+export function tableOf(e: IoPgtable, lo: number, hi: number): Int32Array | undefined {
+  const f = e.f;
+  const mem = e.memory;
+  const off = ((lo & f.oaLo) >>> 0) + ((hi & f.oaHi) >>> 0) * TWO32 - mem.base;
+  return off >= 0 && off < mem.poolBytes ? mem.views[off >>> VIEW_SHIFT] : undefined;
+}
