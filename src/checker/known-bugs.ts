@@ -77,6 +77,14 @@ export const knownBugs = {
       'tegra_smmu_domain_free() frees only the use counts, the page-table array and the domain ' +
       '("TODO: free page directory and page tables"), so every freed paging domain loses its page directory.',
   },
+  'mtk-iommu-pgtable-never-freed': {
+    title: "mtk_iommu's shared ARM v7s page table is never freed",
+    detail:
+      'v6.12 mtk_iommu.c: the first domain finalised on an M4U list allocates the io-pgtable (alloc_io_pgtable_ops()) ' +
+      'that every later domain of the list shares through data->share_dom; no path calls free_io_pgtable_ops(): ' +
+      'mtk_iommu_domain_free() only kfree()s the domain (leaving share_dom dangling when it was the first) and ' +
+      'mtk_iommu_remove() does not look at it, so the tables outlive the driver.',
+  },
   'exynos-owner-leak': {
     title: 'exynos_iommu_of_xlate() allocates a per-master owner that nothing frees',
     detail:

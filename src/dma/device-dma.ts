@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
  * A device doing DMA: reads and writes of physical memory through its IOMMU
- * (src/iommu/translate.ts). A transfer is split at 4 KiB boundaries, as
- * translation works per page; the pages before a faulting one complete, as
- * the transactions a device had issued before the abort would.
+ * (src/iommu/translate.ts). A transfer is split at 4 KiB boundaries (at the
+ * domain's page size where that is smaller), as translation works per page;
+ * the pages before a faulting one complete, as the transactions a device had
+ * issued before the abort would.
  *
  *   const r = dmaWrite(k, dev, 0xfffff000, bytes);
  *   if (!r.ok) console.log(r.fault.reason, r.fault.log);   // 'unmapped', [...]
@@ -14,6 +15,7 @@ import type { Device } from '../base/device.js';
 import type { IommuFault } from '../iommu/translate.js';
 import { iommuTranslate } from '../iommu/translate.js';
 import { physMem } from '../mm/phys-mem.js';
+import { lowBit } from '../iommu/map.js';
 
 const PAGE = 4096;
 
@@ -32,10 +34,13 @@ function walkPages(
 ): { fault: IommuFault; done: number } | null {
   if (!(Number.isSafeInteger(iova) && iova >= 0 && Number.isSafeInteger(length) && length >= 0))
     throw new RangeError(`DMA of ${length} bytes at ${iova}: addresses and lengths are integers below 2^53`);
+  // One translation covers a 4 KiB page, or less where the domain's smallest page is smaller (the iommufd mock's 2 KiB).
+  const domain = dev.hwDomain ?? dev.iommu_group?.domain ?? null;
+  const span = domain?.pgtable && domain.pgsize_bitmap ? Math.min(PAGE, lowBit(domain.pgsize_bitmap)) : PAGE;
   let done = 0;
   while (done < length) {
     const a = iova + done;
-    const n = Math.min(PAGE - (a % PAGE), length - done);
+    const n = Math.min(span - (a % span), length - done);
     const t = iommuTranslate(k, dev, a, write);
     if ('fault' in t) return { fault: t.fault, done };
     each(t.phys, done, n);

@@ -105,6 +105,20 @@ export interface IommuDomainOps {
   flush_iotlb_all?(k: Kernel, domain: IommuDomain): void;
   /** iova_to_phys(): 0 when unmapped. */
   iova_to_phys?(k: Kernel, domain: IommuDomain, iova: number): number;
+  /**
+   * Not a kernel op: for a domain whose translations the hardware keeps
+   * itself rather than in a page table the model walks (virtio-iommu's
+   * device has its own mapping tree), what the hardware finds for `dev`'s
+   * access at iova: the physical address and the IOMMU_READ/IOMMU_WRITE it
+   * allows, or null for no translation. Device DMA uses it, with
+   * permissions, in place of iova_to_phys().
+   */
+  hw_translate?(
+    k: Kernel,
+    domain: IommuDomain,
+    dev: Device,
+    iova: number,
+  ): { phys: number; prot: number } | null;
 }
 
 /** struct iommu_domain_geometry */

@@ -18,7 +18,14 @@
  *    in v3); 'wait': only wait for what was sent (arm-smmu, qcom);
  *    'all': invalidate the whole context (ipmmu_iotlb_sync(), mtk's range
  *    flush modelled as one command).
- *  - walk: a removed table is invalidated by range (tlb_flush_walk).
+ *  - addPage 'invalidate-all': a whole-context invalidation per page (arm-smmu
+ *    arm_smmu_tlb_add_page_s2_v1(): TLBIVMID on SMMUv1 stage 2).
+ *  - walk: a removed table is invalidated by range (tlb_flush_walk), or the
+ *    whole context with walk 'all' (ipmmu_tlb_flush(), SMMUv1 stage 2,
+ *    Qualcomm's flush_walk_prefer_tlbiasid).
+ *  - contexts: a driver that sends every TLB operation to each of several
+ *    context banks (qcom_iommu: one per ASID of the domain's first master)
+ *    sends each command and sync that many times.
  *  - ranges 'arm-ril': SMMUv3 range invalidation (IDR3.RIL) packs up to 31
  *    pages of one power-of-two size per command (arm_smmu_tlb_inv_range_cmd());
  *    'page': one command per granule.
@@ -38,9 +45,11 @@ import { pgtableMemory } from '../mm/table-memory.js';
 import { ENODEV, ENOMEM } from '../kernel/errno.js';
 
 export interface IotlbStyle {
-  readonly addPage: 'gather' | 'invalidate' | 'none';
+  readonly addPage: 'gather' | 'invalidate' | 'invalidate-all' | 'none';
   readonly sync: 'range' | 'wait' | 'all';
   readonly ranges: 'page' | 'arm-ril';
+  /** tlb_flush_walk(): the removed table's range (the default) or the whole context. */
+  readonly walk?: 'range' | 'all';
 }
 
 /** arm-smmu-v3 without range invalidation, DART: gather, invalidate the range page by page, sync. */
@@ -104,6 +113,14 @@ const tlbState = new WeakMap<IommuDomain, DomainTlb>();
 export interface IoPgtableDomainCfg extends PgtableCfgInput {
   readonly format: PgtableFormatName;
   readonly style: IotlbStyle;
+  /** Context banks each TLB operation of the table goes to (default 1). */
+  readonly contexts?: number;
+  /**
+   * The driver passes no iommu_flush_ops (cfg.tlb NULL: mtk_iommu, apple-dart):
+   * the table asks nothing of the TLB, and the driver invalidates only from
+   * its own iotlb_sync()/flush_iotlb_all()/iotlb_sync_map().
+   */
+  readonly noFlushOps?: boolean;
 }
 
 /**
@@ -121,25 +138,32 @@ export function io_pgtable_domain_init(
   const memory = pgtableMemory(k);
   memory.owner = domain.label;
   const state: DomainTlb = { style: cfg.style, gather: null };
+  const contexts = cfg.contexts ?? 1;
+  const each = (fn: () => void) => {
+    for (let c = 0; c < contexts; c++) fn();
+  };
   const t = allocPageTable(cfg.format, {
     ...cfg,
     memory,
     warn: (w) => k.printk.warn(true, w.site, w.message),
     tlb: {
       tlb_flush_all: () => {
-        iommu.iotlb.invalidateAll(domain);
-        iommu.iotlb.sync();
+        each(() => iommu.iotlb.invalidateAll(domain));
+        each(() => iommu.iotlb.sync());
       },
       tlb_flush_walk: (iova, size, granule) => {
-        invalidate(state.style, domain, iommu, iova, iova + size - 1, granule);
-        iommu.iotlb.sync();
+        if (state.style.walk === 'all') each(() => iommu.iotlb.invalidateAll(domain));
+        else each(() => invalidate(state.style, domain, iommu, iova, iova + size - 1, granule));
+        each(() => iommu.iotlb.sync());
       },
       tlb_add_page: (iova, granule) => {
         const g = state.gather;
         if (g === null || g.queued) return;
-        if (state.style.addPage === 'gather') iommu_iotlb_gather_add_page(k, domain, g, iova, granule);
-        else if (state.style.addPage === 'invalidate') {
-          iommu.iotlb.invalidateRange(domain, iova, iova + granule - 1, granule);
+        const addPage = state.style.addPage;
+        if (addPage === 'gather') iommu_iotlb_gather_add_page(k, domain, g, iova, granule);
+        else if (addPage === 'invalidate' || addPage === 'invalidate-all') {
+          if (addPage === 'invalidate-all') each(() => iommu.iotlb.invalidateAll(domain));
+          else each(() => iommu.iotlb.invalidateRange(domain, iova, iova + granule - 1, granule));
           // iommu_iotlb_gather_add_range(): the sync still has to wait for these.
           if (g.start > iova) g.start = iova;
           if (g.end < iova + granule - 1) g.end = iova + granule - 1;
@@ -147,6 +171,7 @@ export function io_pgtable_domain_init(
         }
       },
     },
+    ...(cfg.noFlushOps ? { tlb: undefined } : {}),
   });
   if (!(t instanceof PageTable)) {
     k.printk.log('err', iommu.name, `failed to allocate pagetable ops: ${t.reason}`);

@@ -52,6 +52,8 @@ export class IommuDevice {
   readonly faults: IommuFault[] = [];
   /** How the driver words a fault (its event/fault record); null: a generic line. */
   faultReporter: ((dev: Device, f: Omit<IommuFault, 'log'>) => string[]) | null = null;
+  /** The device the driver's fault handler prints with (dev_err()'s device), when it is not the instance's name. */
+  faultLogDevice: ((dev: Device) => string) | null = null;
   /** Stands for "no domain attached" in fault reports. */
   readonly noDomain = new IommuDomain(IOMMU_DOMAIN_BLOCKED, null, 'no domain');
 

@@ -17,9 +17,10 @@
  */
 import type { IommuDomain } from './domain.js';
 
-/** One cached translation: the physical page and whether writes were allowed. */
+/** One cached translation: the physical page and whether reads and writes were allowed. */
 interface TlbEntry {
   readonly phys: number;
+  readonly read: boolean;
   readonly write: boolean;
 }
 
@@ -57,10 +58,10 @@ export class Iotlb {
   }
 
   /** Remember a walked translation (physical page base of the 4K page holding `iova`). */
-  fill(domain: IommuDomain, iova: number, physPage: number, write: boolean): void {
+  fill(domain: IommuDomain, iova: number, physPage: number, read: boolean, write: boolean): void {
     let m = this.cache.get(domain);
     if (!m) this.cache.set(domain, (m = new Map()));
-    m.set(Math.floor(iova / PAGE), { phys: physPage, write });
+    m.set(Math.floor(iova / PAGE), { phys: physPage, read, write });
   }
 
   /**

@@ -13,7 +13,8 @@
  *    the bug a missing invalidation causes, or the window DMA-FQ allows); a
  *    walk that finds no leaf faults "unmapped", a leaf without the access
  *    faults "permission". A write through a writable-clean leaf (hardware
- *    dirty tracking) marks it dirty.
+ *    dirty tracking) marks it dirty. A domain whose hardware keeps its own
+ *    translations (ops->hw_translate) is asked instead of a walk.
  */
 import type { Kernel } from '../kernel/kernel.js';
 import type { Device } from '../base/device.js';
@@ -22,6 +23,7 @@ import type { IommuDevice } from './iommu-device.js';
 import { IOMMU_DOMAIN_BLOCKED, IOMMU_DOMAIN_IDENTITY, domainTypeSysfs } from './domain.js';
 import { ACCESS_DIRTIES, ACCESS_LEAF, ACCESS_READ, ACCESS_WRITE } from '../pgtable/engine.js';
 import { iommu_iova_to_phys } from './map.js';
+import { IOMMU_READ, IOMMU_WRITE } from '../pgtable/prot.js';
 
 export type FaultReason = 'blocked' | 'unmapped' | 'permission' | 'aperture';
 
@@ -77,7 +79,8 @@ function fault(
       ];
   const f: IommuFault = { ...base, log };
   iommu.faults.push(f);
-  for (const line of log) k.printk.log('err', iommu.name, line);
+  const printer = iommu.faultLogDevice?.(dev) ?? iommu.name;
+  for (const line of log) k.printk.log('err', printer, line);
   return { fault: f };
 }
 
@@ -100,6 +103,14 @@ export function iommuTranslate(k: Kernel, dev: Device, iova: number, write: bool
   if (g && g.force_aperture && (iova < g.aperture_start || iova > g.aperture_end))
     return fault(k, dev, iommu, domain, iova, write, 'aperture');
   const pt = domain.pgtable;
+  if (!pt && domain.ops?.hw_translate) {
+    // The hardware keeps its own translations (virtio-iommu): it answers, with permissions.
+    const m = domain.ops.hw_translate(k, domain, dev, iova);
+    if (!m) return fault(k, dev, iommu, domain, iova, write, 'unmapped');
+    if (!(m.prot & (write ? IOMMU_WRITE : IOMMU_READ)))
+      return fault(k, dev, iommu, domain, iova, write, 'permission');
+    return { phys: m.phys };
+  }
   if (!pt) {
     // A driver modelled without page tables: its iova_to_phys() decides, with no permissions.
     const phys = iommu_iova_to_phys(k, domain, iova);
@@ -112,7 +123,13 @@ export function iommuTranslate(k: Kernel, dev: Device, iova: number, write: bool
   const cached = tlb?.lookup(domain, iova);
   if (cached) {
     const tableWrite = (access & ACCESS_WRITE) !== 0;
-    if (walked < 0 || walked - (walked % PAGE) !== cached.phys || tableWrite !== cached.write)
+    const tableRead = (access & ACCESS_READ) !== 0;
+    if (
+      walked < 0 ||
+      walked - (walked % PAGE) !== cached.phys ||
+      tableWrite !== cached.write ||
+      tableRead !== cached.read
+    )
       tlb!.staleUses.push({
         domain: domain.label,
         domainType: domainTypeSysfs(domain.type),
@@ -121,13 +138,20 @@ export function iommuTranslate(k: Kernel, dev: Device, iova: number, write: bool
         tablePhys: walked < 0 ? null : walked,
         device: dev.name,
       });
-    if (write && !cached.write) return fault(k, dev, iommu, domain, iova, write, 'permission');
+    // The cached entry carries the leaf's permissions: a hit checks them as the walk would.
+    if (!(write ? cached.write : cached.read)) return fault(k, dev, iommu, domain, iova, write, 'permission');
     return { phys: cached.phys + off };
   }
   if (!(access & ACCESS_LEAF)) return fault(k, dev, iommu, domain, iova, write, 'unmapped');
   if (!(access & (write ? ACCESS_WRITE : ACCESS_READ)))
     return fault(k, dev, iommu, domain, iova, write, 'permission');
   if (write && access & ACCESS_DIRTIES) pt.markDirty(iova);
-  tlb?.fill(domain, iova, walked - (walked % PAGE), (access & ACCESS_WRITE) !== 0);
+  tlb?.fill(
+    domain,
+    iova,
+    walked - (walked % PAGE),
+    (access & ACCESS_READ) !== 0,
+    (access & ACCESS_WRITE) !== 0,
+  );
   return { phys: walked };
 }

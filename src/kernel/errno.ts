@@ -27,6 +27,7 @@ export const errnoNames = {
   ENOTTY: 25,
   EOVERFLOW: 75,
   EOPNOTSUPP: 95,
+  EADDRINUSE: 98,
   ETIMEDOUT: 110,
   ENOSYS: 38,
   EPROBE_DEFER: 517,
@@ -52,6 +53,7 @@ export const E2BIG = errnoNames.E2BIG;
 export const EOVERFLOW = errnoNames.EOVERFLOW;
 export const ERANGE = errnoNames.ERANGE;
 export const EOPNOTSUPP = errnoNames.EOPNOTSUPP;
+export const EADDRINUSE = errnoNames.EADDRINUSE;
 export const ETIMEDOUT = errnoNames.ETIMEDOUT;
 export const EPROBE_DEFER = errnoNames.EPROBE_DEFER;
 

@@ -86,6 +86,20 @@ describe('device DMA through an SMMUv3 paging domain (arm64-dt-smmuv3-mini)', ()
     expect([...physMem(k).read(0x9000_0000, 2)]).toEqual([0xaa, 0xbb]);
   });
 
+  it('Arm stage 1 cannot refuse reads: a read through a from-device mapping passes, walked or cached', () => {
+    // arm_lpae_prot_to_pte(): stage 1 has AP[2] (read-only) but no "no read"; the IOTLB entry keeps it.
+    const { k, dev } = bootSmmuV3Mini();
+    const eth = dev('10000000.ethernet');
+    const h = dma_map_page_attrs(k, eth, 0x9100_0000, 0x1000, 'from-device');
+    dma_mapping_error(k, eth, h);
+    expect(dmaWrite(k, eth, h, bytes(7)).ok).toBe(true); // the walk fills the IOTLB
+    const tlb = eth.iommu!.iommu_dev!.iotlb;
+    const hits = tlb.hits;
+    const r = dmaRead(k, eth, h, 1);
+    expect(tlb.hits).toBe(hits + 1);
+    expect(r.ok && [...r.data]).toEqual([7]);
+  });
+
   it('an IOVA past the 48-bit aperture is an address size fault (event 0x11)', () => {
     const { k, dev } = bootSmmuV3Mini();
     const eth = dev('10000000.ethernet');
