@@ -30,7 +30,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { boot, bootInputs, loadInputs, type BootResult } from '../../src/api.js';
 import { bootPlatform } from '../../src/platform/boot.js';
-import { teardown, leakReport } from '../../src/checker/teardown.js';
+import { teardown, leakReport, type Leak } from '../../src/checker/teardown.js';
 import { checkInvariants } from '../../src/checker/invariants.js';
 import { parseFdt } from '../../src/firmware/fdt/fdt-parse.js';
 import { getProperty, type FdtNode } from '../../src/firmware/fdt/fdt.js';
@@ -251,6 +251,21 @@ function bootDtb(file: string, profile: ProfileName = 'v6.12', MTK_IOMMU: 'y' | 
   return bootInputs([file], { profile, kconfig: { MTK_IOMMU } });
 }
 
+/**
+ * What a boot leaves behind: mtk_iommu never frees the ARM v7s table the first
+ * finalised domain of an M4U list allocated (mtk_iommu_domain_free() only
+ * kfree()s the domain): its pages, and nothing else, outlive teardown.
+ */
+function expectSharedTableLeakOnly(leaks: readonly Leak[]): void {
+  for (const l of leaks)
+    expect(l).toEqual({
+      type: 'io-pgtable table',
+      origin: 'iommu_alloc_pages_node',
+      owner: 'mtk-iommu paging',
+      knownBug: 'mtk-iommu-pgtable-never-freed',
+    });
+}
+
 /** The group partition as sorted lists of device names. */
 const partition = (r: BootResult) =>
   r.groups.map((g) => [...g.devices].sort()).sort((a, b) => (a[0] < b[0] ? -1 : 1));
@@ -293,7 +308,7 @@ describe('mtk-iommu on the mt8195 demo board (v6.12, Debian MTK_IOMMU=m)', () =>
   const r = bootDtb(DTB);
 
   it('registers the infra, vpp and vdo M4Us as mtk-iommu.<base>, infra first (the vpp and vdo ones wait for their larbs)', () => {
-    expect(r.iommus).toEqual([
+    expect(r.iommus.map(({ name, driver, fwnode }) => ({ name, driver, fwnode }))).toEqual([
       { name: INFRA, driver: 'mtk-iommu', fwnode: NODE[INFRA] },
       { name: VPP, driver: 'mtk-iommu', fwnode: NODE[VPP] },
       { name: VDO, driver: 'mtk-iommu', fwnode: NODE[VDO] },
@@ -354,8 +369,10 @@ describe('mtk-iommu on the mt8195 demo board (v6.12, Debian MTK_IOMMU=m)', () =>
     }
   });
 
-  it('nothing leaks, no invariant breaks, no WARN', () => {
-    expect(r.leaks).toEqual([]);
+  it("nothing leaks but the shared page table's pgd (a known kernel leak), no invariant breaks, no WARN", () => {
+    // One table for the m4ulist (vpp and vdo), nothing mapped at boot: its pgd only. The infra M4U has no master.
+    expect(r.leaks).toHaveLength(1);
+    expectSharedTableLeakOnly(r.leaks);
     expect(r.invariantViolations).toEqual([]);
     expect(r.warnings).toEqual([]);
   });
@@ -381,7 +398,7 @@ describe('Kconfig and profiles', () => {
     const r = bootDtb(DTB, 'v6.12', 'y');
     expect(r.iommus.map((i) => i.name)).toEqual([INFRA, VPP, VDO]);
     expectMasters(r, () => 'replay at driver bind');
-    expect(r.leaks).toEqual([]);
+    expectSharedTableLeakOnly(r.leaks);
   });
 
   it('v6.15 (probe path): the same instances, IDs, groups and regions, but each master is probed by the registration walk of its instance', () => {
@@ -390,7 +407,7 @@ describe('Kconfig and profiles', () => {
     // The vcodec and jpeg children appear only once their parent, itself waiting for its M4U,
     // binds and populates them: the IOMMU core probes them at device_add.
     expectMasters(r, (m) => (populatedChildren.includes(m) ? 'device_add' : `registration of ${m.iommu}`));
-    expect(r.leaks).toEqual([]);
+    expectSharedTableLeakOnly(r.leaks);
     expect(r.invariantViolations).toEqual([]);
   });
 });
@@ -448,7 +465,7 @@ describe('driver objects (booted kernel, before teardown)', () => {
   it('teardown undoes it all', () => {
     expect(checkInvariants(k)).toEqual([]);
     teardown(k);
-    expect(leakReport(k)).toEqual([]);
+    expectSharedTableLeakOnly(leakReport(k));
   });
 });
 
@@ -462,7 +479,7 @@ describe('malformed and unusual trees', () => {
       expect(dev(r, m.name).fwspec, m.name).toBeNull();
     }
     for (const m of masters.filter((x) => x.iommu === VDO)) expect(dev(r, m.name).iommu, m.name).toBe(VDO);
-    expect(r.leaks).toEqual([]);
+    expectSharedTableLeakOnly(r.leaks);
   });
 
   it('a disabled vdo M4U: its masters carry on without an IOMMU at once (-ENODEV, no deferral)', () => {
@@ -475,7 +492,7 @@ describe('malformed and unusual trees', () => {
     }
     // The vpp masters now have groups of their own per region, and no vdo company.
     expect(r.groups).toHaveLength(3);
-    expect(r.leaks).toEqual([]);
+    expectSharedTableLeakOnly(r.leaks);
   });
 
   it('ports of two larbs in one master: probe_device refuses it (-EINVAL, "Can only use one larb")', () => {
@@ -516,7 +533,7 @@ describe('malformed and unusual trees', () => {
     expect(r.log).toContain('14f0a000.dma-controller: Can NOT find the region for larb(18-10).');
     expect(dev(r, '1400c000.dma-controller').iommu).toBeNull();
     expect(dev(r, '14f0a000.dma-controller').iommu).toBeNull();
-    expect(r.leaks).toEqual([]);
+    expectSharedTableLeakOnly(r.leaks);
   });
 
   it('a larb missing its clocks never binds: vpp defers for good and its masters time out; vdo is unaffected', () => {
@@ -528,7 +545,7 @@ describe('malformed and unusual trees', () => {
     for (const m of masters.filter((x) => x.iommu === VPP))
       expect(dev(r, m.name).history.at(-1), m.name).toBe('of_iommu_configure(): -ETIMEDOUT');
     for (const m of masters.filter((x) => x.iommu === VDO)) expect(dev(r, m.name).iommu, m.name).toBe(VDO);
-    expect(r.leaks).toEqual([]);
+    expectSharedTableLeakOnly(r.leaks);
   });
 
   it("a larb reaching another SMI common: the M4U's dts parse fails (-EINVAL) and it does not register", () => {
@@ -536,7 +553,7 @@ describe('malformed and unusual trees', () => {
     expect(r.log).toContain('14018000.iommu: mediatek,smi property is not right @larb4.');
     expect(r.log).toContain('14018000.iommu: error -EINVAL: mm dts parse fail');
     expect(r.iommus.map((i) => i.name)).toEqual([INFRA, VDO]);
-    expect(r.leaks).toEqual([]);
+    expectSharedTableLeakOnly(r.leaks);
   });
 
   it('no `mediatek,larbs` on vdo: -ENOENT from the dts parse', () => {
@@ -602,7 +619,7 @@ describe('allocation failures', () => {
         expect(d.iommu, m.name).toBe(m.iommu);
       }
     }
-    expect(r.leaks).toEqual([]);
+    expectSharedTableLeakOnly(r.leaks);
     expect(r.invariantViolations).toEqual([]);
   });
 

@@ -17,9 +17,21 @@
  * identity (bypass); one without bypass support wants DMA. Paging domains
  * (apple_dart_finalize_domain()) are refused on such DARTs with -EINVAL.
  *
- * Hardware parameters the driver reads from registers come from hw.ts; the
- * register programming itself (TCR/TTBR writes, TLB flushes, the lock-down
- * check in apple_dart_hw_reset()) and fault interrupts are not modelled.
+ * Paging domains translate: finalised on the first DART of their first
+ * device (at allocation when the core names the device, else at its first
+ * attach) with an APPLE_DART or APPLE_DART2 table (io-pgtable-dart,
+ * src/pgtable/formats/apple-dart.ts) of the DART's page size and address
+ * widths, aperture [0, 2^ias - 1]. Attaching writes each stream's TTBRs,
+ * turns translation on and invalidates the streams. The table asks nothing
+ * of the TLB (no iommu_flush_ops): the driver invalidates every stream of
+ * the domain, whole, after each map (iotlb_sync_map), at each iotlb_sync and
+ * flush_iotlb_all (stream-hw.ts counts how). No IOMMU_CAP_DEFERRED_FLUSH, so
+ * no DMA-FQ. Faults print the interrupt handler's line (fault.ts).
+ *
+ * Hardware parameters the driver reads from registers come from hw.ts; of
+ * the register file, only each stream's TCR state and TTBR values are kept
+ * (stream-hw.ts); the lock-down check in apple_dart_hw_reset() is taken as
+ * passing and request_irq() as succeeding.
  */
 import { kernelPageSize } from '../../kernel/kconfig.js';
 import type { Device } from '../../base/device.js';
@@ -27,6 +39,7 @@ import type { Fwnode } from '../../base/fwnode.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Allocation } from '../../kernel/alloc.js';
 import type { IommuOps, OfPhandleArgs } from '../../iommu/ops.js';
+import type { IommuFault } from '../../iommu/translate.js';
 import type { DevIommu } from '../../iommu/dev-iommu.js';
 import type { DeviceDriver } from '../../base/driver.js';
 import type { IommuDriverEntry } from '../registry.js';
@@ -75,6 +88,25 @@ import {
 import { of_match_node } from '../../firmware/of/of-base.js';
 import { recordKnownBug } from '../../checker/known-bugs.js';
 import {
+  IOTLB_CONTEXT,
+  io_pgtable_domain_free,
+  io_pgtable_domain_init,
+  io_pgtable_domain_ops,
+} from '../../iommu/io-pgtable-domain.js';
+import { dartTtbrs } from '../../pgtable/formats/apple-dart.js';
+import {
+  apple_dart_hw_clear_ttbr,
+  apple_dart_hw_disable_dma,
+  apple_dart_hw_enable_bypass,
+  apple_dart_hw_enable_translation,
+  apple_dart_hw_reset,
+  apple_dart_hw_set_ttbr,
+  apple_dart_invalidate_tlb,
+  type DartStreamHw,
+  type DartTcr,
+} from './stream-hw.js';
+import { apple_dart_error_code, apple_dart_fault_line } from './fault.js';
+import {
   APPLE_DART_OF_MATCH,
   DART_MAX_STREAMS,
   DART_MIN_MMIO_SIZE,
@@ -85,16 +117,21 @@ import {
 } from './hw.js';
 
 /** struct apple_dart: one probed DART. */
-export interface AppleDart {
+export interface AppleDart extends DartStreamHw {
   readonly dev: Device;
   readonly hw: AppleDartHw;
   readonly mem: Allocation;
   readonly pgsize: number;
+  /** Input and output address sizes: 32 and the match data's on T8020/T6000, PARAMS3 on T8110. */
+  readonly ias: number;
+  readonly oas: number;
   readonly num_streams: number;
   readonly supports_bypass: boolean;
   /** sid2group[]: the group each stream belongs to (no reference held). */
   readonly sid2group: (IommuGroup | null)[];
   readonly iommu: IommuDevice;
+  readonly tcr: DartTcr[];
+  readonly ttbrRegs: number[];
 }
 
 /** struct apple_dart_stream_map: one DART and a SID bitmap of DART_MAX_STREAMS bits. */
@@ -168,15 +205,19 @@ function describeStreams(cfg: AppleDartMasterCfg): string {
 
 // ---- domains
 
-/** struct apple_dart_domain */
-class AppleDartDomain extends IommuDomain {
+/** struct apple_dart_domain; its io-pgtable is domain.pgtable. */
+export class AppleDartDomain extends IommuDomain {
   finalized = false;
-  /** The io-pgtable alloc_io_pgtable_ops() made at finalisation. */
-  pgtbl: Allocation | null = null;
   readonly stream_maps = newStreamMaps();
 }
 
-/** apple_dart_finalize_domain(): -EINVAL when the DART's pages exceed PAGE_SIZE. */
+/**
+ * apple_dart_finalize_domain(): -EINVAL when the DART's pages exceed
+ * PAGE_SIZE; else, once, the domain takes the master's stream maps and an
+ * io-pgtable of the DART's format, page size and address widths (-ENOMEM
+ * when alloc_io_pgtable_ops() fails); pgsize_bitmap and the aperture
+ * [0, DMA_BIT_MASK(ias)] come from it.
+ */
 function apple_dart_finalize_domain(k: Kernel, dom: AppleDartDomain, cfg: AppleDartMasterCfg): number {
   const dart = cfg.stream_maps[0].dart!;
   if (dart.pgsize > pageSize(k)) return -EINVAL;
@@ -185,12 +226,41 @@ function apple_dart_finalize_domain(k: Kernel, dom: AppleDartDomain, cfg: AppleD
     dom.stream_maps[i].dart = cfg.stream_maps[i].dart;
     dom.stream_maps[i].sidmap.set(cfg.stream_maps[i].sidmap);
   }
-  const pgtbl = k.alloc.alloc(`io_pgtable (${dart.hw.fmt})`, dom.label, 'apple_dart_finalize_domain');
-  if (!pgtbl) return -ENOMEM;
-  dom.pgtbl = pgtbl;
-  dom.pgsize_bitmap = dart.pgsize;
+  const ret = io_pgtable_domain_init(k, dom, dart.iommu, {
+    format: dart.hw.fmt === 'APPLE_DART' ? 'apple-dart' : 'apple-dart2',
+    style: IOTLB_CONTEXT, // unused: no flush ops
+    noFlushOps: true,
+    pgsize_bitmap: dart.pgsize,
+    ias: dart.ias,
+    oas: dart.oas,
+    coherent_walk: true,
+  });
+  if (ret) return -ENOMEM;
   dom.finalized = true;
   return 0;
+}
+
+/** apple_dart_domain_flush_tlb(): each DART of the domain invalidates the domain's streams. */
+function apple_dart_domain_flush_tlb(dom: AppleDartDomain): void {
+  for (const m of usedStreamMaps(dom.stream_maps)) apple_dart_invalidate_tlb(m, dom);
+}
+
+/**
+ * apple_dart_setup_translation(): the stream map's TTBRs get the table's
+ * (the rest cleared), translation goes on, the streams are invalidated.
+ */
+function apple_dart_setup_translation(
+  k: Kernel,
+  dom: AppleDartDomain,
+  map: StreamMap & { dart: AppleDart },
+): void {
+  const t = dom.pgtable!;
+  const ttbrs = dartTtbrs(t.cfg.ttbr, t.cfg.regs, t.cfg.granule);
+  let i = 0;
+  for (; i < ttbrs.length; i++) apple_dart_hw_set_ttbr(k, map, i, ttbrs[i]);
+  for (; i < map.dart.hw.ttbr.ttbr_count; i++) apple_dart_hw_clear_ttbr(map, i);
+  apple_dart_hw_enable_translation(map);
+  apple_dart_invalidate_tlb(map, dom);
 }
 
 /** apple_dart_mod_streams(add): the domain's DARTs must be the master's. */
@@ -204,28 +274,30 @@ function apple_dart_domain_add_streams(dom: AppleDartDomain, cfg: AppleDartMaste
   return 0;
 }
 
-/** apple_dart_attach_dev_paging(): finalise, then add the master's streams (TCR/TTBR writes not modelled). */
+/** apple_dart_attach_dev_paging(): finalise, add the master's streams, program each of its stream maps. */
 function apple_dart_attach_dev_paging(k: Kernel, domain: IommuDomain, dev: Device): number {
   const cfg = masterCfg(dev)!;
   const dom = domain as AppleDartDomain;
-  const ret = apple_dart_finalize_domain(k, dom, cfg);
+  let ret = apple_dart_finalize_domain(k, dom, cfg);
   if (ret) return ret;
-  return apple_dart_domain_add_streams(dom, cfg);
+  ret = apple_dart_domain_add_streams(dom, cfg);
+  if (ret) return ret;
+  for (const m of usedStreamMaps(cfg.stream_maps)) apple_dart_setup_translation(k, dom, m);
+  return 0;
 }
 
-/** apple_dart_domain_free() */
+/** apple_dart_domain_free(): the io-pgtable, if finalised, then the domain. */
 function apple_dart_domain_free(k: Kernel, domain: IommuDomain): void {
-  const dom = domain as AppleDartDomain;
-  if (dom.pgtbl) k.alloc.free(dom.pgtbl, 'apple_dart_domain_free');
-  dom.pgtbl = null;
-  k.alloc.free(dom.mem, 'apple_dart_domain_free');
-  dom.mem = null;
+  io_pgtable_domain_free(k, domain);
+  k.alloc.free(domain.mem, 'apple_dart_domain_free');
+  domain.mem = null;
 }
 
-/** apple_dart_attach_dev_identity(): only a DART with bypass support can pass DMA through. */
-function apple_dart_attach_dev_identity(_k: Kernel, _domain: IommuDomain, dev: Device): number {
+/** apple_dart_attach_dev_identity(): only a DART with bypass support can pass DMA through; TCR bypass. */
+function apple_dart_attach_dev_identity(k: Kernel, _domain: IommuDomain, dev: Device): number {
   const cfg = masterCfg(dev)!;
   if (!cfg.stream_maps[0].dart!.supports_bypass) return -EINVAL;
+  for (const m of usedStreamMaps(cfg.stream_maps)) apple_dart_hw_enable_bypass(k, m);
   return 0;
 }
 
@@ -234,12 +306,37 @@ const apple_dart_identity_domain = staticDomain(
   'apple-dart identity',
   apple_dart_attach_dev_identity,
 );
-/** apple_dart_attach_dev_blocked(): disabling DMA on each stream always succeeds. */
-const apple_dart_blocked_domain = staticDomain(IOMMU_DOMAIN_BLOCKED, 'apple-dart blocked');
 
+/** apple_dart_attach_dev_blocked(): DMA off on each stream; always succeeds. */
+function apple_dart_attach_dev_blocked(_k: Kernel, _domain: IommuDomain, dev: Device): number {
+  for (const m of usedStreamMaps(masterCfg(dev)!.stream_maps)) apple_dart_hw_disable_dma(m);
+  return 0;
+}
+
+const apple_dart_blocked_domain = staticDomain(
+  IOMMU_DOMAIN_BLOCKED,
+  'apple-dart blocked',
+  apple_dart_attach_dev_blocked,
+);
+
+/**
+ * The default_domain_ops: apple_dart_map_pages() (-ENODEV before
+ * finalisation), _unmap_pages(), _iova_to_phys() straight to the table;
+ * apple_dart_iotlb_sync(), _iotlb_sync_map() and _flush_iotlb_all() each
+ * invalidate the domain's streams whole.
+ */
 const apple_dart_domain_ops: IommuDomainOps = {
   attach_dev: apple_dart_attach_dev_paging,
   free: apple_dart_domain_free,
+  map_pages: io_pgtable_domain_ops.map_pages,
+  unmap_pages: io_pgtable_domain_ops.unmap_pages,
+  iova_to_phys: io_pgtable_domain_ops.iova_to_phys,
+  flush_iotlb_all: (_k, domain) => apple_dart_domain_flush_tlb(domain as AppleDartDomain),
+  iotlb_sync: (_k, domain) => apple_dart_domain_flush_tlb(domain as AppleDartDomain),
+  iotlb_sync_map: (_k, domain) => {
+    apple_dart_domain_flush_tlb(domain as AppleDartDomain);
+    return 0;
+  },
 };
 
 // ---- iommu_ops
@@ -460,6 +557,29 @@ export const apple_dart_iommu_ops: IommuOps = {
   default_domain_ops: apple_dart_domain_ops,
 };
 
+// ---- the fault interrupt
+
+/**
+ * apple_dart_t8020_irq() / apple_dart_t8110_irq() for a transaction of
+ * `master` that faulted on `dart`: the stream is the master's lowest SID on
+ * that DART; no line for a stream whose DMA is off.
+ */
+function apple_dart_irq_lines(dart: AppleDart, master: Device, f: Omit<IommuFault, 'log'>): string[] {
+  const cfg = masterCfg(master);
+  const map = cfg ? usedStreamMaps(cfg.stream_maps).find((m) => m.dart === dart) : undefined;
+  if (!map) return [];
+  const sid = setSids(map)[0] ?? 0;
+  const domain = master.hwDomain ?? master.iommu_group?.domain ?? null;
+  const enc = dart.hw.ttbr;
+  const code = apple_dart_error_code(
+    dart.hw,
+    f,
+    (idx) => ((dart.ttbrRegs[enc.ttbr_count * sid + idx] ?? 0) & enc.ttbr_valid) !== 0,
+    domain?.pgtable ?? null,
+  );
+  return code === null ? [] : [apple_dart_fault_line(dart.hw, sid, code, f.iova)];
+}
+
 // ---- the DART's own platform driver
 
 /** "%pr": a raw resource, "[mem 0x…-0x… flags 0x200]". */
@@ -499,12 +619,12 @@ function apple_dart_probe(k: Kernel, dev: Device): number {
   // devm_clk_bulk_get_all() and clk_bulk_prepare_enable(): clocks are not modelled.
 
   const pgsize = 1 << params.pageShift;
-  const num_streams = hw.type === 'T8110' ? params.numSids : hw.max_sid_count;
+  const t8110 = hw.type === 'T8110';
+  const num_streams = t8110 ? params.numSids : hw.max_sid_count;
   if (num_streams > DART_MAX_STREAMS) {
     k.printk.log('err', dev.name, `Too many streams (${num_streams} > ${DART_MAX_STREAMS})`);
     return fail(-EINVAL);
   }
-  // apple_dart_hw_reset(): the lock-down bit is taken as clear; request_irq() as succeeding.
 
   const iommu = new IommuDevice(`apple-dart.${dev.name}`, dev);
   const dart: AppleDart = {
@@ -512,12 +632,21 @@ function apple_dart_probe(k: Kernel, dev: Device): number {
     hw,
     mem,
     pgsize,
+    ias: t8110 ? params.vaWidth : 32,
+    oas: t8110 ? params.paWidth : hw.oas,
     num_streams,
     supports_bypass: params.bypassSupport,
     sid2group: Array.from({ length: DART_MAX_STREAMS }, () => null),
     iommu,
+    tcr: new Array<DartTcr>(num_streams).fill('disabled'),
+    ttbrRegs: new Array<number>(num_streams * hw.ttbr.ttbr_count).fill(0),
   };
   iommu.priv = dart;
+  // apple_dart_hw_reset(): the lock-down bit is taken as clear.
+  apple_dart_hw_reset(dart);
+  // request_irq(): the shared fault handler, as succeeding.
+  iommu.faultReporter = (master, f) => apple_dart_irq_lines(dart, master, f);
+  iommu.faultLogDevice = () => dev.name; // dev_err_ratelimited(dart->dev, ...)
   dev.driverData = { dart } satisfies DartDriverData;
 
   ret = iommu_device_sysfs_add(k, iommu);
@@ -541,10 +670,11 @@ function apple_dart_probe(k: Kernel, dev: Device): number {
   return 0;
 }
 
-/** apple_dart_remove() */
+/** apple_dart_remove(): reset (every stream off, invalidated), then unregister. */
 function apple_dart_remove(k: Kernel, dev: Device): void {
   const data = dev.driverData as DartDriverData | undefined;
   if (!data) return;
+  apple_dart_hw_reset(data.dart);
   iommu_device_unregister(k, data.dart.iommu);
   iommu_device_sysfs_remove(k, data.dart.iommu);
   k.alloc.free(data.dart.mem, 'apple_dart_remove');

@@ -7,9 +7,14 @@
  * implementation hooks only what the IOMMU core can see is kept: a
  * def_domain_type opinion (Qualcomm's display, GPU and modem clients want
  * identity) and whether the probe must wait for the Qualcomm secure channel
- * (qcom_scm_is_available()). Register-level quirks (Marvell's split 64-bit
- * accesses, Cavium's context-bank offsets, NVIDIA's mirrored instances)
- * change nothing the core sees and are only named.
+ * (qcom_scm_is_available()), and the hooks that shape a paging domain:
+ * cfg_probe (features an implementation hides, context banks it takes away),
+ * init_context (Qualcomm's flush_walk_prefer_tlbiasid and the GPU's TTBR1
+ * tables, Cavium's ASID/VMID offset, NVIDIA's PAGE_SIZE-only mappings) and
+ * alloc_context_bank (the Adreno SMMU keeps bank 0 for the GPU).
+ * Register-level quirks (Marvell's split 64-bit accesses, NVIDIA's mirrored
+ * instances, Qualcomm's TLB sync and S2CR bypass emulation) change nothing
+ * the core sees and are only named.
  */
 import type { Fwnode } from '../../base/fwnode.js';
 import { of_device_is_compatible, of_match_node } from '../../firmware/of/of-base.js';
@@ -103,9 +108,18 @@ const QCOM_SMMU_IMPL_OF_MATCH: Readonly<Record<string, QcomMatch>> = {
   'qcom,smmu-500': impl0,
 };
 
+/** impl->cfg_probe */
+export type ArmSmmuCfgProbeHook = 'cavium' | 'qcom' | 'qcom-adreno-v2' | 'mrvl';
+/** impl->init_context */
+export type ArmSmmuInitContextHook = 'cavium' | 'qcom' | 'qcom-adreno' | 'nvidia';
+
 export interface ArmSmmuImpl {
   /** For reports: "arm-mmu500", "qcom-smmu-500 (sdm845)", … */
   readonly name: string;
+  readonly cfg_probe?: ArmSmmuCfgProbeHook;
+  readonly init_context?: ArmSmmuInitContextHook;
+  /** impl->alloc_context_bank: qcom_adreno_smmu_alloc_context_bank(). */
+  readonly adreno_alloc_context_bank?: boolean;
   /** impl->def_domain_type: Qualcomm's client list. */
   readonly qcomClients: boolean;
   /** qcom_smmu_create() waits for the secure channel (qcom_scm). */
@@ -121,25 +135,57 @@ export function arm_smmu_impl_init(
   qcomEnabled: boolean,
 ): ArmSmmuImpl {
   // Cavium's implementation is final: no platform quirk is looked at after it.
-  if (model === 'cavium-smmuv2') return { name: 'cavium', qcomClients: false, needsScm: false };
+  if (model === 'cavium-smmuv2')
+    return {
+      name: 'cavium',
+      qcomClients: false,
+      needsScm: false,
+      cfg_probe: 'cavium',
+      init_context: 'cavium',
+    };
   let name = model === 'mmu-500' ? 'arm-mmu500' : 'generic';
   if (np && np.properties.get('calxeda,smmu-secure-config-access') !== undefined) name = 'calxeda';
   for (const c of ['nvidia,tegra234-smmu', 'nvidia,tegra194-smmu', 'nvidia,tegra186-smmu'])
-    if (of_device_is_compatible(np, c)) return { name: 'nvidia-smmu', qcomClients: false, needsScm: false };
+    if (of_device_is_compatible(np, c))
+      return { name: 'nvidia-smmu', qcomClients: false, needsScm: false, init_context: 'nvidia' };
   let impl: ArmSmmuImpl = { name, qcomClients: false, needsScm: false };
   if (qcomEnabled && np) {
     const hit = of_match_node(Object.keys(QCOM_SMMU_IMPL_OF_MATCH), np);
     if (hit) {
       const m = QCOM_SMMU_IMPL_OF_MATCH[hit];
-      const q = of_device_is_compatible(np, 'qcom,adreno-smmu') ? m.adreno : m.impl;
-      if (q !== 'none') impl = { name: `qcom-smmu-${q} (${hit})`, qcomClients: true, needsScm: true };
+      const adreno = of_device_is_compatible(np, 'qcom,adreno-smmu');
+      const q = adreno ? m.adreno : m.impl;
+      if (q !== 'none' && adreno)
+        // qcom_adreno_smmu_v2_impl / qcom_adreno_smmu_500_impl (the latter without cfg_probe).
+        impl = {
+          name: `qcom-adreno-smmu-${q === 'v2' ? 'v2' : '500'} (${hit})`,
+          qcomClients: true,
+          needsScm: true,
+          cfg_probe: q === 'v2' ? 'qcom-adreno-v2' : undefined,
+          init_context: 'qcom-adreno',
+          adreno_alloc_context_bank: true,
+        };
+      else if (q !== 'none')
+        impl = {
+          name: `qcom-smmu-${q} (${hit})`,
+          qcomClients: true,
+          needsScm: true,
+          cfg_probe: 'qcom',
+          init_context: 'qcom',
+        };
     } else if (of_device_is_compatible(np, 'qcom,adreno-smmu')) {
       impl = { ...impl, warn: 'Missing qcom_smmu_impl_of_match entry' };
     }
   }
   // Marvell's implementation replaces whatever was chosen before (it has no def_domain_type).
   if (of_device_is_compatible(np, 'marvell,ap806-smmu-500'))
-    impl = { ...impl, name: 'mrvl-mmu500', qcomClients: false };
+    impl = {
+      name: 'mrvl-mmu500',
+      qcomClients: false,
+      needsScm: impl.needsScm,
+      warn: impl.warn,
+      cfg_probe: 'mrvl',
+    };
   return impl;
 }
 

@@ -12,12 +12,23 @@
  * checks the IDs against the SMMU's widths and claims stream map entries
  * (stream-map.ts); masters whose streams share an entry share a group.
  *
- * Not modelled: the ID registers. The model takes the widest configuration
- * the architecture allows for every SMMU: 15-bit stream IDs and SMR masks
- * (ID0.NUMSIDB = 15), 16-bit ones on SMMUv2 (ID0.EXIDS), stream matching
- * with 128 SMRs (the architectural ceiling of ID0.NUMSMRG), and as many
- * context banks as it has context interrupts. Hardware that is narrower
- * refuses IDs the model accepts.
+ * The probe reads the SMMU's ID registers (hw.ts: the board's values where
+ * the model knows them, Juno's MMU-401s, else stated defaults) as
+ * arm_smmu_device_cfg_probe() does: stages, context formats and page sizes,
+ * address sizes, stream-match groups and context banks, with its log lines.
+ * Paging domains are finalised at their first attach (context.ts: stage,
+ * format, io-pgtable, context bank, ASID/VMID, fault IRQ) and then map,
+ * unmap and translate through their io-pgtable; identity and blocked
+ * domains set the master's S2CRs to bypass or fault. A faulting transaction
+ * is reported as arm_smmu_context_fault() prints it (fault.ts).
+ *
+ * Not modelled: the register writes themselves, runtime PM, the global fault
+ * handler (a stream whose S2CR faults, the blocked domain, reports nothing),
+ * IORT RMR bypass SMRs ("preserved N boot mappings" is printed for DT SMMUs
+ * only, where it is always 0), Qualcomm's S2CR bypass emulation and boot-time
+ * SMRs (firmware-dependent), the rate limit of the fault lines, and
+ * arm_smmu_ops.pgsize_bitmap, which the kernel widens per probed SMMU (the
+ * ops here are shared by every modelled kernel).
  */
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Device } from '../../base/device.js';
@@ -30,7 +41,7 @@ import { EINVAL, ENODEV, ENOMEM, EPROBE_DEFER, ERR_PTR } from '../../kernel/errn
 import {
   IOMMU_DOMAIN_BLOCKED,
   IOMMU_DOMAIN_IDENTITY,
-  IommuDomain,
+  type IommuDomain,
   staticDomain,
 } from '../../iommu/domain.js';
 import {
@@ -53,7 +64,8 @@ import { pci_device_group } from '../../pci/pci-device-group.js';
 import { dev_is_fsl_mc, fsl_mc_cont_dev } from '../../base/fsl-mc.js';
 import { softwareMsiRegion } from '../../iommu/resv-regions.js';
 import { iommu_dma_get_resv_regions } from '../../iommu/dma-resv.js';
-import { devm_ioremap_resource, platform_get_mem_resource } from '../../base/platform.js';
+import { devm_ioremap_resource, platform_get_irq, platform_get_mem_resource } from '../../base/platform.js';
+import { io_pgtable_domain_ops } from '../../iommu/io-pgtable-domain.js';
 import { of_match_node } from '../../firmware/of/of-base.js';
 import { of_irq_count } from '../../firmware/of/of-irq.js';
 import { iortSmmuNodeOf } from '../../firmware/acpi/iort.js';
@@ -69,21 +81,31 @@ import {
 import {
   arm_smmu_master_alloc_smes,
   arm_smmu_master_free_smes,
+  arm_smmu_master_install_s2crs,
   newStreamMap,
   smrId,
   smrMask,
+  type S2crType,
   type SmeIndices,
   type StreamMap,
 } from './stream-map.js';
 import { arm_smmu_register_legacy_master } from './legacy.js';
-
-/**
- * The widest configuration arm_smmu_device_cfg_probe() and
- * arm_smmu_test_smr_masks() can find: ID0.NUMSIDB = 15, or 16 bits when an
- * SMMUv2 has ID0.EXIDS; ID0.SMS with 128 SMRs.
- */
-const assumedStreamidMask = (version: ArmSmmuVersion) => (version === 'v2' ? 0xffff : 0x7fff);
-const ASSUMED_MAPPING_GROUPS = 128;
+import {
+  FEAT_COHERENT_WALK,
+  FEAT_STREAM_MATCH,
+  FEAT_TRANS_OPS,
+  arm_smmu_device_cfg_probe,
+  armSmmuIdRegs,
+  type ArmSmmuHw,
+  type ArmSmmuIdRegs,
+} from './hw.js';
+import {
+  ArmSmmuDomain,
+  arm_smmu_destroy_domain_context,
+  arm_smmu_init_domain_context,
+  armSmmuFaultLines,
+} from './context.js';
+import { faultLevel } from './fault.js';
 
 /** struct arm_smmu_device, the parts the core observes. */
 export interface ArmSmmuDevice {
@@ -98,6 +120,19 @@ export interface ArmSmmuDevice {
   readonly smr_mask_mask: number;
   readonly map: StreamMap;
   readonly mem: Allocation;
+  /** The ID registers it was probed with, and what arm_smmu_device_cfg_probe() made of them. */
+  readonly idregs: ArmSmmuIdRegs;
+  readonly hw: ArmSmmuHw;
+  /** smmu->pgsize_bitmap (an implementation's init_context may narrow it). */
+  pgsize_bitmap: number;
+  /** smmu->context_map: the context banks in use. */
+  readonly context_map: boolean[];
+  /** The context interrupts (smmu->irqs[], num_context_irqs of them). */
+  readonly irqs: number[];
+  /** smmu->irptndx: SMMUv1 hands its context interrupts out round robin. */
+  irptndx: number;
+  /** Cavium erratum 27704: this SMMU's ASIDs and VMIDs start here. */
+  readonly cavium_id_base: number;
 }
 
 /** struct arm_smmu_master_cfg */
@@ -112,12 +147,14 @@ interface ArmSmmuState {
   using_legacy_binding: boolean;
   using_generic_binding: boolean;
   driver: DeviceDriver | null;
+  /** cavium_cfg_probe()'s static context_count. */
+  cavium_context_count: number;
 }
 
 function state(k: Kernel): ArmSmmuState {
   let st = k.driverState.get('arm-smmu') as ArmSmmuState | undefined;
   if (!st) {
-    st = { using_legacy_binding: false, using_generic_binding: false, driver: null };
+    st = { using_legacy_binding: false, using_generic_binding: false, driver: null, cavium_context_count: 0 };
     k.driverState.set('arm-smmu', st);
   }
   return st;
@@ -141,9 +178,54 @@ function arm_smmu_get_by_fwnode(k: Kernel, fwnode: Fwnode | null): ArmSmmuDevice
   return null;
 }
 
+/** arm_smmu_domain_free(): the context (assumed detached), then the structure. */
 function arm_smmu_domain_free(k: Kernel, domain: IommuDomain): void {
+  arm_smmu_destroy_domain_context(k, domain as ArmSmmuDomain);
   k.alloc.free(domain.mem, 'arm_smmu_domain_free');
   domain.mem = null;
+}
+
+/** arm_smmu_attach_dev(): finalise the domain on the master's SMMU, point its S2CRs at the context bank. */
+function arm_smmu_attach_dev(k: Kernel, domain: IommuDomain, dev: Device): number {
+  const cfg = dev.iommu?.priv as MasterCfg | null;
+  if (!cfg) return -ENODEV;
+  const d = domain as ArmSmmuDomain;
+  const ret = arm_smmu_init_domain_context(k, d, cfg.smmu, dev);
+  if (ret < 0) return ret;
+  // No domain spans two SMMUs.
+  if (d.smmu !== cfg.smmu) return -EINVAL;
+  arm_smmu_master_install_s2crs(cfg.smmu.map, cfg.smendx, 'TRANS', d.cfg.cbndx);
+  return 0;
+}
+
+/** arm_smmu_attach_dev_type(): the identity (bypass) and blocked (fault) domains. */
+function arm_smmu_attach_dev_type(dev: Device, type: S2crType): number {
+  const cfg = dev.iommu?.priv as MasterCfg | null;
+  if (!cfg) return -ENODEV;
+  arm_smmu_master_install_s2crs(cfg.smmu.map, cfg.smendx, type, 0);
+  return 0;
+}
+
+/**
+ * arm_smmu_iova_to_phys(): an SMMU with address translation operations
+ * translates a stage-1 IOVA itself (arm_smmu_iova_to_phys_hard(): ATS1PR,
+ * then PAR, which holds PA[39:12]); otherwise the table is walked in software.
+ */
+function arm_smmu_iova_to_phys(k: Kernel, domain: IommuDomain, iova: number): number {
+  const d = domain as ArmSmmuDomain;
+  const t = d.pgtable;
+  if (!t || !d.smmu) return 0;
+  const phys = t.iovaToPhys(iova);
+  if (!(d.smmu.hw.features & FEAT_TRANS_OPS) || d.stage !== 'S1') return phys;
+  if (!phys) {
+    // PAR.F with the fault status code of a translation fault at the walk's level (0b0001LL).
+    const level = faultLevel(d, iova, 'unmapped', d.cfg.fmt === 'AARCH64');
+    const par = 1 + 2 * (4 + level);
+    k.printk.log('err', d.smmu.dev.name, 'translation fault!');
+    k.printk.log('err', d.smmu.dev.name, `PAR = 0x${par.toString(16)}`);
+    return 0;
+  }
+  return (Math.floor(phys / 0x1000) % 2 ** 28) * 0x1000 + (iova % 0x1000);
 }
 
 /** arm_smmu_probe_device() */
@@ -234,9 +316,23 @@ export const arm_smmu_ops: IommuOps = {
   name: 'arm-smmu',
   owner: null,
   pgsize_bitmap: 0x40201000, // 4K | 2M | 1G, narrowed per domain format
-  identity_domain: staticDomain(IOMMU_DOMAIN_IDENTITY, 'arm-smmu identity'),
-  blocked_domain: staticDomain(IOMMU_DOMAIN_BLOCKED, 'arm-smmu blocked'),
-  default_domain_ops: { attach_dev: () => 0, free: arm_smmu_domain_free },
+  identity_domain: staticDomain(IOMMU_DOMAIN_IDENTITY, 'arm-smmu identity', (_k, _d, dev) =>
+    arm_smmu_attach_dev_type(dev, 'BYPASS'),
+  ),
+  blocked_domain: staticDomain(IOMMU_DOMAIN_BLOCKED, 'arm-smmu blocked', (_k, _d, dev) =>
+    arm_smmu_attach_dev_type(dev, 'FAULT'),
+  ),
+  default_domain_ops: {
+    attach_dev: arm_smmu_attach_dev,
+    free: arm_smmu_domain_free,
+    ...io_pgtable_domain_ops,
+    /** arm_smmu_iotlb_sync(): wait for the context's (or, SMMUv1 stage 2, the global) TLBIs. */
+    iotlb_sync(_k, domain) {
+      const smmu = (domain as ArmSmmuDomain).smmu;
+      if (smmu) smmu.iommu.iotlb.sync();
+    },
+    iova_to_phys: arm_smmu_iova_to_phys,
+  },
   probe_device: arm_smmu_probe_device,
   /** arm_smmu_release_device() */
   release_device(k, dev) {
@@ -269,14 +365,21 @@ export const arm_smmu_ops: IommuOps = {
       return IOMMU_DOMAIN_IDENTITY;
     return 0;
   },
+  /** arm_smmu_domain_alloc_paging(): nothing meaningful until a master is attached. */
   domain_alloc_paging(k) {
     const mem = k.alloc.alloc('arm_smmu_domain', 'arm-smmu', 'arm_smmu_domain_alloc_paging');
     if (!mem) return ERR_PTR(-ENOMEM);
-    const d = new IommuDomain(0, null, 'arm-smmu paging');
+    const d = new ArmSmmuDomain(0, null, 'arm-smmu paging');
     d.mem = mem;
     return d;
   },
-  capable: (_k, _dev, cap) => cap === 'NOEXEC' || cap === 'DEFERRED_FLUSH',
+  /** arm_smmu_capable() */
+  capable(_k, dev, cap) {
+    const cfg = dev.iommu?.priv as MasterCfg | null;
+    if (cap === 'CACHE_COHERENCY')
+      return ((cfg?.smmu.hw.features ?? 0) & FEAT_COHERENT_WALK) !== 0 || dev.dma_coherent;
+    return cap === 'NOEXEC' || cap === 'DEFERRED_FLUSH';
+  },
 };
 
 /** Where the probe's configuration comes from: the DT node or the IORT node. */
@@ -286,6 +389,10 @@ interface ProbeConfig {
   readonly legacy: boolean;
   readonly globalIrqs: number;
   readonly numIrqs: number;
+  /** ARM_SMMU_FEAT_COHERENT_WALK from `dma-coherent` or the IORT flags. */
+  readonly coherent: boolean;
+  /** The context interrupts by index (ACPI: their GSIVs); DT ones come from platform_get_irq(). */
+  readonly acpiContextIrqs: readonly number[] | null;
 }
 
 /** arm_smmu_device_dt_probe(): version and model from the match, the binding style, the interrupts. */
@@ -315,8 +422,19 @@ function arm_smmu_device_dt_probe(k: Kernel, dev: Device): ProbeConfig | number 
     k.printk.log('err', dev.name, 'not probing due to mismatched DT properties');
     return -ENODEV;
   }
-  return { version, model, legacy, globalIrqs: gi[0], numIrqs: of_irq_count(k, np) };
+  return {
+    version,
+    model,
+    legacy,
+    globalIrqs: gi[0],
+    numIrqs: of_irq_count(k, np),
+    coherent: np.properties.has('dma-coherent'),
+    acpiContextIrqs: null,
+  };
 }
+
+/** ACPI_IORT_SMMU_COHERENT_WALK in the IORT SMMU node's flags. */
+const ACPI_IORT_SMMU_COHERENT_WALK = 1 << 1;
 
 /** arm_smmu_device_acpi_probe(): the IORT node's model; one global interrupt counts. */
 function arm_smmu_device_acpi_probe(k: Kernel, dev: Device): ProbeConfig | number {
@@ -325,7 +443,14 @@ function arm_smmu_device_acpi_probe(k: Kernel, dev: Device): ProbeConfig | numbe
   const data = ARM_SMMU_IORT_MODELS[node.model];
   if (!data) return -ENODEV;
   // iort's arm_smmu_count_resources(): the global fault interrupt plus the context interrupts.
-  return { ...data, legacy: false, globalIrqs: 1, numIrqs: 1 + node.contextInterrupts.length };
+  return {
+    ...data,
+    legacy: false,
+    globalIrqs: 1,
+    numIrqs: 1 + node.contextInterrupts.length,
+    coherent: (node.flags & ACPI_IORT_SMMU_COHERENT_WALK) !== 0,
+    acpiContextIrqs: node.contextInterrupts,
+  };
 }
 
 /** The Qualcomm secure channel is up: a bound qcom,scm device (qcom_scm_is_available()). */
@@ -373,11 +498,64 @@ function arm_smmu_device_probe(k: Kernel, dev: Device): number {
     );
     return fail(-ENODEV);
   }
-  // arm_smmu_device_cfg_probe()'s banner (dev_notice).
-  k.printk.log('info', dev.name, 'probing hardware configuration...');
-  k.printk.log('info', dev.name, `SMMUv${cfg.version === 'v2' ? 2 : 1} with:`);
+  // The context interrupts (smmu->irqs[]), then the ID registers (arm_smmu_device_cfg_probe()).
+  const irqs: number[] = [];
+  for (let i = 0; i < contextIrqs; i++) {
+    const irq = cfg.acpiContextIrqs ? cfg.acpiContextIrqs[i] : platform_get_irq(k, dev, cfg.globalIrqs + i);
+    if (irq < 0) return fail(irq);
+    irqs.push(irq);
+  }
   const ioaddr = res.start;
+  const regSize = Number(res.end - res.start + 1n);
+  const compatible = np ? String(np.properties.get('compatible') ?? '').split('\0') : [];
+  let rootNode = np;
+  while (rootNode?.parent) rootNode = rootNode.parent;
+  const board = rootNode ? String(rootNode.properties.get('compatible') ?? '').split('\0') : [];
+  const idregs = armSmmuIdRegs({
+    model: cfg.model,
+    version: cfg.version,
+    compatible,
+    board,
+    base: ioaddr,
+    regSize,
+    contextIrqs,
+  });
+  const probed = arm_smmu_device_cfg_probe(idregs, cfg.version, cfg.coherent, regSize, {
+    hook: impl.cfg_probe,
+    compatible,
+  });
+  for (const l of probed.lines) k.printk.log(l.level, dev.name, l.msg);
+  if (!probed.cfg) return fail(probed.err);
+  const hw = probed.cfg;
+  let cavium_id_base = 0;
+  if (impl.cfg_probe === 'cavium') {
+    // Cavium CN88xx erratum #27704: ASIDs and VMIDs unique across SMMUs.
+    cavium_id_base = st.cavium_context_count;
+    st.cavium_context_count += hw.num_context_banks;
+  }
+  if (cfg.version === 'v2') {
+    if (hw.num_context_banks > irqs.length) {
+      k.printk.log(
+        'err',
+        dev.name,
+        `found only ${irqs.length} context irq(s) but ${hw.num_context_banks} required`,
+      );
+      return fail(-ENODEV);
+    }
+    // Superfluous interrupts are ignored.
+    irqs.length = hw.num_context_banks;
+  }
+  // The global fault interrupts (devm_request_irq() of each: the model assumes they succeed).
+  if (np)
+    for (let i = 0; i < cfg.globalIrqs; i++) {
+      const irq = platform_get_irq(k, dev, i);
+      if (irq < 0) return fail(irq);
+    }
   const iommu = new IommuDevice(`smmu.0x${ioaddr.toString(16).padStart(16, '0')}`, dev);
+  iommu.faultReporter = armSmmuFaultLines;
+  iommu.faultLogDevice = () => dev.name; // dev_err(smmu->dev, ...)
+  // arm_smmu_test_smr_masks(): the model's SMRs keep every ID and mask bit written.
+  const streamid_mask = hw.streamid_mask;
   const smmu: ArmSmmuDevice = {
     iommu,
     dev,
@@ -386,10 +564,22 @@ function arm_smmu_device_probe(k: Kernel, dev: Device): number {
     model: cfg.model,
     impl,
     legacy: cfg.legacy,
-    streamid_mask: assumedStreamidMask(cfg.version),
-    smr_mask_mask: assumedStreamidMask(cfg.version),
-    map: newStreamMap(ASSUMED_MAPPING_GROUPS, true),
+    streamid_mask,
+    smr_mask_mask: streamid_mask,
+    // s2cr_init_val: fault with disable_bypass (CONFIG_ARM_SMMU_DISABLE_BYPASS_BY_DEFAULT), else bypass.
+    map: newStreamMap(
+      hw.num_mapping_groups,
+      (hw.features & FEAT_STREAM_MATCH) !== 0,
+      k.kconfig.ARM_SMMU_DISABLE_BYPASS_BY_DEFAULT ? 'FAULT' : 'BYPASS',
+    ),
     mem,
+    idregs,
+    hw,
+    pgsize_bitmap: hw.pgsize_bitmap,
+    context_map: new Array<boolean>(hw.num_context_banks).fill(false),
+    irqs,
+    irptndx: 0,
+    cavium_id_base,
   };
   iommu.priv = smmu;
   let ret = iommu_device_sysfs_add(k, iommu);
@@ -405,6 +595,8 @@ function arm_smmu_device_probe(k: Kernel, dev: Device): number {
     return fail(ret);
   }
   dev.driverData = smmu; // platform_set_drvdata()
+  // arm_smmu_rmr_install_bypass_smr(): IORT RMRs only; a DT SMMU preserves none.
+  if (np) k.printk.log('info', dev.name, '\tpreserved 0 boot mappings');
   return 0;
 }
 

@@ -9,7 +9,10 @@
  * one that only partly overlaps them is refused (-EINVAL, since some stream
  * would match twice), else the first free entry is taken (-ENOSPC when none
  * is left). The S2CR also remembers the group of the masters that share it,
- * which is how arm-smmu puts such masters in one group.
+ * which is how arm-smmu puts such masters in one group, and what it does with
+ * the streams (arm_smmu_master_install_s2crs()): translate through a context
+ * bank, bypass, or fault; a freed entry goes back to its initial type
+ * (s2cr_init_val: fault with disable_bypass, else bypass).
  */
 import type { IommuGroup } from '../../iommu/group.js';
 import { EEXIST, EINVAL, ENOSPC } from '../../kernel/errno.js';
@@ -24,9 +27,15 @@ export interface Smr {
   valid: boolean;
 }
 
+/** enum arm_smmu_s2cr_type */
+export type S2crType = 'TRANS' | 'BYPASS' | 'FAULT';
+
 export interface S2cr {
   /** Masters' stream IDs using this entry. */
   count: number;
+  type: S2crType;
+  /** The context bank of a TRANS entry. */
+  cbndx: number;
   /** The group of the masters behind it (arm_smmu_device_group() remembers it here). */
   group: IommuGroup | null;
 }
@@ -35,17 +44,29 @@ export interface StreamMap {
   /** null: stream indexing (no SMRs), the SID is the S2CR index. */
   readonly smrs: Smr[] | null;
   readonly s2crs: S2cr[];
+  /** s2cr_init_val's type: FAULT with disable_bypass (CONFIG_ARM_SMMU_DISABLE_BYPASS_BY_DEFAULT). */
+  readonly initType: S2crType;
 }
 
 /** A master's entries, one per fwspec ID (INVALID_SMENDX = -1 until allocated). */
 export type SmeIndices = number[];
 
-export function newStreamMap(numMappingGroups: number, streamMatching: boolean): StreamMap {
+export function newStreamMap(
+  numMappingGroups: number,
+  streamMatching: boolean,
+  initType: S2crType = 'FAULT',
+): StreamMap {
   return {
     smrs: streamMatching
       ? Array.from({ length: numMappingGroups }, () => ({ id: 0, mask: 0, valid: false }))
       : null,
-    s2crs: Array.from({ length: numMappingGroups }, () => ({ count: 0, group: null })),
+    s2crs: Array.from({ length: numMappingGroups }, () => ({
+      count: 0,
+      type: initType,
+      cbndx: 0,
+      group: null,
+    })),
+    initType,
   };
 }
 
@@ -72,7 +93,10 @@ export function arm_smmu_find_sme(map: StreamMap, id: number, mask: number): num
 function arm_smmu_free_sme(map: StreamMap, idx: number): boolean {
   const s2cr = map.s2crs[idx];
   if (--s2cr.count) return false;
+  // Back to s2cr_init_val.
   s2cr.group = null;
+  s2cr.type = map.initType;
+  s2cr.cbndx = 0;
   if (map.smrs) map.smrs[idx].valid = false;
   return true;
 }
@@ -103,4 +127,18 @@ export function arm_smmu_master_alloc_smes(map: StreamMap, ids: readonly number[
 /** arm_smmu_master_free_smes() */
 export function arm_smmu_master_free_smes(map: StreamMap, idx: SmeIndices): void {
   for (const i of idx) if (i >= 0) arm_smmu_free_sme(map, i);
+}
+
+/** arm_smmu_master_install_s2crs(): point a master's entries at a context bank, or bypass or fault them. */
+export function arm_smmu_master_install_s2crs(
+  map: StreamMap,
+  idx: SmeIndices,
+  type: S2crType,
+  cbndx: number,
+): void {
+  for (const i of idx) {
+    const s2cr = map.s2crs[i];
+    s2cr.type = type;
+    s2cr.cbndx = cbndx;
+  }
 }

@@ -19,15 +19,16 @@
  *   domain is programmed into every controller of the owner.
  * - device_group(): generic_device_group(), a group per master.
  * - Domains: a static identity domain and paging domains (a 16 KiB level-1
- *   table and its level-2 counters); no blocked domain, no
- *   def_domain_type(), no reserved regions. release_device() detaches to
- *   identity.
+ *   table and its level-2 counters) that translate (domain.ts); no blocked
+ *   domain, no def_domain_type(), no reserved regions. release_device()
+ *   detaches to identity.
+ * - The hardware version (__sysmmu_get_version()) is data by SoC; the first
+ *   System MMU to probe fixes the page-table entry encoding (PG_ENT_SHIFT).
  * - The owner is never freed (known bug exynos-owner-leak).
  *
- * Not modelled (invisible to the core): registers and the hardware version
- * (so PG_ENT_SHIFT and the 36-bit DMA mask of v5+), IRQ requests, runtime
- * PM, device links, page-table contents and the level-2 table cache that
- * exynos_iommu_init() creates at core_initcall.
+ * Not modelled (invisible to the core): registers, IRQ requests, runtime PM
+ * (a System MMU on a paging domain counts as active), device links, the
+ * 36-bit DMA mask of v5+ (no page-table page is above 4 GiB in the model).
  */
 import type { Allocation } from '../../kernel/alloc.js';
 import type { Device } from '../../base/device.js';
@@ -36,7 +37,8 @@ import type { IommuOps } from '../../iommu/ops.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { IommuDriverEntry } from '../registry.js';
 import { ENODEV, ENOMEM, ERR_PTR, errnoNames } from '../../kernel/errno.js';
-import { IOMMU_DOMAIN_IDENTITY, IommuDomain, staticDomain } from '../../iommu/domain.js';
+import type { IommuDomain } from '../../iommu/domain.js';
+import { IOMMU_DOMAIN_IDENTITY, staticDomain } from '../../iommu/domain.js';
 import {
   IommuDevice,
   iommu_device_register,
@@ -49,6 +51,18 @@ import { put_device } from '../../base/core.js';
 import { clk_get, of_address_count } from '../../firmware/of/of-resources.js';
 import { of_find_device_by_node } from '../../firmware/of/of-platform.js';
 import { recordKnownBug } from '../../checker/known-bugs.js';
+import type { SysmmuPgEnt } from '../../pgtable/formats/exynos-sysmmu.js';
+import type { ExynosIommuDomain } from './domain.js';
+import {
+  MMU_MAJ_VER,
+  exynos_iommu_domain_free_tables,
+  exynos_iommu_domain_ops,
+  exynos_iommu_init,
+  exynos_iommu_paging_domain_alloc,
+  exynos_sysmmu_irq_lines,
+  sysmmuVersion,
+  type ExynosInit,
+} from './domain.js';
 
 const ENOSYS = errnoNames.ENOSYS;
 
@@ -69,6 +83,10 @@ export interface SysmmuDrvdata {
   owner: ExynosIommuOwner | null;
   /** The paging domain it translates for, if any. */
   domain: ExynosIommuDomain | null;
+  /** data->version: MAKE_MMU_VER() of what REG_MMU_VERSION read. */
+  readonly version: number;
+  /** data->active: paging enabled (__sysmmu_enable()), until __sysmmu_disable(). */
+  active: boolean;
   /** devm_kzalloc(): freed when the sysmmu unbinds (the driver has no remove()). */
   readonly mem: Allocation;
 }
@@ -82,30 +100,19 @@ interface ExynosIommuOwner {
   readonly mem: Allocation;
 }
 
-/** struct exynos_iommu_domain: the System MMUs (clients) translating through it. */
-class ExynosIommuDomain extends IommuDomain {
-  readonly clients = new Set<SysmmuDrvdata>();
-  constructor(
-    mem: Allocation,
-    /** The 16 KiB level-1 page table (iommu_alloc_pages order 2). */
-    readonly lv1Table: Allocation,
-    /** The free level-2 entry counters (order 1). */
-    readonly lv2entcnt: Allocation,
-  ) {
-    super(0, null, 'exynos-iommu paging');
-    this.mem = mem;
-  }
-}
-
 /** The driver's statics. */
 interface ExynosState {
   /** The first sysmmu that got as far as registering: used to map page tables. */
   dma_dev: Device | null;
+  /** PG_ENT_SHIFT (with LV1_PROT and LV2_PROT): set by the first probe. */
+  pgEnt: SysmmuPgEnt | null;
+  /** What exynos_iommu_init() allocated. */
+  init: ExynosInit | null;
 }
 
 function exynosState(k: Kernel): ExynosState {
   let st = k.driverState.get('exynos-iommu') as ExynosState | undefined;
-  if (!st) k.driverState.set('exynos-iommu', (st = { dma_dev: null }));
+  if (!st) k.driverState.set('exynos-iommu', (st = { dma_dev: null, pgEnt: null, init: null }));
   return st;
 }
 
@@ -120,9 +127,13 @@ function exynos_iommu_identity_attach(_k: Kernel, identity: IommuDomain, dev: De
   if (!owner) return -ENODEV; // the kernel dereferences the owner: only probed masters get here
   if (owner.domain === identity) return 0;
   const domain = owner.domain as ExynosIommuDomain;
+  // __sysmmu_disable() of the master's System MMUs.
+  for (const data of owner.controllers) data.active = false;
   // Not only this master's System MMUs: the whole client list of the domain is emptied.
-  for (const data of domain.clients) data.domain = null;
-  domain.clients.clear();
+  for (const data of [...domain.clients]) {
+    data.domain = null;
+    domain.removeClient(data);
+  }
   owner.domain = identity;
   return 0;
 }
@@ -142,35 +153,30 @@ function exynos_iommu_attach_device(k: Kernel, domain: IommuDomain, dev: Device)
   const exynos = domain as ExynosIommuDomain;
   for (const data of owner.controllers) {
     data.domain = exynos;
-    exynos.clients.add(data);
+    exynos.addClient(data);
   }
   owner.domain = domain;
+  // __sysmmu_enable() of each (its page-table base and TLB flush are the power-up, not counted).
+  for (const data of owner.controllers) data.active = true;
   return 0;
 }
 
 /** exynos_iommu_domain_alloc_paging(): NULL is -ENOMEM to the core. */
 function exynos_iommu_domain_alloc_paging(k: Kernel): IommuDomain | null {
-  // BUG_ON(!dma_dev): a paging domain is only asked for once a System MMU registered.
-  if (k.printk.warn(!exynosState(k).dma_dev, 'exynos_iommu_domain_alloc_paging', 'BUG_ON(!dma_dev)'))
+  const st = exynosState(k);
+  // BUG_ON(PG_ENT_SHIFT < 0 || !dma_dev): a paging domain is only asked for once a System MMU registered.
+  if (
+    k.printk.warn(
+      !st.dma_dev || !st.pgEnt || !st.init,
+      'exynos_iommu_domain_alloc_paging',
+      'BUG_ON(PG_ENT_SHIFT < 0 || !dma_dev)',
+    )
+  )
     return null;
-  const site = 'exynos_iommu_domain_alloc_paging';
-  const mem = k.alloc.alloc('exynos_iommu_domain', 'exynos-iommu', site);
-  if (!mem) return null;
-  const pgtable = k.alloc.alloc('exynos_iommu_domain lv1 table', 'exynos-iommu', site);
-  if (!pgtable) {
-    k.alloc.free(mem, site);
-    return null;
-  }
-  const lv2entcnt = k.alloc.alloc('exynos_iommu_domain lv2entcnt', 'exynos-iommu', site);
-  if (!lv2entcnt) {
-    k.alloc.free(pgtable, site);
-    k.alloc.free(mem, site);
-    return null;
-  }
-  return new ExynosIommuDomain(mem, pgtable, lv2entcnt);
+  return exynos_iommu_paging_domain_alloc(k, st.pgEnt!, st.init!);
 }
 
-/** exynos_iommu_domain_free(): WARNs if a System MMU still translates through it, then drops them. */
+/** exynos_iommu_domain_free(): WARNs if a System MMU still translates through it, disables and drops them. */
 function exynos_iommu_domain_free(k: Kernel, domain: IommuDomain): void {
   const d = domain as ExynosIommuDomain;
   k.printk.warn(
@@ -178,13 +184,12 @@ function exynos_iommu_domain_free(k: Kernel, domain: IommuDomain): void {
     'exynos_iommu_domain_free',
     `WARN_ON(!list_empty(&domain->clients)): ${[...d.clients].map((c) => c.iommu.name).join(', ')}`,
   );
-  for (const data of d.clients) data.domain = null;
-  d.clients.clear();
-  const site = 'exynos_iommu_domain_free';
-  k.alloc.free(d.lv1Table, site);
-  k.alloc.free(d.lv2entcnt, site);
-  k.alloc.free(d.mem, site);
-  d.mem = null;
+  for (const data of [...d.clients]) {
+    data.active = false; // __sysmmu_disable()
+    data.domain = null;
+    d.removeClient(data);
+  }
+  exynos_iommu_domain_free_tables(k, d);
 }
 
 export const exynos_iommu_ops: IommuOps = {
@@ -192,7 +197,11 @@ export const exynos_iommu_ops: IommuOps = {
   owner: null,
   pgsize_bitmap: EXYNOS_PGSIZE_BITMAP,
   identity_domain: exynos_identity_domain,
-  default_domain_ops: { attach_dev: exynos_iommu_attach_device, free: exynos_iommu_domain_free },
+  default_domain_ops: {
+    attach_dev: exynos_iommu_attach_device,
+    free: exynos_iommu_domain_free,
+    ...exynos_iommu_domain_ops,
+  },
   domain_alloc_paging: (k) => exynos_iommu_domain_alloc_paging(k),
   device_group: generic_device_group,
 
@@ -287,15 +296,21 @@ function exynos_sysmmu_probe(k: Kernel, dev: Device): number {
     master: null,
     owner: null,
     domain: null,
+    version: sysmmuVersion(dev), // __sysmmu_get_version()
+    active: false,
     mem,
   };
   data.iommu.priv = data;
+  // exynos_sysmmu_irq()
+  data.iommu.faultReporter = (_dev, f) => exynos_sysmmu_irq_lines(data, f);
   ret = iommu_device_sysfs_add(k, data.iommu);
   if (ret) return fail(ret);
   dev.driverData = data; // platform_set_drvdata()
 
-  // The first System MMU past this point does the DMA API work for page tables.
+  // The first System MMU's version picks the entry encoding for all (PG_ENT_SHIFT).
   const st = exynosState(k);
+  if (!st.pgEnt) st.pgEnt = MMU_MAJ_VER(data.version) < 5 ? 'v1' : 'v5';
+  // The first System MMU past this point does the DMA API work for page tables.
   if (!st.dma_dev) st.dma_dev = dev;
 
   ret = iommu_device_register(k, data.iommu, exynos_iommu_ops, dev);
@@ -313,13 +328,20 @@ function exynos_sysmmu_unbind(k: Kernel, dev: Device): void {
   dev.driverData = undefined;
 }
 
+/**
+ * exynos_iommu_init() and the driver it registers. When its kmem_cache or
+ * zero level-2 table cannot be allocated it returns before
+ * platform_driver_register(): the model's driver then matches nothing.
+ */
 export function exynosSysmmuDriver(k: Kernel): DeviceDriver {
   const bus = k.base.buses.get('platform');
   if (!bus) throw new Error('exynos-iommu: no platform bus');
+  const init = exynos_iommu_init(k);
+  exynosState(k).init = init;
   return {
     name: 'exynos-sysmmu',
     bus,
-    of_match_table: SYSMMU_OF_MATCH,
+    of_match_table: init ? SYSMMU_OF_MATCH : [],
     probe: exynos_sysmmu_probe,
     remove: exynos_sysmmu_unbind,
   };

@@ -28,6 +28,13 @@ export interface DmarDrhdUnit {
   readonly passThrough: boolean;
   /** Firmware left translation on (DMA_GSTS_TES): attaches are deferred until first use. */
   readonly translationPreEnabled: boolean;
+  /**
+   * The unit's VER, CAP and ECAP registers (not in DMAR): absent, the unit
+   * is QEMU's intel-iommu (hw.ts), with ECAP.PT as passThrough says.
+   */
+  readonly ver?: number;
+  readonly cap?: bigint;
+  readonly ecap?: bigint;
 }
 
 export interface DmarRmrrUnit {

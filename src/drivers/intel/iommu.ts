@@ -1,27 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * Intel VT-d as the IOMMU core sees it (drivers/iommu/intel/iommu.c): a
- * "global" driver. Every DRHD unit registers an instance named dmar<N> with
+ * Intel VT-d as the IOMMU core sees it (drivers/iommu/intel/iommu.c, 6.12):
+ * a "global" driver. Every DRHD unit registers an instance named dmar<N> with
  * no fwnode; every registration walks every bus, and intel_iommu_probe_device()
  * claims only devices a unit's scopes cover (device_lookup_iommu()), returning
  * -ENODEV for anything else (a mock device, a device behind no unit) and for
  * devices of a unit not registered yet (iommu->iommu.ops still NULL).
+ *
+ * Each unit has its capability registers (hw.ts: QEMU's intel-iommu unless
+ * the DRHD says otherwise), from which alloc_iommu() takes its agaw; paging
+ * domains (domain.ts) translate through the VT-d page-table formats and are
+ * invalidated as cache.c does (cache.ts); faults are reported as
+ * dmar_fault() prints them (fault.ts).
  */
-import { dmarFaultLines } from './fault.js';
+import { dmar_fault } from './fault.js';
 import type { Device } from '../../base/device.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { IommuOps } from '../../iommu/ops.js';
 import type { IommuResvRegion } from '../../iommu/resv-regions.js';
-import type { DmarDrhdUnit, DmarTable } from './dmar.js';
+import type { DmarTable } from './dmar.js';
 import type { Allocation } from '../../kernel/alloc.js';
+import type { DeviceDomainInfo, IntelIommu, IntelState } from './state.js';
 import { is_downstream_to_pci_bridge } from './dmar.js';
 import { ENODEV, ENOMEM, ERR_PTR, errnoName } from '../../kernel/errno.js';
 import {
   IOMMU_DOMAIN_BLOCKED,
   IOMMU_DOMAIN_DMA,
   IOMMU_DOMAIN_IDENTITY,
-  IOMMU_DOMAIN_UNMANAGED,
-  IommuDomain,
   staticDomain,
 } from '../../iommu/domain.js';
 import {
@@ -41,36 +46,47 @@ import {
   iommu_alloc_resv_region,
 } from '../../iommu/resv-regions.js';
 import { pci_device_group } from '../../pci/pci-device-group.js';
+import { pci_real_dma_dev } from '../../pci/dma-alias.js';
+import {
+  DEFAULT_DOMAIN_ADDRESS_WIDTH,
+  DMAR_VER_MAJOR,
+  DMAR_VER_MINOR,
+  FLPT_DEFAULT_DID,
+  MAX_AGAW_WIDTH,
+  __iommu_calculate_agaw,
+  cap_sagaw,
+  ecap_pass_through,
+  ecap_qis,
+  ecap_sc_support,
+  ecap_slads,
+  ecap_slts,
+  ecap_smpwc,
+  ecap_smts,
+  vtdRegs,
+} from './hw.js';
+import {
+  blocking_domain_attach_dev,
+  device_block_translation,
+  dmar_domain_ops,
+  identity_domain_attach_dev,
+  intel_iommu_domain_alloc,
+} from './domain.js';
+import { devInfo, intelState, sm_supported } from './state.js';
+
+export type { IntelIommu } from './state.js';
+
+/**
+ * CONFIG_INTEL_IOMMU_SCALABLE_MODE_DEFAULT_ON as Debian's amd64 6.12
+ * config is believed to have it: not set (intel_iommu=sm_on turns scalable
+ * mode on). It makes no difference on QEMU 7.2's intel-iommu, which has no
+ * scalable mode unless asked (x-scalable-mode=on).
+ */
+const SCALABLE_MODE_DEFAULT_ON = false;
 
 const IOAPIC_RANGE_START = 0xfee00000n;
 const IOAPIC_RANGE_END = 0xfeefffffn;
 const PCI_CLASS_BRIDGE_ISA = 0x0601;
 const SZ_4K = 4096;
-
-/** struct intel_iommu: one DRHD unit's instance. */
-export interface IntelIommu {
-  readonly seq_id: number;
-  /** init_no_remapping_devices(): no active scope device and not INCLUDE_PCI_ALL: never registered. */
-  readonly ignored: boolean;
-  readonly drhd: DmarDrhdUnit;
-  readonly iommu: IommuDevice;
-}
-
-interface IntelState {
-  readonly table: DmarTable;
-  /**
-   * dmar_drhd_units in list order: dmar_register_drhd_unit() puts explicit
-   * units at the head (so in reverse table order) and INCLUDE_PCI_ALL units at
-   * the tail. Lookups and registration walk this order; names (seq_id) follow
-   * the table.
-   */
-  readonly units: IntelIommu[];
-  readonly ops: IommuOps;
-}
-
-function state(k: Kernel): IntelState | undefined {
-  return k.driverState.get('intel-iommu') as IntelState | undefined;
-}
 
 /** is_kdump_kernel(): booted by kexec to dump a crashed kernel (elfcorehdr= on the command line). */
 function is_kdump_kernel(k: Kernel): boolean {
@@ -79,7 +95,7 @@ function is_kdump_kernel(k: Kernel): boolean {
 
 /** device_lookup_iommu(): the unit whose scopes cover the device; an ignored unit is a dummy (NULL). */
 export function device_lookup_iommu(k: Kernel, dev: Device): IntelIommu | null {
-  const st = state(k);
+  const st = intelState(k);
   if (!st) return null;
   let target = dev;
   let segment = 0;
@@ -119,7 +135,7 @@ function device_rmrr_is_relaxable(dev: Device): boolean {
 
 /** intel_iommu_get_resv_regions(): RMRRs, the ISA bridge's 16 MiB, and the IOAPIC/MSI window. */
 function intel_iommu_get_resv_regions(k: Kernel, dev: Device, list: IommuResvRegion[]): void {
-  const st = state(k)!;
+  const st = intelState(k)!;
   const prot = IOMMU_READ | IOMMU_WRITE;
   st.table.rmrrs.forEach((rmrr, n) => {
     for (const scope of rmrr.devices) {
@@ -154,14 +170,38 @@ function intel_iommu_get_resv_regions(k: Kernel, dev: Device, list: IommuResvReg
   );
 }
 
-function intel_iommu_domain_free(k: Kernel, domain: IommuDomain): void {
-  k.alloc.free(domain.mem, 'intel_iommu_domain_free');
-  domain.mem = null;
+/** intel_iommu_capable() */
+function intel_iommu_capable(k: Kernel, dev: Device, cap: string): boolean {
+  const info = devInfo(dev);
+  switch (cap) {
+    case 'CACHE_COHERENCY':
+    case 'DEFERRED_FLUSH':
+      return true;
+    case 'PRE_BOOT_PROTECTION':
+      // dmar_platform_optin(): the DMAR's DMA_CTRL_PLATFORM_OPT_IN_FLAG, not in the model's table.
+      return false;
+    case 'ENFORCE_CACHE_COHERENCY':
+      return !!info && ecap_sc_support(info.unit.regs.ecap);
+    case 'DIRTY_TRACKING':
+      // ssads_supported()
+      return (
+        !!info &&
+        sm_supported(k, info.unit) &&
+        ecap_slads(info.unit.regs.ecap) &&
+        ecap_smpwc(info.unit.regs.ecap)
+      );
+    default:
+      return false;
+  }
 }
 
 function makeIntelOps(): IommuOps {
-  const blocking = staticDomain(IOMMU_DOMAIN_BLOCKED, 'intel blocking');
-  const identity = staticDomain(IOMMU_DOMAIN_IDENTITY, 'intel identity');
+  const blocking = staticDomain(IOMMU_DOMAIN_BLOCKED, 'intel blocking', (k, _d, dev) =>
+    blocking_domain_attach_dev(k, dev),
+  );
+  const identity = staticDomain(IOMMU_DOMAIN_IDENTITY, 'intel identity', (k, _d, dev) =>
+    identity_domain_attach_dev(k, dev),
+  );
   const ops: IommuOps = {
     name: 'intel-iommu',
     owner: null,
@@ -169,28 +209,35 @@ function makeIntelOps(): IommuOps {
     blocked_domain: blocking,
     release_domain: blocking,
     identity_domain: identity,
-    default_domain_ops: {
-      /** intel_iommu_attach_device(): the device now has a domain (info->domain). */
-      attach_dev: (_k, _d, dev) => {
-        const info = dev.iommu?.priv as { hasDomain?: boolean } | null;
-        if (info) info.hasDomain = true;
-        return 0;
-      },
-      free: intel_iommu_domain_free,
-    },
-    /** intel_iommu_probe_device() */
+    default_domain_ops: dmar_domain_ops,
+    /** intel_iommu_probe_device(): the device's unit and requester ID (its real DMA device's). */
     probe_device(k, dev) {
       const unit = device_lookup_iommu(k, dev);
       if (!unit || !unit.iommu.ops) return ERR_PTR(-ENODEV);
       if (!unit.iommu.listed) recordKnownBug(k, 'global-unit-probes-after-failed-register', dev.name, []);
       const mem = k.alloc.alloc('device_domain_info', dev.name, 'intel_iommu_probe_device');
       if (!mem) return ERR_PTR(-ENOMEM);
-      dev.iommu!.priv = { unit, mem };
+      const pdev = dev.pci ? pci_real_dma_dev(dev.pci) : null;
+      const info: DeviceDomainInfo = {
+        unit,
+        mem,
+        dev,
+        bus: pdev?.busNr ?? 0,
+        devfn: pdev?.devfn ?? 0,
+        domain: null,
+        domain_attached: false,
+      };
+      dev.iommu!.priv = info;
       return unit.iommu;
     },
-    /** intel_iommu_release_device() */
+    /**
+     * intel_iommu_release_device(). Kernels whose core does not attach
+     * ops->release_domain first (the profiles up to v6.8) detached the
+     * device here (dmar_remove_one_dev_info()), with the same effect.
+     */
     release_device(k, dev) {
-      const info = dev.iommu?.priv as { mem: Allocation } | null;
+      const info = devInfo(dev);
+      if (info && !k.profile.releaseDomain) device_block_translation(k, dev);
       if (info) k.alloc.free(info.mem, 'intel_iommu_release_device');
       if (dev.iommu) dev.iommu.priv = null;
     },
@@ -205,25 +252,18 @@ function makeIntelOps(): IommuOps {
      * turns pre-enabled translation off unless this is a kdump kernel.
      */
     is_attach_deferred(k, dev) {
-      const info = dev.iommu?.priv as { unit: IntelIommu; hasDomain?: boolean } | null;
-      return is_kdump_kernel(k) && !!info?.unit.drhd.translationPreEnabled && !info.hasDomain;
+      const info = devInfo(dev);
+      return is_kdump_kernel(k) && !!info?.unit.drhd.translationPreEnabled && !info.domain;
     },
-    /** device_def_domain_type() */
+    /** device_def_domain_type(): without hardware pass-through, translated. */
     def_domain_type(_k, dev) {
-      const info = dev.iommu?.priv as { unit: IntelIommu } | null;
-      if (info && !info.unit.drhd.passThrough) return IOMMU_DOMAIN_DMA;
+      const info = devInfo(dev);
+      if (info && !ecap_pass_through(info.unit.regs.ecap)) return IOMMU_DOMAIN_DMA;
       return 0;
     },
-    /** intel_iommu_domain_alloc() for paging types */
-    domain_alloc(k, type) {
-      if (type !== IOMMU_DOMAIN_DMA && type !== IOMMU_DOMAIN_UNMANAGED) return null;
-      const mem = k.alloc.alloc('dmar_domain', 'intel-iommu', 'intel_iommu_domain_alloc');
-      if (!mem) return null;
-      const d = new IommuDomain(type, null, 'intel paging');
-      d.mem = mem;
-      return d;
-    },
-    capable: () => true,
+    /** intel_iommu_domain_alloc(): 6.12's VT-d allocates paging domains by type. */
+    domain_alloc: intel_iommu_domain_alloc,
+    capable: intel_iommu_capable,
   };
   return ops;
 }
@@ -235,13 +275,61 @@ export function detect_intel_iommu(k: Kernel): boolean {
 
 /** The "DMAR: IOMMU enabled/disabled" decision (intel_iommu_setup(), CONFIG_INTEL_IOMMU_DEFAULT_ON). */
 function dmar_disabled(k: Kernel): boolean {
+  return intel_iommu_setup(k).disabled;
+}
+
+/** intel_iommu_setup(): the intel_iommu= words the model acts on. */
+function intel_iommu_setup(k: Kernel): {
+  disabled: boolean;
+  sm: boolean;
+  superpage: boolean;
+  notes: string[];
+} {
   const opt = k.cmdline.params.get('intel_iommu');
   let disabled = !k.kconfig.INTEL_IOMMU_DEFAULT_ON;
+  let sm = SCALABLE_MODE_DEFAULT_ON;
+  let superpage = true;
+  const notes: string[] = [];
   for (const word of (opt ?? '').split(',')) {
     if (word === 'on') disabled = false;
     if (word === 'off') disabled = true;
+    if (word === 'sp_off') {
+      notes.push('Disable supported super page');
+      superpage = false;
+    }
+    if (word === 'sm_on') {
+      notes.push('Enable scalable mode if hardware supports');
+      sm = true;
+    }
+    if (word === 'sm_off') {
+      notes.push('Scalable mode is disallowed');
+      sm = false;
+    }
   }
-  return disabled;
+  return { disabled, sm, superpage, notes };
+}
+
+/**
+ * alloc_iommu()'s checks of the unit's widths: no SAGAW (and no first-stage
+ * alternative) or no agaw the kernel can use leaves the unit ignored.
+ */
+function unitWidths(k: Kernel, name: string, regs: ReturnType<typeof vtdRegs>, sm: boolean) {
+  const smOn = sm && ecap_smts(regs.ecap);
+  if (!cap_sagaw(regs.cap) && (!ecap_smts(regs.ecap) || ecap_slts(regs.ecap))) {
+    k.printk.log('info', 'DMAR', `${name}: No supported address widths. Not attempting DMA translation.`);
+    return { agaw: -1, msagaw: -1, ignored: true };
+  }
+  const agaw = __iommu_calculate_agaw(regs, smOn, DEFAULT_DOMAIN_ADDRESS_WIDTH);
+  if (agaw < 0) {
+    k.printk.log('err', 'DMAR', `Cannot get a valid agaw for iommu (seq_id = ${name.slice(4)})`);
+    return { agaw: -1, msagaw: -1, ignored: true };
+  }
+  const msagaw = __iommu_calculate_agaw(regs, smOn, MAX_AGAW_WIDTH);
+  if (msagaw < 0) {
+    k.printk.log('err', 'DMAR', `Cannot get a valid max agaw for iommu (seq_id = ${name.slice(4)})`);
+    return { agaw: -1, msagaw: -1, ignored: true };
+  }
+  return { agaw, msagaw, ignored: false };
 }
 
 /**
@@ -250,13 +338,22 @@ function dmar_disabled(k: Kernel): boolean {
  * registration walks every bus. -ENODEV when VT-d is disabled.
  */
 export function intel_iommu_init(k: Kernel, table: DmarTable): number {
-  if (dmar_disabled(k)) {
+  const setup = intel_iommu_setup(k);
+  for (const n of setup.notes) k.printk.log('info', 'DMAR', n);
+  if (setup.disabled) {
     k.printk.log('info', 'DMAR', 'IOMMU disabled');
     return -ENODEV;
   }
   k.printk.log('info', 'DMAR', 'IOMMU enabled');
   const ops = makeIntelOps();
-  const st: IntelState = { table, units: [], ops };
+  const st: IntelState = {
+    table,
+    units: [],
+    ops,
+    sm: setup.sm,
+    superpage: setup.superpage,
+    faultRs: { begin: null, printed: 0, missed: 0 },
+  };
   k.driverState.set('intel-iommu', st);
   const mems: Allocation[] = [];
   let seq_id = 0;
@@ -268,25 +365,64 @@ export function intel_iommu_init(k: Kernel, table: DmarTable): number {
       continue;
     }
     mems.push(mem);
-    const ignored = !drhd.include_all && !drhd.devices.some((d) => d.dev !== null);
-    const unit: IntelIommu = { seq_id, drhd, ignored, iommu: new IommuDevice(`dmar${seq_id}`) };
-    unit.iommu.faultReporter = dmarFaultLines;
+    const name = `dmar${seq_id}`;
+    const regs = vtdRegs(drhd);
+    const widths = unitWidths(k, name, regs, setup.sm);
+    // init_no_remapping_devices(): no active device in scope and not INCLUDE_PCI_ALL.
+    const noDevice = !drhd.include_all && !drhd.devices.some((d) => d.dev !== null);
+    const unit: IntelIommu = {
+      seq_id,
+      drhd,
+      ignored: widths.ignored || noDevice,
+      iommu: new IommuDevice(name),
+      regs,
+      agaw: widths.agaw,
+      msagaw: widths.msagaw,
+      qi: ecap_qis(regs.ecap),
+      // iommu_init_domains(): 0 marks "no ID", FLPT_DEFAULT_DID is pass-through's and first stage's.
+      domain_ids: new Set([0, FLPT_DEFAULT_DID]),
+      did_domains: new Map(),
+      context: new Map(),
+      inv: { psi: 0, dsi: 0, piotlb: 0, cc: 0, waits: 0, wbf: 0, last: [] },
+      next_frcd: 0,
+    };
+    unit.iommu.faultReporter = (dev, f) => dmar_fault(k, unit, st.faultRs, dev, f);
+    // dmar.c prints with pr_err() under pr_fmt "DMAR: ".
+    unit.iommu.faultLogDevice = () => 'DMAR';
     unit.iommu.priv = unit;
     if (drhd.include_all) st.units.push(unit);
     else st.units.unshift(unit);
-    k.printk.log('info', 'DMAR', `dmar${seq_id}: reg_base_addr ${drhd.reg_base_addr.toString(16)}`);
+    k.printk.log(
+      'info',
+      'DMAR',
+      `${name}: reg_base_addr ${drhd.reg_base_addr.toString(16)} ver ${DMAR_VER_MAJOR(regs.ver)}:${DMAR_VER_MINOR(regs.ver)} cap ${regs.cap.toString(16)} ecap ${regs.ecap.toString(16)}`,
+    );
     seq_id++;
   }
   // The kernel never frees its units; the model's teardown does, so that leaks stand out.
   k.teardownHooks.push(() => {
-    for (const u of st.units) iommu_device_sysfs_remove(k, u.iommu);
+    for (const u of st.units) {
+      iommu_device_sysfs_remove(k, u.iommu);
+      // free_context_table()
+      for (const ctx of u.context.values()) k.alloc.free(ctx.mem, 'free_context_table');
+      u.context.clear();
+    }
     for (const m of mems) k.alloc.free(m, 'teardown');
     k.driverState.delete('intel-iommu');
   });
+  // init_dmars(): each unit in use picks its invalidation interface.
+  for (const unit of st.units) {
+    if (unit.ignored) continue;
+    k.printk.log(
+      'info',
+      'DMAR',
+      `${unit.iommu.name}: Using ${unit.qi ? 'Queued' : 'Register based'} invalidation`,
+    );
+  }
   // The kernel ignores both results here: a unit that fails simply probes nothing.
   for (const unit of st.units) {
     if (unit.ignored) {
-      k.printk.log('info', 'DMAR', `${unit.iommu.name}: no device in its scope: ignored`);
+      if (unit.agaw >= 0) k.printk.log('info', 'DMAR', `${unit.iommu.name}: no device in its scope: ignored`);
       continue;
     }
     if (iommu_device_sysfs_add(k, unit.iommu))

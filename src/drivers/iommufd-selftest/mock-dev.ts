@@ -32,6 +32,13 @@ function mock_dev_release(k: Kernel, dev: Device): void {
 }
 
 const mockIds = new WeakMap<Device, number>();
+/** struct mock_dev.flags: what mock_dev_create() was asked for (MOCK_FLAGS_DEVICE_*). */
+const mockFlags = new WeakMap<Device, number>();
+
+/** mock_dev->flags of a mock device; 0 for any other device. */
+export function mock_dev_flags(dev: Device): number {
+  return mockFlags.get(dev) ?? 0;
+}
 
 /** iommufd_selftest_is_mock_dev() */
 export function iommufd_selftest_is_mock_dev(dev: Device): boolean {
@@ -57,6 +64,7 @@ export function mock_dev_create(k: Kernel, dev_flags = 0): Device | ErrPtr {
   dev.mem = mem;
   dev.release = mock_dev_release;
   dev.bus = st.bus;
+  mockFlags.set(dev, dev_flags);
   let id: number;
   if (k.profile.mock.naming === 'atomic-counter') {
     // v6.6/v6.7: atomic_inc_return(&mock_dev_num), decremented on release: out-of-order

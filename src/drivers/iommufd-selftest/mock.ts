@@ -10,6 +10,7 @@
  *  - v6.8 to v6.17: registered with no fwnode; a mock device without a fwspec
  *    gets the FIRST global instance's ops (Intel's, on x86): the seed bug.
  *  - v6.18: the instance has a software node and mock devices get a fwspec.
+ * The paging domain (mock_domain_alloc_paging() and its ops) is mock-domain.ts.
  * Test-only code, as selftest.c is: other code reaches it only through
  * iommufd_selftest_is_mock_dev() (iommufd's bind skips the MSI check for mock
  * devices) and through teardown, which destroys mock devices first.
@@ -20,8 +21,10 @@ import type { Kernel } from '../../kernel/kernel.js';
 import type { IommuOps } from '../../iommu/ops.js';
 import { bus_register, bus_unregister, createBus } from '../../base/bus.js';
 import { platform_device_register_full, platform_device_unregister } from '../../base/platform.js';
-import { ENODEV, ENOMEM, EOPNOTSUPP, ERR_PTR } from '../../kernel/errno.js';
-import { IommuDomain, IOMMU_DOMAIN_BLOCKED, staticDomain } from '../../iommu/domain.js';
+import { ENODEV, EOPNOTSUPP, ERR_PTR } from '../../kernel/errno.js';
+import { type IommuDomain, IOMMU_DOMAIN_BLOCKED, staticDomain } from '../../iommu/domain.js';
+import { mock_domain_alloc_paging, mock_domain_ops } from './mock-domain.js';
+import { MOCK_FLAGS_DEVICE_NO_DIRTY, mock_dev_flags } from './mock-dev.js';
 import {
   IommuDevice,
   iommu_device_register_bus,
@@ -55,11 +58,6 @@ export function mockState(k: Kernel): MockState | undefined {
   return k.driverState.get('iommufd-mock') as MockState | undefined;
 }
 
-function mock_domain_free(k: Kernel, domain: IommuDomain): void {
-  k.alloc.free(domain.mem, 'mock_domain_free');
-  domain.mem = null;
-}
-
 function makeMockOps(k: Kernel, bus: BusType, iommu: IommuDevice, blocking: IommuDomain): IommuOps {
   return {
     name: 'iommufd-mock',
@@ -68,22 +66,19 @@ function makeMockOps(k: Kernel, bus: BusType, iommu: IommuDevice, blocking: Iomm
     default_domain: k.profile.mock.isDriver ? blocking : undefined,
     // v6.4's mock_ops had no static blocked domain (mock_domain_alloc() made one).
     blocked_domain: k.profile.mock.isDriver ? blocking : undefined,
-    default_domain_ops: { attach_dev: () => 0, free: mock_domain_free },
+    default_domain_ops: mock_domain_ops,
     /** mock_probe_device(): since 47f2bd2ff382 (v6.8) only devices on the mock bus. */
     probe_device(kk, dev) {
       if (kk.profile.mock.probeChecksBus && dev.bus !== bus) return ERR_PTR(-ENODEV);
       return iommu;
     },
     device_group: generic_device_group,
-    /** mock_domain_alloc_paging() */
-    domain_alloc_paging(kk) {
-      const mem = kk.alloc.alloc('mock_iommu_domain', 'iommufd-mock', 'mock_domain_alloc_paging');
-      if (!mem) return ERR_PTR(-ENOMEM);
-      const d = new IommuDomain(0, null, 'mock paging');
-      d.mem = mem;
-      return d;
-    },
-    capable: () => true,
+    /** mock_domain_alloc_paging() (mock-domain.ts) */
+    domain_alloc_paging: mock_domain_alloc_paging,
+    /** mock_domain_capable() */
+    capable: (_kk, dev, cap) =>
+      cap === 'CACHE_COHERENCY' ||
+      (cap === 'DIRTY_TRACKING' && !(mock_dev_flags(dev) & MOCK_FLAGS_DEVICE_NO_DIRTY)),
     // v6.4's mock_ops.set_platform_dma_ops: the group goes back to "no domain".
     set_platform_dma_ops: k.profile.mock.isDriver ? undefined : () => {},
   };
@@ -98,6 +93,8 @@ export function iommufd_test_init(k: Kernel): number {
   if (!k.kconfig.IOMMUFD_TEST) return -EOPNOTSUPP;
   const bus = createBus(MOCK_BUS_NAME);
   const iommu = new IommuDevice('iommufd_selftest_iommu');
+  // No hardware behind it: a mock device's DMA fault is reported to nobody and printed nowhere.
+  iommu.faultReporter = () => [];
   const blocking = staticDomain(IOMMU_DOMAIN_BLOCKED, 'mock blocking');
   const st: MockState = {
     bus,

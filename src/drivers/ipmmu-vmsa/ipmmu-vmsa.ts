@@ -21,9 +21,17 @@
  *    on arm without IOMMU_DMA. No reserved regions, no def_domain_type; an
  *    identity domain; paging domains take a context of the root at their
  *    first attach (-EBUSY when all are taken) and stay with that IPMMU.
+ *  - a paging domain (ipmmu_domain_init_context()) is an ARM_32_LPAE_S1 table
+ *    with the NS quirk, 4K/2M/1G pages, 32-bit IOVAs (the aperture), 40-bit
+ *    output and a non-coherent walk. Its TLB is only ever flushed whole
+ *    (IMCTR.FLUSH, ipmmu_flush_ops has no tlb_add_page): at context setup,
+ *    for a freed table, at every iotlb_sync() and flush_iotlb_all(), and
+ *    when the context is torn down (then waited for). A fault is what
+ *    ipmmu_domain_irq() prints: "Unhandled fault: status ... iova ...".
  *
- * Not modelled: registers (contexts, uTLBs, TLB flushes), the fault IRQ, the
- * arm32 ARM-mapping path of probe_finalize() (only without IOMMU_DMA), suspend.
+ * Not modelled: register programming (contexts, uTLBs), the arm32
+ * ARM-mapping path of probe_finalize() (only without IOMMU_DMA), suspend, the
+ * rate limit of the fault line.
  */
 import type { Device } from '../../base/device.js';
 import type { DeviceDriver } from '../../base/driver.js';
@@ -50,6 +58,15 @@ import { ipmmu_device_is_allowed } from './soc-match.js';
 import { devm_platform_ioremap_resource, platform_get_irq } from '../../base/platform.js';
 import { of_find_device_by_node } from '../../firmware/of/of-platform.js';
 import { put_device } from '../../base/core.js';
+import type { IommuFault } from '../../iommu/translate.js';
+import type { IotlbStyle } from '../../iommu/io-pgtable-domain.js';
+import {
+  IOTLB_CONTEXT,
+  io_pgtable_domain_free,
+  io_pgtable_domain_init,
+  io_pgtable_domain_ops,
+} from '../../iommu/io-pgtable-domain.js';
+import { IO_PGTABLE_QUIRK_ARM_NS } from '../../pgtable/formats/arm-lpae.js';
 
 const IPMMU_CTX_MAX = 16;
 const SZ_4K = 0x1000;
@@ -132,7 +149,30 @@ export class IpmmuVmsaDevice {
     this.domains = new Array<IpmmuVmsaDomain | null>(this.num_ctx).fill(null);
     this.iommu = new IommuDevice(dev.name, dev); // iommu_device_sysfs_add(..., "%s", dev_name())
     this.iommu.priv = this;
+    this.iommu.faultReporter = ipmmu_domain_irq_lines;
+    // dev_err_ratelimited(domain->mmu->dev, ...): the IPMMU the domain was first attached through.
+    this.iommu.faultLogDevice = (d) => {
+      const domain = d.hwDomain ?? d.iommu_group?.domain;
+      return domain instanceof IpmmuVmsaDomain && domain.mmu ? domain.mmu.dev.name : dev.name;
+    };
   }
+}
+
+/** IMSTR bits ipmmu_domain_irq() reads. */
+const IMSTR_PF = 1 << 1;
+const IMSTR_TF = 1 << 0;
+
+/**
+ * ipmmu_domain_irq() for a transaction that faulted in a paging domain: a
+ * permission fault (IMSTR.PF) or a translation fault (IMSTR.TF, also for an
+ * IOVA beyond the 32-bit context), reported with IMELAR/IMEUAR's address
+ * when no fault handler takes it.
+ */
+function ipmmu_domain_irq_lines(dev: Device, f: Omit<IommuFault, 'log'>): string[] {
+  const domain = dev.hwDomain ?? dev.iommu_group?.domain;
+  if (!(domain instanceof IpmmuVmsaDomain) || !domain.mmu || f.reason === 'blocked') return [];
+  const status = f.reason === 'permission' ? IMSTR_PF : IMSTR_TF;
+  return [`Unhandled fault: status 0x${status.toString(16).padStart(8, '0')} iova 0x${f.iova.toString(16)}`];
 }
 
 /** ipmmu_is_root() */
@@ -145,9 +185,10 @@ class IpmmuVmsaDomain extends IommuDomain {
   /** The IPMMU of the first device attached (set by ipmmu_attach_device()). */
   mmu: IpmmuVmsaDevice | null = null;
   context_id = 0;
-  /** domain->iop: the ARM_32_LPAE_S1 page table. */
-  iop: Allocation | null = null;
 }
+
+/** ipmmu_flush_ops: tlb_flush_all and tlb_flush_walk flush the whole context; no tlb_add_page. */
+const IPMMU_IOTLB: IotlbStyle = { ...IOTLB_CONTEXT, walk: 'all' };
 
 /** The driver's klist_devices: the IPMMUs bound to it, in bind order (per kernel). */
 function boundList(k: Kernel): IpmmuVmsaDevice[] {
@@ -186,16 +227,27 @@ function ipmmu_domain_free_context(root: IpmmuVmsaDevice, context_id: number): v
 
 /** ipmmu_domain_init_context(): a root context and a page table. */
 function ipmmu_domain_init_context(k: Kernel, domain: IpmmuVmsaDomain): number {
-  const root = domain.mmu!.root!;
-  domain.pgsize_bitmap = SZ_1G | SZ_2M | SZ_4K;
+  const mmu = domain.mmu!;
+  const root = mmu.root!;
   const ret = ipmmu_domain_allocate_context(root, domain);
   if (ret < 0) return ret;
   domain.context_id = ret;
-  domain.iop = k.alloc.alloc('io_pgtable (ARM_32_LPAE_S1)', domain.label, 'alloc_io_pgtable_ops');
-  if (!domain.iop) {
+  // The IPMMU faults secure accesses unless every table and page is marked NS.
+  const err = io_pgtable_domain_init(k, domain, mmu.iommu, {
+    format: 'arm-32-lpae-s1',
+    style: IPMMU_IOTLB,
+    quirks: IO_PGTABLE_QUIRK_ARM_NS,
+    pgsize_bitmap: SZ_1G | SZ_2M | SZ_4K,
+    ias: 32,
+    oas: 40,
+    coherent_walk: false,
+  });
+  if (err) {
     ipmmu_domain_free_context(root, domain.context_id);
     return -EINVAL; // the driver's choice of errno for a failed page-table allocation
   }
+  // ipmmu_domain_setup_context(): TTBR, TTBCR, MAIR, then IMCTR with FLUSH (not waited for).
+  mmu.iommu.iotlb.invalidateAll(domain);
   return 0;
 }
 
@@ -239,9 +291,13 @@ function ipmmu_iommu_identity_attach(_k: Kernel, identity: IommuDomain, dev: Dev
 /** ipmmu_domain_free(): give the context back, free the page table and the domain. */
 function ipmmu_domain_free(k: Kernel, d: IommuDomain): void {
   const domain = d as IpmmuVmsaDomain;
-  if (domain.mmu) ipmmu_domain_free_context(domain.mmu.root!, domain.context_id); // ipmmu_domain_destroy_context()
-  if (domain.iop) k.alloc.free(domain.iop, 'free_io_pgtable_ops');
-  domain.iop = null;
+  if (domain.mmu) {
+    // ipmmu_domain_destroy_context(): IMCTR = FLUSH (the context off), wait, free the context.
+    domain.mmu.iommu.iotlb.invalidateAll(domain);
+    domain.mmu.iommu.iotlb.sync();
+    ipmmu_domain_free_context(domain.mmu.root!, domain.context_id);
+  }
+  io_pgtable_domain_free(k, domain);
   k.alloc.free(domain.mem, 'ipmmu_domain_free');
   domain.mem = null;
 }
@@ -251,7 +307,9 @@ export const ipmmu_ops: IommuOps = {
   owner: null, // bool Kconfig: always built in
   pgsize_bitmap: SZ_1G | SZ_2M | SZ_4K,
   identity_domain: staticDomain(IOMMU_DOMAIN_IDENTITY, 'ipmmu-vmsa identity', ipmmu_iommu_identity_attach),
-  default_domain_ops: { attach_dev: ipmmu_attach_device, free: ipmmu_domain_free },
+  // ipmmu_map(), ipmmu_unmap(), ipmmu_iova_to_phys() through the table; ipmmu_iotlb_sync() and
+  // ipmmu_flush_iotlb_all() flush the context once it has one.
+  default_domain_ops: { attach_dev: ipmmu_attach_device, free: ipmmu_domain_free, ...io_pgtable_domain_ops },
   /** ipmmu_domain_alloc_paging(): the context waits for the first attach. */
   domain_alloc_paging(k) {
     const mem = k.alloc.alloc('ipmmu_vmsa_domain', 'ipmmu-vmsa', 'ipmmu_domain_alloc_paging');

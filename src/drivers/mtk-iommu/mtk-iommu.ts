@@ -19,9 +19,21 @@
  * inside its own as reserved (the CCU windows inside 8G~12G on mt8192-class
  * SoCs).
  *
- * Not modelled: registers, interrupts beyond their request, runtime PM, and
- * the io-pgtable (the first finalised domain's page table is shared through
- * share_dom, and never freed by the driver).
+ * Paging domains translate through one ARM v7s table per M4U list
+ * (mtk_iommu_domain_finalise()): the first domain finalised on the list's
+ * first data allocates it with the quirks the plat_data asks for (NS,
+ * NO_PERMS, MTK_EXT, MTK_TTBR_EXT with PGTABLE_PA_35_EN), a 32- or 34-bit
+ * IOVA and a 32-, 33- or 35-bit output; every later domain shares it
+ * (share_dom) and only takes its IOVA region as aperture. Nothing frees it
+ * (a known kernel leak, recorded at teardown). The table asks nothing of the
+ * TLB: iotlb_sync and iotlb_sync_map send one range command per M4U of the
+ * list, each polled (mtk_iommu_tlb_flush_range_sync(), tlb.ts),
+ * flush_iotlb_all one "invalidate all". Faults print mtk_iommu_isr()'s line
+ * (isr.ts).
+ *
+ * Not modelled: registers, runtime PM (an M4U counts as in use once one of
+ * its banks was initialised for a master), and 4GB mode's strap (taken as
+ * clear, so enable_4GB stays false).
  */
 import type { Allocation } from '../../kernel/alloc.js';
 import type { Device } from '../../base/device.js';
@@ -58,6 +70,8 @@ import {
   CFG_IFA_MASTER_IN_ATF,
   HAS_4GB_MODE,
   HAS_BCLK,
+  IOVA_34_EN,
+  PGTABLE_PA_35_EN,
   MTK_IOMMU_BANK_MAX,
   MTK_IOMMU_BANK_SZ,
   MTK_IOMMU_GROUP_MAX,
@@ -92,9 +106,21 @@ import {
   type ComponentMatch,
 } from './component.js';
 import { mtkSmiCompanions, type MtkSmiLarbIommu } from './mtk-smi.js';
+import type { IommuFault } from '../../iommu/translate.js';
+import { IOTLB_CONTEXT, io_pgtable_domain_init } from '../../iommu/io-pgtable-domain.js';
+import {
+  IO_PGTABLE_QUIRK_ARM_MTK_EXT,
+  IO_PGTABLE_QUIRK_ARM_MTK_TTBR_EXT,
+  IO_PGTABLE_QUIRK_ARM_NS,
+  IO_PGTABLE_QUIRK_NO_PERMS,
+} from '../../pgtable/index.js';
+import { dma_set_mask_and_coherent } from '../../dma/mapping.js';
+import { recordKnownBug } from '../../checker/known-bugs.js';
+import { mtkIsrLine } from './isr.js';
+import { MTK_PGTABLE_OWNER, mtk_iommu_domain_ops, mtk_iommu_tlb_flush_all } from './tlb.js';
 
 /** struct mtk_iommu_bank_data */
-interface MtkIommuBank {
+export interface MtkIommuBank {
   readonly id: number;
   readonly irq: number;
   /** The domain the bank's hardware was initialised with (never cleared, as in the kernel). */
@@ -125,12 +151,16 @@ export interface MtkIommuData {
   enable_4GB: boolean;
 }
 
-/** struct mtk_iommu_domain */
+/** struct mtk_iommu_domain; dom->iop is domain.pgtable (shared with share_dom's). */
 export class MtkIommuDomain extends IommuDomain {
   /** Set at the first attach: the bank (of the attaching device's instance) it was finalised on. */
   bank: MtkIommuBank | null = null;
   /** domain->geometry, from the IOVA region it was finalised for. */
   aperture: { readonly start: bigint; readonly end: bigint } | null = null;
+  /** The data whose bank it was finalised on (dom->bank->parent_data). */
+  parent: MtkIommuData | null = null;
+  /** kfree()d: a share_dom pointing here dangles. */
+  freed = false;
 }
 
 interface MtkIommuState {
@@ -237,14 +267,54 @@ function mtk_iommu_config(
   return ret;
 }
 
-/** mtk_iommu_domain_finalise(): share the first domain's page table; the aperture is the region. */
-function mtk_iommu_domain_finalise(dom: MtkIommuDomain, data: MtkIommuData, region_id: number): number {
-  if (!data.share_dom) {
-    // alloc_io_pgtable_ops(ARM_V7S, …): page tables are not modelled.
+/**
+ * mtk_iommu_domain_finalise(): share the first domain's page table, or
+ * allocate it (ARM_V7S with the plat_data's quirks and address sizes); the
+ * aperture is the region.
+ */
+function mtk_iommu_domain_finalise(
+  k: Kernel,
+  dom: MtkIommuDomain,
+  data: MtkIommuData,
+  region_id: number,
+): number {
+  const share_dom = data.share_dom;
+  if (share_dom) {
+    // A share_dom that was freed is read all the same (its memory still holds iop and cfg).
+    if (share_dom.freed)
+      data.dev.history.push(
+        'mtk_iommu_domain_finalise(): share_dom was freed: its iop and cfg are read from freed memory',
+      );
+    dom.pgtable = share_dom.pgtable;
+    dom.pgsize_bitmap = share_dom.pgsize_bitmap;
+  } else {
+    let quirks = IO_PGTABLE_QUIRK_ARM_NS | IO_PGTABLE_QUIRK_NO_PERMS | IO_PGTABLE_QUIRK_ARM_MTK_EXT;
+    if (MTK_IOMMU_HAS_FLAG(data.plat_data, PGTABLE_PA_35_EN)) quirks |= IO_PGTABLE_QUIRK_ARM_MTK_TTBR_EXT;
+    const oas = MTK_IOMMU_HAS_FLAG(data.plat_data, HAS_4GB_MODE) ? (data.enable_4GB ? 33 : 32) : 35;
+    const ret = io_pgtable_domain_init(k, dom, data.iommu, {
+      format: 'arm-v7s',
+      style: IOTLB_CONTEXT, // unused: no flush ops
+      noFlushOps: true,
+      quirks,
+      pgsize_bitmap: mtk_iommu_ops.pgsize_bitmap,
+      ias: MTK_IOMMU_HAS_FLAG(data.plat_data, IOVA_34_EN) ? 34 : 32,
+      oas,
+      // The cfg's other fields stay 0: a non-coherent walk.
+      coherent_walk: false,
+    });
+    if (ret) {
+      k.printk.log('err', data.dev.name, 'Failed to alloc io pgtable');
+      return -ENOMEM;
+    }
     data.share_dom = dom;
   }
   const region = data.plat_data.iova_region[region_id];
   dom.aperture = { start: region.iova_base, end: region.iova_base + region.size - 1n };
+  dom.geometry = {
+    aperture_start: Number(dom.aperture.start),
+    aperture_end: Number(dom.aperture.end),
+    force_aperture: true,
+  };
   return 0;
 }
 
@@ -268,9 +338,12 @@ function mtk_iommu_attach_device(k: Kernel, domain: IommuDomain, dev: Device): n
   const bankid = mtk_iommu_get_bank_id(dev, data.plat_data);
   if (!dom.bank) {
     // In the shared-page-table case the page table lives with the list's first data.
-    const ret = mtk_iommu_domain_finalise(dom, mtk_iommu_get_frst_data(data.hw_list)!, region_id);
+    const ret = mtk_iommu_domain_finalise(k, dom, mtk_iommu_get_frst_data(data.hw_list)!, region_id);
     if (ret) return ret;
     dom.bank = data.bank[bankid];
+    dom.parent = data;
+    // The translations this domain's first M4U caches.
+    dom.iommu = data.iommu;
   }
   const bank = data.bank[bankid]!;
   if (!bank.m4u_dom) {
@@ -279,7 +352,14 @@ function mtk_iommu_attach_device(k: Kernel, domain: IommuDomain, dev: Device): n
     if (ret) return ret;
     bank.m4u_dom = dom;
   }
-  // region_id > 0: dma_set_mask_and_coherent(dev, DMA_BIT_MASK(34)) succeeds on arm64.
+  // Above 4G the master's DMA addresses need 34 bits.
+  if (region_id > 0) {
+    const ret = dma_set_mask_and_coherent(dev, 34);
+    if (ret) {
+      k.printk.log('err', data.dev.name, `Failed to set dma_mask for ${dev.name}(${ret}).`);
+      return ret;
+    }
+  }
   return mtk_iommu_config(k, data, dev, true, region_id);
 }
 
@@ -291,7 +371,11 @@ function mtk_iommu_identity_attach(k: Kernel, identity: IommuDomain, dev: Device
   return 0;
 }
 
+/** mtk_iommu_domain_free(): kfree() only; the shared page table stays (and a share_dom pointing here dangles). */
 function mtk_iommu_domain_free(k: Kernel, domain: IommuDomain): void {
+  const dom = domain as MtkIommuDomain;
+  dom.iommu?.iotlb.drop(dom);
+  dom.freed = true;
   k.alloc.free(domain.mem, 'mtk_iommu_domain_free');
   domain.mem = null;
 }
@@ -304,13 +388,17 @@ export const mtk_iommu_ops: IommuOps = {
   owner: 'mtk_iommu',
   pgsize_bitmap: MTK_PGSIZE_BITMAP,
   identity_domain: staticDomain(IOMMU_DOMAIN_IDENTITY, 'mtk-iommu identity', mtk_iommu_identity_attach),
-  default_domain_ops: { attach_dev: mtk_iommu_attach_device, free: mtk_iommu_domain_free },
+  default_domain_ops: {
+    attach_dev: mtk_iommu_attach_device,
+    free: mtk_iommu_domain_free,
+    ...mtk_iommu_domain_ops,
+  },
 
   /** mtk_iommu_domain_alloc_paging(): NULL on failure, as the kernel's kzalloc(). */
   domain_alloc_paging(k, dev) {
     const mem = k.alloc.alloc('mtk_iommu_domain', dev?.name ?? 'mtk-iommu', 'mtk_iommu_domain_alloc_paging');
     if (!mem) return null;
-    const dom = new MtkIommuDomain(0, null, 'mtk-iommu paging');
+    const dom = new MtkIommuDomain(0, null, MTK_PGTABLE_OWNER);
     dom.mem = mem;
     return dom;
   },
@@ -605,6 +693,8 @@ function mtk_iommu_probe(k: Kernel, dev: Device): number {
     enable_4GB: false,
   };
   iommu.priv = data;
+  iommu.faultReporter = (master, f) => mtk_iommu_isr(k, data, master, f);
+  iommu.faultLogDevice = () => dev.name; // dev_err_ratelimited(bank->parent_dev, ...)
   const fail = (ret: number): number => {
     devm_release(k, data, 'mtk_iommu_probe');
     return ret;
@@ -677,9 +767,41 @@ function mtk_iommu_remove(k: Kernel, dev: Device): void {
   dev.driverData = undefined;
 }
 
+/**
+ * mtk_iommu_isr() of the bank serving `master`: its line (isr.ts), then a
+ * flush of the whole TLB. A bank whose interrupt was never requested (no
+ * master attached yet) has no handler: nothing is printed.
+ */
+function mtk_iommu_isr(k: Kernel, data: MtkIommuData, master: Device, f: Omit<IommuFault, 'log'>): string[] {
+  const fwspec = dev_iommu_fwspec_get(master);
+  const bank = data.bank[mtk_iommu_get_bank_id(master, data.plat_data)];
+  if (!fwspec || !bank?.irqMem || f.reason === 'blocked') return [];
+  const id = fwspec.ids[0];
+  const domain = master.hwDomain ?? master.iommu_group?.domain ?? null;
+  const line = mtkIsrLine(
+    data.plat_data,
+    f,
+    MTK_M4U_TO_LARB(id),
+    MTK_M4U_TO_PORT(id),
+    domain?.pgtable ?? null,
+  );
+  mtk_iommu_tlb_flush_all(data, bank.m4u_dom);
+  return [line];
+}
+
+/** At teardown: the tables of the shared page table are still allocated, as the kernel leaves them. */
+function recordSharedPgtableLeak(k: Kernel): void {
+  const ids = k.alloc
+    .liveAllocations()
+    .filter((a) => a.type === 'io-pgtable table' && a.owner === MTK_PGTABLE_OWNER)
+    .map((a) => a.id);
+  if (ids.length) recordKnownBug(k, 'mtk-iommu-pgtable-never-freed', 'mtk-iommu', ids);
+}
+
 export function mtkIommuDriver(k: Kernel): DeviceDriver {
   const bus = k.base.buses.get('platform');
   if (!bus) throw new Error('mtk-iommu: no platform bus');
+  k.teardownHooks.push(() => recordSharedPgtableLeak(k));
   return {
     name: 'mtk-iommu',
     bus,

@@ -8,8 +8,10 @@
  *
  * The one IOVA space of a multi-region M4U (up to 16 GiB, one page table) is
  * cut into regions; each region is an IOMMU group, and a master's region is
- * chosen by its larb and ports. The register-programming fields
- * (inv_sel_reg, larbid_remap: only the fault handler reads them) are left out.
+ * chosen by its larb and ports. larbid_remap (the fault handler's map from
+ * the interrupt ID's common/sub-common IDs to a larb) is kept as the source
+ * writes it, row by row with only the entries given; inv_sel_reg (which
+ * register selects the TLBs to invalidate) is left out.
  */
 
 // Flag bits (the driver's private #defines).
@@ -45,6 +47,10 @@ export const MTK_M4U_TO_LARB = (id: number): number => (id >>> 5) & 0x1f;
 export const MTK_M4U_TO_PORT = (id: number): number => id & 0x1f;
 
 export const MTK_IOMMU_GROUP_MAX = 8;
+/** MTK_INVALID_LARBID */
+export const MTK_INVALID_LARBID = MTK_LARB_NR_MAX;
+export const MTK_LARB_COM_MAX = 8;
+export const MTK_LARB_SUBCOM_MAX = 8;
 export const MTK_IOMMU_BANK_MAX = 5;
 export const MTK_IOMMU_BANK_SZ = 0x1000n;
 
@@ -82,6 +88,11 @@ export interface MtkIommuPlatData {
   readonly banks_enable: readonly boolean[];
   /** [bank] = the ports (bit positions) that bank serves. */
   readonly banks_portmsk: readonly number[];
+  /**
+   * larbid_remap[MTK_LARB_COM_MAX][MTK_LARB_SUBCOM_MAX]: the entries the
+   * source initialises, per common ID; the rest of the C array is 0.
+   */
+  readonly larbid_remap: readonly (readonly number[])[];
 }
 
 const SZ_4G = 0x100000000n;
@@ -177,6 +188,7 @@ const mt8195_larb_region_msk = [
 const oneBank = { banks_num: 1, banks_enable: [true], banks_portmsk: [] as number[] };
 
 const mt2712_data: MtkIommuPlatData = {
+  larbid_remap: [[0], [1], [2], [3], [4], [5], [6], [7]],
   m4u_plat: 'M4U_MT2712',
   flags: HAS_4GB_MODE | HAS_BCLK | HAS_VLD_PA_RNG | SHARE_PGTABLE | MTK_IOMMU_TYPE_MM,
   sharedHwList: true,
@@ -185,6 +197,7 @@ const mt2712_data: MtkIommuPlatData = {
 };
 
 const mt6779_data: MtkIommuPlatData = {
+  larbid_remap: [[0], [1], [2], [3], [5], [7, 8], [10], [9]],
   m4u_plat: 'M4U_MT6779',
   flags: HAS_SUB_COMM_2BITS | OUT_ORDER_WR_EN | WR_THROT_EN | MTK_IOMMU_TYPE_MM | PGTABLE_PA_35_EN,
   sharedHwList: false,
@@ -193,6 +206,7 @@ const mt6779_data: MtkIommuPlatData = {
 };
 
 const mt6795_data: MtkIommuPlatData = {
+  larbid_remap: [[0], [1], [2], [3], [4]],
   m4u_plat: 'M4U_MT6795',
   flags:
     HAS_4GB_MODE | HAS_BCLK | RESET_AXI | HAS_LEGACY_IVRP_PADDR | MTK_IOMMU_TYPE_MM | TF_PORT_TO_ADDR_MT8173,
@@ -202,6 +216,7 @@ const mt6795_data: MtkIommuPlatData = {
 };
 
 const mt8167_data: MtkIommuPlatData = {
+  larbid_remap: [[0], [1], [2]],
   m4u_plat: 'M4U_MT8167',
   flags: RESET_AXI | HAS_LEGACY_IVRP_PADDR | MTK_IOMMU_TYPE_MM,
   sharedHwList: false,
@@ -210,6 +225,7 @@ const mt8167_data: MtkIommuPlatData = {
 };
 
 const mt8173_data: MtkIommuPlatData = {
+  larbid_remap: [[0], [1], [2], [3], [4], [5]],
   m4u_plat: 'M4U_MT8173',
   flags:
     HAS_4GB_MODE | HAS_BCLK | RESET_AXI | HAS_LEGACY_IVRP_PADDR | MTK_IOMMU_TYPE_MM | TF_PORT_TO_ADDR_MT8173,
@@ -219,6 +235,7 @@ const mt8173_data: MtkIommuPlatData = {
 };
 
 const mt8183_data: MtkIommuPlatData = {
+  larbid_remap: [[0], [4], [5], [6], [7], [2], [3], [1]],
   m4u_plat: 'M4U_MT8183',
   flags: RESET_AXI | MTK_IOMMU_TYPE_MM,
   sharedHwList: false,
@@ -227,6 +244,16 @@ const mt8183_data: MtkIommuPlatData = {
 };
 
 const mt8186_data_mm: MtkIommuPlatData = {
+  larbid_remap: [
+    [0],
+    [1, MTK_INVALID_LARBID, 8],
+    [4],
+    [7],
+    [2],
+    [9, 11, 19, 20],
+    [MTK_INVALID_LARBID, 14, 16],
+    [MTK_INVALID_LARBID, 13, MTK_INVALID_LARBID, 17],
+  ],
   m4u_plat: 'M4U_MT8186',
   flags: HAS_BCLK | HAS_SUB_COMM_2BITS | OUT_ORDER_WR_EN | WR_THROT_EN | IOVA_34_EN | MTK_IOMMU_TYPE_MM,
   sharedHwList: false,
@@ -236,6 +263,7 @@ const mt8186_data_mm: MtkIommuPlatData = {
 };
 
 const mt8188_data_infra: MtkIommuPlatData = {
+  larbid_remap: [],
   m4u_plat: 'M4U_MT8188',
   flags:
     WR_THROT_EN |
@@ -262,6 +290,7 @@ const mt8188_mm_flags =
   MTK_IOMMU_TYPE_MM;
 
 const mt8188_data_vdo: MtkIommuPlatData = {
+  larbid_remap: [[2], [0], [21], [0], [19], [9, 10, 11, 25], [13, 0, 29, 30, 0], [5]],
   m4u_plat: 'M4U_MT8188',
   flags: mt8188_mm_flags,
   sharedHwList: true,
@@ -270,9 +299,22 @@ const mt8188_data_vdo: MtkIommuPlatData = {
   ...oneBank,
 };
 
-const mt8188_data_vpp: MtkIommuPlatData = { ...mt8188_data_vdo };
+const mt8188_data_vpp: MtkIommuPlatData = {
+  ...mt8188_data_vdo,
+  larbid_remap: [
+    [1],
+    [3],
+    [23],
+    [7],
+    [MTK_INVALID_LARBID],
+    [12, 15, 24],
+    [14, MTK_INVALID_LARBID, 16, 17, MTK_INVALID_LARBID, 27, 28, MTK_INVALID_LARBID],
+    [4, 6],
+  ],
+};
 
 const mt8192_data: MtkIommuPlatData = {
+  larbid_remap: [[0], [1], [4, 5], [7], [2], [9, 11, 19, 20], [0, 14, 16], [0, 13, 18, 17]],
   m4u_plat: 'M4U_MT8192',
   flags: HAS_BCLK | HAS_SUB_COMM_2BITS | OUT_ORDER_WR_EN | WR_THROT_EN | IOVA_34_EN | MTK_IOMMU_TYPE_MM,
   sharedHwList: false,
@@ -284,6 +326,7 @@ const mt8192_data: MtkIommuPlatData = {
 const GENMASK = (h: number, l: number): number => ((0xffffffff >>> (31 - h)) & ~((1 << l) - 1)) >>> 0;
 
 const mt8195_data_infra: MtkIommuPlatData = {
+  larbid_remap: [],
   m4u_plat: 'M4U_MT8195',
   flags: WR_THROT_EN | DCM_DISABLE | STD_AXI_MODE | PM_CLK_AO | MTK_IOMMU_TYPE_INFRA | IFA_IOMMU_PCIE_SUPPORT,
   pericfg_comp_str: 'mediatek,mt8195-pericfg_ao',
@@ -296,6 +339,7 @@ const mt8195_data_infra: MtkIommuPlatData = {
 };
 
 const mt8195_data_vdo: MtkIommuPlatData = {
+  larbid_remap: [[2, 0], [21], [24], [7], [19], [9, 10, 11], [13, 17, 15, 25], [5]],
   m4u_plat: 'M4U_MT8195',
   flags:
     HAS_BCLK |
@@ -313,6 +357,17 @@ const mt8195_data_vdo: MtkIommuPlatData = {
 
 const mt8195_data_vpp: MtkIommuPlatData = {
   ...mt8195_data_vdo,
+  // 16: 16a; 29: 16b; 30: CCUtop0; 31: CCUtop1
+  larbid_remap: [
+    [1],
+    [3],
+    [22, MTK_INVALID_LARBID, MTK_INVALID_LARBID, MTK_INVALID_LARBID, 23],
+    [8],
+    [20],
+    [12],
+    [14, 16, 29, 26, 30, 31, 18],
+    [4, MTK_INVALID_LARBID, MTK_INVALID_LARBID, MTK_INVALID_LARBID, 6],
+  ],
   flags:
     HAS_BCLK |
     HAS_SUB_COMM_3BITS |
@@ -324,6 +379,7 @@ const mt8195_data_vpp: MtkIommuPlatData = {
 };
 
 const mt8365_data: MtkIommuPlatData = {
+  larbid_remap: [[0], [1], [2], [3], [4], [5]],
   m4u_plat: 'M4U_MT8365',
   flags: RESET_AXI | INT_ID_PORT_WIDTH_6,
   sharedHwList: false,

@@ -16,11 +16,20 @@
  *    no def_domain_type, an identity domain and paging domains (one
  *    ARM_32_LPAE_S1 page table each, made at first attach; a domain stays
  *    with the IOMMU it was first attached through).
+ *  - paging domains (qcom_iommu_init_domain()): the ops' page sizes (4K, 64K,
+ *    1M, 16M, of which ARM_32_LPAE_S1 keeps 4K), 32-bit IOVAs, 40-bit output,
+ *    a non-coherent walk; the context banks are those of the first master's
+ *    ASIDs (qcom_domain->fwspec), and every TLB operation goes to each of
+ *    them: a TLBIVAL per unmapped page and bank, a TLBSYNC per bank at
+ *    iotlb_sync(), which is all flush_iotlb_all() does too (no invalidation).
+ *    A fault is printed by the bank the stream uses, as qcom_iommu_fault()
+ *    does (fault.ts of arm-smmu has the register layout).
  *
  * Not modelled: the secure-world SCM calls (qcom_iommu_sec_ptbl_init() at
  * probe when a -sec bank exists, qcom_scm_restore_sec_cfg() at first attach:
  * the model assumes the firmware answers), context-bank register
- * programming, clocks beyond their `clock-names` and `clocks` entries, runtime PM and
+ * programming (so a second master attached to a finalised domain translates
+ * through it, where the kernel never programs that master's banks), clocks beyond their `clock-names` and `clocks` entries, runtime PM and
  * the device link probe_device() makes (it fails only on -ENOMEM inside the
  * driver core or a dependency cycle).
  */
@@ -30,7 +39,16 @@ import type { Kernel } from '../../kernel/kernel.js';
 import type { Allocation } from '../../kernel/alloc.js';
 import type { IommuOps } from '../../iommu/ops.js';
 import type { IommuDriverEntry } from '../registry.js';
+import type { IommuFault } from '../../iommu/translate.js';
 import { EINVAL, ENODEV, ENOMEM, ENXIO, ERR_PTR } from '../../kernel/errno.js';
+import {
+  IOTLB_PER_PAGE,
+  io_pgtable_domain_free,
+  io_pgtable_domain_init,
+  io_pgtable_domain_ops,
+} from '../../iommu/io-pgtable-domain.js';
+import { deviceSid } from '../../iommu/translate.js';
+import { contextFaultInfo, faultLevel } from '../arm-smmu/fault.js';
 import { IOMMU_DOMAIN_IDENTITY, IommuDomain, staticDomain } from '../../iommu/domain.js';
 import {
   IommuDevice,
@@ -85,7 +103,33 @@ export class QcomIommuDev {
     this.ctxs = new Array<QcomIommuCtx | null>(maxAsid + 1).fill(null);
     this.iommu = new IommuDevice(dev.name, dev); // iommu_device_sysfs_add(..., dev_name(dev))
     this.iommu.priv = this;
+    this.iommu.faultReporter = (d, f) => qcom_iommu_fault_lines(this, d, f);
+    // dev_err_ratelimited(ctx->dev, ...): the context bank the stream goes through.
+    this.iommu.faultLogDevice = (d) => this.ctxs[deviceSid(d)]?.dev.name ?? dev.name;
   }
+}
+
+/**
+ * qcom_iommu_fault() for a transaction that faulted in the domain of its
+ * context bank (the first ASID of the master): the line it prints when
+ * report_iommu_fault() finds no handler. The banks are AArch32
+ * long-descriptor contexts (TCR.EAE): FSR.FORMAT is 1.
+ */
+function qcom_iommu_fault_lines(q: QcomIommuDev, dev: Device, f: Omit<IommuFault, 'log'>): string[] {
+  const ctx = q.ctxs[deviceSid(dev)];
+  const domain = ctx?.domain;
+  if (!ctx || !(domain instanceof QcomIommuDomain) || f.reason === 'blocked') return [];
+  const cfi = contextFaultInfo({
+    permission: f.reason === 'permission',
+    write: f.write,
+    format: 1,
+    level: faultLevel(domain, f.iova, f.reason, false),
+    iova: f.iova,
+    sid: ctx.asid,
+  });
+  return [
+    `Unhandled context fault: fsr=0x${cfi.fsr.toString(16)}, iova=0x${f.iova.toString(16).padStart(16, '0')}, fsynr=0x${cfi.fsynr.toString(16)}, cb=${ctx.asid}`,
+  ];
 }
 
 /** struct qcom_iommu_domain */
@@ -94,8 +138,6 @@ class QcomIommuDomain extends IommuDomain {
   qiommu: QcomIommuDev | null = null;
   /** qcom_domain->fwspec: the first attached device's context banks. */
   ids: readonly number[] = [];
-  /** pgtbl_ops: the ARM_32_LPAE_S1 page table. */
-  pgtbl: Allocation | null = null;
 }
 
 function qcomOf(dev: Device): QcomIommuDev | null {
@@ -114,14 +156,22 @@ function qcom_iommu_init_domain(
   const fwspec = dev_iommu_fwspec_get(dev);
   domain.qiommu = qcom_iommu;
   domain.ids = [...(fwspec?.ids ?? [])];
-  const pgtbl = k.alloc.alloc('io_pgtable (ARM_32_LPAE_S1)', domain.label, 'alloc_io_pgtable_ops');
-  if (!pgtbl) {
-    k.printk.log('err', qcom_iommu.dev.name, 'failed to allocate pagetable ops');
+  // alloc_io_pgtable_ops(ARM_32_LPAE_S1): the table keeps 4K of the ops' 4K | 64K | 1M | 16M;
+  // the domain's page sizes and aperture (2^32) come from it. Its failure logs
+  // "failed to allocate pagetable ops" on the IOMMU's device.
+  const ret = io_pgtable_domain_init(k, domain, qcom_iommu.iommu, {
+    format: 'arm-32-lpae-s1',
+    style: IOTLB_PER_PAGE,
+    pgsize_bitmap: qcom_iommu_ops.pgsize_bitmap,
+    ias: 32,
+    oas: 40,
+    coherent_walk: false,
+    contexts: domain.ids.length,
+  });
+  if (ret) {
     domain.qiommu = null;
     return -ENOMEM;
   }
-  // arm_lpae_restrict_pgsizes(): a 4K granule keeps 4K | 2M | 1G of the ops' 4K | 64K | 1M | 16M.
-  domain.pgsize_bitmap = qcom_iommu_ops.pgsize_bitmap & (SZ_4K | 0x200000 | 0x40000000);
   for (const id of domain.ids) {
     const ctx = qcom_iommu.ctxs[id];
     if (!ctx) continue;
@@ -129,7 +179,6 @@ function qcom_iommu_init_domain(
     ctx.secure_init = true;
     ctx.domain = domain;
   }
-  domain.pgtbl = pgtbl;
   return 0;
 }
 
@@ -164,10 +213,16 @@ function qcom_iommu_identity_attach(k: Kernel, identity: IommuDomain, dev: Devic
 /** qcom_iommu_domain_free() */
 function qcom_iommu_domain_free(k: Kernel, d: IommuDomain): void {
   const domain = d as QcomIommuDomain;
-  if (domain.qiommu && domain.pgtbl) k.alloc.free(domain.pgtbl, 'free_io_pgtable_ops');
-  domain.pgtbl = null;
+  if (domain.qiommu) io_pgtable_domain_free(k, domain);
   k.alloc.free(domain.mem, 'qcom_iommu_domain_free');
   domain.mem = null;
+}
+
+/** qcom_iommu_flush_iotlb_all() (also iotlb_sync()): qcom_iommu_tlb_sync(), a TLBSYNC per bank. */
+function qcom_iommu_flush_iotlb_all(_k: Kernel, d: IommuDomain): void {
+  const domain = d as QcomIommuDomain;
+  if (!domain.pgtable) return;
+  for (let i = 0; i < domain.ids.length; i++) domain.iommu!.iotlb.sync();
 }
 
 export const qcom_iommu_ops: IommuOps = {
@@ -175,7 +230,13 @@ export const qcom_iommu_ops: IommuOps = {
   owner: null, // bool Kconfig: always built in
   pgsize_bitmap: SZ_4K | SZ_64K | SZ_1M | SZ_16M,
   identity_domain: staticDomain(IOMMU_DOMAIN_IDENTITY, 'qcom-iommu identity', qcom_iommu_identity_attach),
-  default_domain_ops: { attach_dev: qcom_iommu_attach_dev, free: qcom_iommu_domain_free },
+  default_domain_ops: {
+    attach_dev: qcom_iommu_attach_dev,
+    free: qcom_iommu_domain_free,
+    ...io_pgtable_domain_ops,
+    iotlb_sync: qcom_iommu_flush_iotlb_all,
+    flush_iotlb_all: qcom_iommu_flush_iotlb_all,
+  },
   /** qcom_iommu_capable() */
   capable: (_k, _dev, cap) => cap === 'CACHE_COHERENCY' || cap === 'NOEXEC',
   /** qcom_iommu_domain_alloc_paging(): the page table waits for the first attach. */

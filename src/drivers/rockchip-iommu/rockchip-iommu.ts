@@ -25,10 +25,13 @@
  *   one domain at a time (iommu->domain); release_device() does not detach,
  *   so freeing the last member's default domain WARNs that the instance is
  *   still on the domain's list (rk_iommu_domain_free()).
+ * - Paging domains translate (domain.ts: the DT/PT tables, map/unmap with the
+ *   IOTLB zaps, the fault lines of rk_iommu_irq()).
  *
- * Not modelled (invisible to the core): registers, IRQ requests, runtime PM,
- * device links, "rockchip,disable-mmu-reset" (it only skips the hardware
- * reset when paging is enabled), page-table contents.
+ * Not modelled (invisible to the core): registers, IRQ requests, runtime PM
+ * (an instance on a paging domain counts as powered: its master is the one
+ * doing DMA), device links, "rockchip,disable-mmu-reset" (it only skips the
+ * hardware reset when paging is enabled).
  */
 import type { Allocation } from '../../kernel/alloc.js';
 import type { Device } from '../../base/device.js';
@@ -37,7 +40,19 @@ import type { IommuOps } from '../../iommu/ops.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { IommuDriverEntry } from '../registry.js';
 import { EFAULT, EINVAL, ENODEV, ENOENT, ENOMEM, ERR_PTR } from '../../kernel/errno.js';
-import { IOMMU_DOMAIN_IDENTITY, IommuDomain, staticDomain } from '../../iommu/domain.js';
+import type { IommuDomain } from '../../iommu/domain.js';
+import { IOMMU_DOMAIN_IDENTITY, staticDomain } from '../../iommu/domain.js';
+import type { RkVariant } from '../../pgtable/formats/rockchip.js';
+import { RK_IOMMU_PGSIZE_BITMAP } from '../../pgtable/formats/rockchip.js';
+import {
+  RkIommuDomain,
+  rk_iommu_disable,
+  rk_iommu_domain_free,
+  rk_iommu_domain_ops,
+  rk_iommu_enable,
+  rk_iommu_irq_lines,
+  rk_iommu_paging_domain_alloc,
+} from './domain.js';
 import {
   IommuDevice,
   iommu_device_register,
@@ -52,9 +67,6 @@ import { clk_bulk_get, of_address_count } from '../../firmware/of/of-resources.j
 import { of_irq_count } from '../../firmware/of/of-irq.js';
 import { of_find_device_by_node } from '../../firmware/of/of-platform.js';
 
-/** RK_IOMMU_PGSIZE_BITMAP: 4 KiB to 4 MiB, whatever fits one page table. */
-const RK_IOMMU_PGSIZE_BITMAP = 0x007ff000;
-
 /** rk_iommu_dt_ids: the compatible and its ops variant (the match data). */
 const RK_IOMMU_DT_IDS: Readonly<Record<string, RkVariant>> = {
   'rockchip,iommu': 'v1',
@@ -62,8 +74,7 @@ const RK_IOMMU_DT_IDS: Readonly<Record<string, RkVariant>> = {
 };
 const RK_IOMMU_OF_MATCH = Object.keys(RK_IOMMU_DT_IDS);
 
-/** iommu_data_ops_v1 (32-bit tables) or _v2 (40-bit); null: no OF match data. */
-type RkVariant = 'v1' | 'v2';
+/** iommu_data_ops_v1 (32-bit tables) or _v2 (40-bit) by compatible. */
 
 /** rk_iommu_clocks */
 const RK_IOMMU_CLOCKS = ['aclk', 'iface'] as const;
@@ -72,6 +83,8 @@ const RK_IOMMU_CLOCKS = ['aclk', 'iface'] as const;
 export interface RkIommu {
   readonly dev: Device;
   readonly iommu: IommuDevice;
+  /** The descriptor layout of its ops (rk_ops). */
+  variant: RkVariant;
   /** One per `reg` window. */
   num_mmu: number;
   num_irq: number;
@@ -87,18 +100,6 @@ export interface RkIommu {
 interface RkIommuData {
   readonly iommu: RkIommu;
   readonly mem: Allocation;
-}
-
-/** struct rk_iommu_domain: the instances currently translating through it. */
-class RkIommuDomain extends IommuDomain {
-  readonly iommus = new Set<RkIommu>();
-  constructor(
-    readonly dt: Allocation,
-    mem: Allocation,
-  ) {
-    super(0, null, 'rockchip-iommu paging');
-    this.mem = mem;
-  }
 }
 
 /** The driver's statics: dma_dev and rk_ops. */
@@ -120,14 +121,17 @@ function rk_iommu_from_dev(dev: Device): RkIommu | null {
   return (dev.iommu?.priv as RkIommuData | null | undefined)?.iommu ?? null;
 }
 
-/** rk_iommu_identity_attach(): take the instance off its paging domain. */
+/** rk_iommu_identity_attach(): take the instance off its paging domain, paging disabled. */
 function rk_iommu_identity_attach(_k: Kernel, identity: IommuDomain, dev: Device): number {
   const iommu = rk_iommu_from_dev(dev);
   if (!iommu) return -ENODEV;
   if (iommu.domain === identity) return 0;
   const old = iommu.domain;
   iommu.domain = identity;
-  if (old instanceof RkIommuDomain) old.iommus.delete(iommu);
+  if (old instanceof RkIommuDomain) {
+    old.detach(iommu);
+    rk_iommu_disable(iommu, old);
+  }
   return 0;
 }
 
@@ -146,8 +150,9 @@ function rk_iommu_attach_device(k: Kernel, domain: IommuDomain, dev: Device): nu
   const ret = rk_iommu_identity_attach(k, rk_identity_domain, dev);
   if (ret) return ret;
   iommu.domain = domain;
-  (domain as RkIommuDomain).iommus.add(iommu);
-  // rk_iommu_enable() runs only while the instance is runtime-active: no hardware here.
+  (domain as RkIommuDomain).attach(iommu);
+  // rk_iommu_enable(), as for an instance whose master keeps it runtime-active.
+  rk_iommu_enable(iommu, domain as RkIommuDomain);
   return 0;
 }
 
@@ -169,28 +174,8 @@ function rk_iommu_domain_alloc_paging(k: Kernel, dev: Device | null): IommuDomai
   // later kernels map the tables through the device's own instance.
   const dma_dev = rkPerInstanceData(k) ? (dev ? rk_iommu_from_dev(dev)?.dev : null) : rkState(k).dma_dev;
   if (!dma_dev) return null;
-  const mem = k.alloc.alloc('rk_iommu_domain', 'rockchip-iommu', 'rk_iommu_domain_alloc_paging');
-  if (!mem) return null;
-  // The level-1 directory table: one 4 KiB page of 1024 entries.
-  const dt = k.alloc.alloc('rk_iommu_domain dt page', 'rockchip-iommu', 'rk_iommu_domain_alloc_paging');
-  if (!dt) {
-    k.alloc.free(mem, 'rk_iommu_domain_alloc_paging');
-    return null;
-  }
-  return new RkIommuDomain(dt, mem);
-}
-
-/** rk_iommu_domain_free(): WARNs if an instance still translates through it. */
-function rk_iommu_domain_free(k: Kernel, domain: IommuDomain): void {
-  const rk = domain as RkIommuDomain;
-  k.printk.warn(
-    rk.iommus.size > 0,
-    'rk_iommu_domain_free',
-    `WARN_ON(!list_empty(&rk_domain->iommus)): still attached to ${[...rk.iommus].map((i) => i.iommu.name).join(', ')}`,
-  );
-  k.alloc.free(rk.dt, 'rk_iommu_domain_free');
-  k.alloc.free(rk.mem, 'rk_iommu_domain_free');
-  rk.mem = null;
+  // rk_ops was set by the first probe, which dma_dev's registration implies.
+  return rk_iommu_paging_domain_alloc(k, rkState(k).rk_ops ?? 'v1');
 }
 
 /** of_find_device_by_node() + platform_get_drvdata(): the instance bound to that node. */
@@ -207,7 +192,11 @@ export const rk_iommu_ops: IommuOps = {
   owner: null,
   pgsize_bitmap: RK_IOMMU_PGSIZE_BITMAP,
   identity_domain: rk_identity_domain,
-  default_domain_ops: { attach_dev: rk_iommu_attach_device, free: rk_iommu_domain_free },
+  default_domain_ops: {
+    attach_dev: rk_iommu_attach_device,
+    free: rk_iommu_domain_free,
+    ...rk_iommu_domain_ops,
+  },
   domain_alloc_paging: rk_iommu_domain_alloc_paging,
 
   /**
@@ -281,6 +270,7 @@ function rk_iommu_probe(k: Kernel, dev: Device): number {
   const iommu: RkIommu = {
     dev,
     iommu: new IommuDevice(dev.name, dev),
+    variant: 'v1',
     num_mmu: 0,
     num_irq: 0,
     num_clocks: RK_IOMMU_CLOCKS.length,
@@ -288,6 +278,8 @@ function rk_iommu_probe(k: Kernel, dev: Device): number {
     devres,
   };
   iommu.iommu.priv = iommu;
+  // rk_iommu_irq(): what the instance prints for a page fault.
+  iommu.iommu.faultReporter = (_dev, f) => rk_iommu_irq_lines(iommu, f);
   dev.driverData = iommu; // platform_set_drvdata()
 
   // of_device_get_match_data(); the first probe fixes rk_ops for the system.
@@ -296,6 +288,7 @@ function rk_iommu_probe(k: Kernel, dev: Device): number {
   if (!st.rk_ops) st.rk_ops = ops;
   if (k.printk.warn(st.rk_ops !== ops, 'rk_iommu_probe', 'WARN_ON(rk_ops != ops)', dev.name))
     return fail(-EINVAL);
+  iommu.variant = ops ?? 'v1';
 
   const { num_reg, num_irq } = rk_iommu_resources(k, dev);
   const num_res = num_reg;

@@ -14,17 +14,18 @@
  * groups (Tegra210 "display": DC and DCB) share one, which gets that name.
  * def_domain_type() asks for identity for every device, so the default
  * domains are the static identity domain; paging domains (an owner's, or the
- * core's stand-in blocking domain) take one ASID while attached.
+ * core's stand-in blocking domain) take one ASID while attached, and
+ * translate through their page directory (domain.ts).
  */
 import type { Device } from '../../base/device.js';
 import type { Fwnode } from '../../base/fwnode.js';
 import type { Kernel } from '../../kernel/kernel.js';
-import type { Allocation } from '../../kernel/alloc.js';
 import type { IommuOps, OfPhandleArgs } from '../../iommu/ops.js';
 import type { TegraSmmuGroupSoc, TegraSmmuSoc } from './soc.js';
 import { ENODEV, ENOENT, ENOMEM, ENOSPC, ERR_PTR, IS_ERR, type ErrPtr } from '../../kernel/errno.js';
 import { dev_fwnode } from '../../base/device.js';
-import { IOMMU_DOMAIN_IDENTITY, IommuDomain, staticDomain } from '../../iommu/domain.js';
+import type { IommuDomain } from '../../iommu/domain.js';
+import { IOMMU_DOMAIN_IDENTITY, staticDomain } from '../../iommu/domain.js';
 import {
   IommuDevice,
   iommu_device_register,
@@ -43,34 +44,20 @@ import { pci_device_group } from '../../pci/pci-device-group.js';
 import { of_parse_phandle_with_args } from '../../firmware/of/of-base.js';
 import { of_find_device_by_node } from '../../firmware/of/of-platform.js';
 import { put_device } from '../../base/core.js';
-import { recordKnownBug } from '../../checker/known-bugs.js';
 import { devm_kfree, devm_kzalloc } from './devres.js';
+import type { TegraSmmuAs } from './domain.js';
+import {
+  tegra_mc_fault_lines,
+  tegra_smmu_as_flush_new,
+  tegra_smmu_domain_alloc_paging,
+  tegra_smmu_domain_free,
+  tegra_smmu_domain_ops,
+  to_smmu_as,
+} from './domain.js';
 import { TegraMc, TegraSmmu, type TegraSmmuGroup } from './structs.js';
 
 /** PAGE_SHIFT of the SMMU's page tables (SMMU_PTE_SHIFT). */
 const SMMU_PTE_SHIFT = 12;
-
-/** struct tegra_smmu_as: a paging domain, with the ASID it holds while attached. */
-class TegraSmmuAs extends IommuDomain {
-  smmu: TegraSmmu | null = null;
-  use_count = 0;
-  id = 0;
-
-  constructor(
-    /** as->pd: the page directory page. */
-    readonly pd: Allocation,
-    /** as->count: per page-directory-entry use counts. */
-    readonly count: Allocation,
-    /** as->pts: the page-table pointers. */
-    readonly pts: Allocation,
-  ) {
-    super(0, null, 'tegra-smmu paging');
-  }
-}
-
-function to_smmu_as(domain: IommuDomain): TegraSmmuAs | null {
-  return domain instanceof TegraSmmuAs ? domain : null;
-}
 
 /** dev_iommu_priv_get(): the SMMU that of_xlate() recorded. */
 function dev_smmu(dev: Device): TegraSmmu | null {
@@ -105,19 +92,25 @@ function tegra_smmu_enable(k: Kernel, smmu: TegraSmmu, swgroup: number): void {
 }
 
 /**
- * tegra_smmu_as_prepare(): the first user takes an ASID. (Mapping the page
- * directory for the SMMU and checking its address fit are DMA API work the
- * model leaves out.)
+ * tegra_smmu_as_prepare(): the first user takes an ASID, once the page
+ * directory's address fits the SMMU's frame numbers (smmu_dma_addr_valid(),
+ * else -ENOMEM), and flushes the directory's cache line and the ASID's TLB
+ * entries before pointing SMMU_PTB_DATA at it. (The DMA mapping of the page
+ * directory cannot fail in the model.)
  */
 function tegra_smmu_as_prepare(smmu: TegraSmmu, as: TegraSmmuAs): number {
   if (as.use_count > 0) {
     as.use_count++;
     return 0;
   }
+  const pd = as.table.cfg.ttbr;
+  if (Math.floor(pd / 2 ** SMMU_PTE_SHIFT) > smmu.pfn_mask) return -ENOMEM;
   const id = tegra_smmu_alloc_asid(smmu);
   if (id < 0) return id;
   as.id = id;
+  tegra_smmu_as_flush_new(smmu, as);
   as.smmu = smmu;
+  as.iommu = smmu.iommu;
   as.use_count++;
   return 0;
 }
@@ -127,6 +120,9 @@ function tegra_smmu_as_unprepare(smmu: TegraSmmu, as: TegraSmmuAs): void {
   if (--as.use_count > 0) return;
   smmu.asids[as.id] = false;
   as.smmu = null;
+  // The ASID is flushed whole when it is handed out again.
+  smmu.iommu.iotlb.drop(as);
+  as.iommu = null;
 }
 
 /** tegra_smmu_attach_dev(): one ASID use per fwspec ID (so two for a 6.12 master). */
@@ -171,47 +167,6 @@ const tegra_smmu_identity_domain = staticDomain(
   'tegra-smmu identity',
   tegra_smmu_identity_attach,
 );
-
-/** tegra_smmu_domain_alloc_paging(): the domain, its page directory, use counts and page-table array. */
-function tegra_smmu_domain_alloc_paging(k: Kernel): IommuDomain | null {
-  const site = 'tegra_smmu_domain_alloc_paging';
-  const mem = k.alloc.alloc('tegra_smmu_as', 'tegra-smmu', site);
-  if (!mem) return null;
-  const pd = k.alloc.alloc('tegra_smmu_as page directory', 'tegra-smmu', site);
-  if (!pd) {
-    k.alloc.free(mem, site);
-    return null;
-  }
-  const count = k.alloc.alloc('tegra_smmu_as count', 'tegra-smmu', site);
-  if (!count) {
-    k.alloc.free(pd, site);
-    k.alloc.free(mem, site);
-    return null;
-  }
-  const pts = k.alloc.alloc('tegra_smmu_as pts', 'tegra-smmu', site);
-  if (!pts) {
-    k.alloc.free(count, site);
-    k.alloc.free(pd, site);
-    k.alloc.free(mem, site);
-    return null;
-  }
-  const as = new TegraSmmuAs(pd, count, pts);
-  as.mem = mem;
-  return as;
-}
-
-/** tegra_smmu_domain_free(): the page directory is never freed (a 6.12 TODO). */
-function tegra_smmu_domain_free(k: Kernel, domain: IommuDomain): void {
-  const as = to_smmu_as(domain);
-  if (!as) return;
-  const site = 'tegra_smmu_domain_free';
-  k.printk.warnOnce(as.use_count !== 0, site, 'WARN_ON_ONCE(as->use_count)');
-  k.alloc.free(as.count, site);
-  k.alloc.free(as.pts, site);
-  k.alloc.free(as.mem, site);
-  as.mem = null;
-  recordKnownBug(k, 'tegra-smmu-domain-pd-leak', as.label, [as.pd.id]);
-}
 
 // ---- finding the SMMU from a master's `iommus`
 
@@ -264,12 +219,18 @@ export const tegra_smmu_ops: IommuOps = {
   owner: null,
   pgsize_bitmap: 0x1000, // SZ_4K
   identity_domain: tegra_smmu_identity_domain,
-  default_domain_ops: { attach_dev: tegra_smmu_attach_dev, free: tegra_smmu_domain_free },
+  default_domain_ops: {
+    attach_dev: tegra_smmu_attach_dev,
+    free: tegra_smmu_domain_free,
+    ...tegra_smmu_domain_ops,
+  },
 
   /** tegra_smmu_def_domain_type(): identity for everyone. */
   def_domain_type: () => IOMMU_DOMAIN_IDENTITY,
 
-  domain_alloc_paging: (k) => tegra_smmu_domain_alloc_paging(k),
+  /** tegra_smmu_domain_alloc_paging(): the MC's address width sizes the frame numbers. */
+  domain_alloc_paging: (k, dev) =>
+    tegra_smmu_domain_alloc_paging(k, (dev && dev_smmu(dev)?.mc.soc.num_address_bits) ?? 32),
 
   /**
    * tegra_smmu_probe_device(): configure every `iommus` entry that names a
@@ -375,6 +336,9 @@ export function tegra_smmu_probe(k: Kernel, dev: Device, soc: TegraSmmuSoc, mc: 
   // iommu_device_sysfs_add(&smmu->iommu, dev, NULL, dev_name(dev))
   const smmu = new TegraSmmu(dev, soc, mc, new IommuDevice(dev.name, dev));
   mc.smmu = smmu;
+  // No interrupt of its own: the MC's handler reports translation faults (tegra30_mc_handle_irq()).
+  smmu.iommu.faultReporter = (master, f) =>
+    tegra_mc_fault_lines(mc.soc, master.hwDomain ?? master.iommu_group?.domain ?? null, master, f);
   if (!devm_kzalloc(k, dev, 'tegra_smmu asids', 'tegra_smmu_probe')) return ERR_PTR(-ENOMEM);
 
   smmu.pfn_mask = pfnMask(mc.soc.num_address_bits);

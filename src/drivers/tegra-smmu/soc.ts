@@ -8,8 +8,10 @@
  * cell names (the dt-bindings TEGRA_SWGROUP_* numbers), the swgroups the SMMU
  * has an ASID register for (struct tegra_smmu_swgroup, by name), the named
  * groups several swgroups share (struct tegra_smmu_group_soc), the ASID
- * count, the TLB lines and the MC's address width. Register offsets, memory
- * clients and latency settings are hardware programming and are left out.
+ * count, the TLB lines and the MC's address width, and (Tegra210) the memory
+ * clients the MC names in its fault lines (mc-clients.ts). Register offsets,
+ * the clients' SMMU enable bits and latency settings are hardware
+ * programming and are left out.
  *
  * Which compatibles tegra_mc_of_match holds depends on the ARCH_TEGRA_*_SOC
  * options: Tegra30, 114 and 124 exist only for 32-bit Arm, Tegra132 and 210
@@ -18,6 +20,7 @@
  * data anyway: they sit behind an arm-smmu).
  */
 import type { Arch } from '../../kernel/kconfig.js';
+import { tegra210McClients } from './mc-clients.js';
 
 /** struct tegra_smmu_swgroup: a swgroup with its own ASID register. */
 export interface TegraSmmuSwgroup {
@@ -49,6 +52,16 @@ export interface TegraMcSoc {
   /** ops->handle_irq is set (tegra30_mc_ops): the probe needs IRQ 0. */
   readonly handles_irq: boolean;
   readonly smmu: TegraSmmuSoc | null;
+  /** The memory clients tegra30_mc_handle_irq() names (modelled for Tegra210 only; else empty). */
+  readonly clients: readonly McClient[];
+}
+
+/** struct tegra_mc_client: ID, name, swgroup number, and whether it writes. */
+export interface McClient {
+  readonly id: number;
+  readonly name: string;
+  readonly swgroup: number;
+  readonly write: boolean;
 }
 
 /** include/dt-bindings/memory/tegra30-mc.h */
@@ -168,6 +181,7 @@ export const tegraMcSocs: readonly TegraMcSoc[] = [
     num_address_bits: 32,
     handles_irq: true,
     smmu: tegra30Smmu,
+    clients: [],
   },
   {
     compatible: 'nvidia,tegra114-mc',
@@ -175,6 +189,7 @@ export const tegraMcSocs: readonly TegraMcSoc[] = [
     num_address_bits: 32,
     handles_irq: true,
     smmu: tegra114Smmu,
+    clients: [],
   },
   {
     compatible: 'nvidia,tegra124-mc',
@@ -182,6 +197,7 @@ export const tegraMcSocs: readonly TegraMcSoc[] = [
     num_address_bits: 34,
     handles_irq: true,
     smmu: tegra124Smmu,
+    clients: [],
   },
   {
     compatible: 'nvidia,tegra132-mc',
@@ -189,6 +205,7 @@ export const tegraMcSocs: readonly TegraMcSoc[] = [
     num_address_bits: 34,
     handles_irq: true,
     smmu: tegra124Smmu,
+    clients: [],
   },
   {
     compatible: 'nvidia,tegra210-mc',
@@ -196,6 +213,10 @@ export const tegraMcSocs: readonly TegraMcSoc[] = [
     num_address_bits: 34,
     handles_irq: true,
     smmu: tegra210Smmu,
+    clients: tegra210McClients.map((c) => ({
+      ...c,
+      swgroup: TEGRA210_SWGROUP[c.swgroup as keyof typeof TEGRA210_SWGROUP],
+    })),
   },
 ];
 

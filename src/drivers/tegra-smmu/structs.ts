@@ -40,6 +40,8 @@ export class TegraSmmu {
   readonly asids: boolean[];
   pfn_mask = 0;
   tlb_mask = 0;
+  /** SMMU_PTC_FLUSH writes (page-table cache flushes: smmu_flush_ptc()), which are not TLB invalidations. */
+  ptc_flushes = 0;
 
   constructor(
     /** smmu->dev: the MC's device. */

@@ -17,6 +17,7 @@
  */
 import type { PciDev } from '../../pci/pci-dev.js';
 import type { Kernel } from '../../kernel/kernel.js';
+import type { Device } from '../../base/device.js';
 import type { ViommuProbeInfo } from './virtio-iommu.js';
 import {
   type Fdt,
@@ -44,6 +45,25 @@ export function vmmWireRequesterId(pdev: PciDev): number {
     return 0;
   });
   return wire;
+}
+
+/**
+ * virtio_iommu_mr() != NULL: QEMU has an IOMMU address space for the ID,
+ * which is the wire ID of some PCI function of the machine.
+ */
+export function vmmKnowsEndpoint(k: Kernel, id: number): boolean {
+  for (const d of k.base.devices) if (d.pci && vmmWireRequesterId(d.pci) === id) return true;
+  return false;
+}
+
+/**
+ * The endpoint ID a device's DMA reaches the virtio-iommu with
+ * (virtio_iommu_get_bdf() of its IOMMU address space): the wire requester
+ * ID of a PCI function; for anything else, its first fwspec ID.
+ */
+export function vmmEndpointOf(dev: Device): number {
+  if (dev.pci) return vmmWireRequesterId(dev.pci);
+  return dev.iommu?.fwspec?.ids[0] ?? 0;
 }
 
 /**

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The iommufd selftest's paging domain (drivers/iommu/iommufd/selftest.c,
+ * Linux 6.12: struct mock_iommu_domain, mock_domain_alloc_paging(),
+ * mock_domain_alloc_user() without a parent, mock_domain_free(),
+ * mock_domain_map_pages(), mock_domain_unmap_pages(),
+ * mock_domain_iova_to_phys(), mock_domain_nop_attach() and the dirty ops).
+ *
+ * The domain's "page table" is the mock's xarray of pfns, the registered
+ * 'iommufd-mock' format (src/pgtable/formats/iommufd-mock.ts with
+ * rules/iommufd-mock.ts): 2 KiB entries, MOCK_HUGE_PAGE_SIZE runs for a
+ * device created with MOCK_FLAGS_DEVICE_HUGE_IOVA, the start/last/dirty/huge
+ * flags in each value. Its nodes come from the kernel's page-table pool, so
+ * they are tracked allocations. The domain geometry is the mock aperture
+ * (MOCK_APERTURE_START..MOCK_APERTURE_LAST) without force_aperture, which
+ * iommufd keeps its IOVAs inside. There is no IOTLB and no invalidation op:
+ * device DMA walks the xarray each time, and a write marks the entry dirty
+ * (MOCK_PFN_DIRTY_IOVA), which is what the selftest's IOMMU_TEST_OP_DIRTY
+ * does by hand in the kernel.
+ *
+ * Not modelled: nested domains (mock_domain_alloc_user() with a parent), the
+ * hw_info and IOPF ops. The kernel's xa_init() allocates nothing; the
+ * model's empty xarray holds one node, allocated with the domain.
+ */
+import type { Kernel } from '../../kernel/kernel.js';
+import type { Device } from '../../base/device.js';
+import type { IommuDomainOps } from '../../iommu/domain.js';
+import { IommuDomain, IOMMU_DOMAIN_UNMANAGED } from '../../iommu/domain.js';
+import { EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, ERR_PTR, type ErrPtr } from '../../kernel/errno.js';
+import { allocPageTable, PageTable } from '../../pgtable/page-table.js';
+import { pgtableMemory } from '../../mm/table-memory.js';
+import {
+  MOCK_APERTURE_LAST,
+  MOCK_APERTURE_START,
+  MOCK_HUGE_PAGE_SIZE,
+  MOCK_IO_PAGE_SIZE,
+} from '../../pgtable/formats/iommufd-mock.js';
+import { MOCK_FLAGS_DEVICE_HUGE_IOVA, MOCK_FLAGS_DEVICE_NO_DIRTY, mock_dev_flags } from './mock-dev.js';
+
+/** mock_iommu_domain.flags: dirty tracking is on. */
+export const MOCK_DIRTY_TRACK = 1;
+
+/** enum iommufd_hwpt_alloc_flags (uapi/linux/iommufd.h), as mock_domain_alloc_user() checks them. */
+export const IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0;
+export const IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
+
+/** struct mock_iommu_domain */
+export class MockIommuDomain extends IommuDomain {
+  /** MOCK_DIRTY_TRACK */
+  flags = 0;
+  /** domain->dirty_ops is set: allocated through mock_domain_alloc_user() with dirty tracking. */
+  dirty_ops = false;
+}
+
+/** mock_domain_nop_attach(): a domain with dirty ops cannot take a device that has none. */
+export function mock_domain_nop_attach(_k: Kernel, domain: IommuDomain, dev: Device): number {
+  const dirty = domain instanceof MockIommuDomain && domain.dirty_ops;
+  if (dirty && mock_dev_flags(dev) & MOCK_FLAGS_DEVICE_NO_DIRTY) return -EINVAL;
+  return 0;
+}
+
+/** mock_domain_alloc_paging(): the xarray, the aperture, 2K pages (and 1M for a huge-IOVA device). */
+export function mock_domain_alloc_paging(k: Kernel, dev: Device | null): MockIommuDomain | null {
+  const mem = k.alloc.alloc('mock_iommu_domain', 'iommufd-mock', 'mock_domain_alloc_paging');
+  if (!mem) return null;
+  const mock = new MockIommuDomain(IOMMU_DOMAIN_UNMANAGED, mock_domain_ops, 'mock paging');
+  mock.mem = mem;
+  mock.geometry = {
+    aperture_start: MOCK_APERTURE_START,
+    aperture_end: MOCK_APERTURE_LAST,
+    force_aperture: false,
+  };
+  mock.pgsize_bitmap = MOCK_IO_PAGE_SIZE;
+  if (dev && mock_dev_flags(dev) & MOCK_FLAGS_DEVICE_HUGE_IOVA) mock.pgsize_bitmap += MOCK_HUGE_PAGE_SIZE;
+  // xa_init(&mock->pfns)
+  const memory = pgtableMemory(k);
+  memory.owner = mock.label;
+  const t = allocPageTable('iommufd-mock', {
+    pgsize_bitmap: mock.pgsize_bitmap,
+    memory,
+    warn: (w) => k.printk.warn(true, w.site, w.message),
+  });
+  if (!(t instanceof PageTable)) {
+    k.alloc.free(mem, 'mock_domain_alloc_paging');
+    return null;
+  }
+  mock.pgtable = t;
+  return mock;
+}
+
+/**
+ * mock_domain_alloc_user() for a paging domain (no parent): only the nest
+ * parent and dirty tracking flags, no user data, dirty tracking only for a
+ * device that has it.
+ */
+export function mock_domain_alloc_user(k: Kernel, dev: Device, flags: number): MockIommuDomain | ErrPtr {
+  const has_dirty_flag = (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) !== 0;
+  const no_dirty_ops = (mock_dev_flags(dev) & MOCK_FLAGS_DEVICE_NO_DIRTY) !== 0;
+  if (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) return ERR_PTR(-EOPNOTSUPP);
+  if (has_dirty_flag && no_dirty_ops) return ERR_PTR(-EOPNOTSUPP);
+  const domain = mock_domain_alloc_paging(k, dev);
+  if (!domain) return ERR_PTR(-ENOMEM);
+  if (has_dirty_flag) domain.dirty_ops = true;
+  return domain;
+}
+
+/** mock_domain_free(): the xarray should be empty by now (the kernel WARNs and leaks what is left). */
+function mock_domain_free(k: Kernel, domain: IommuDomain): void {
+  const t = domain.pgtable;
+  if (t) {
+    k.printk.warn(t.leaves().length > 0, 'mock_domain_free', 'WARN_ON(!xa_empty(&mock->pfns))');
+    pgtableMemory(k).owner = domain.label;
+    t.free();
+    domain.pgtable = null;
+  }
+  k.alloc.free(domain.mem, 'mock_domain_free');
+  domain.mem = null;
+}
+
+/** mock_domain_map_pages(): 2K value entries, the first and last of the call marked. */
+function mock_domain_map_pages(
+  k: Kernel,
+  domain: IommuDomain,
+  iova: number,
+  paddr: number,
+  pgsize: number,
+  pgcount: number,
+  prot: number,
+  out: { mapped: number },
+): number {
+  const t = domain.pgtable;
+  if (!t) return -ENODEV;
+  pgtableMemory(k).owner = domain.label;
+  return t.mapPagesTo(out, iova, paddr, pgsize, pgcount, prot);
+}
+
+/** mock_domain_unmap_pages(): every entry of the range erased; the whole size. */
+function mock_domain_unmap_pages(
+  k: Kernel,
+  domain: IommuDomain,
+  iova: number,
+  pgsize: number,
+  pgcount: number,
+): number {
+  const t = domain.pgtable;
+  if (!t) return 0;
+  pgtableMemory(k).owner = domain.label;
+  return t.unmapPages(iova, pgsize, pgcount);
+}
+
+/** mock_domain_iova_to_phys(): the entry's page, without the offset. */
+function mock_domain_iova_to_phys(_k: Kernel, domain: IommuDomain, iova: number): number {
+  return domain.pgtable?.iovaToPhys(iova) ?? 0;
+}
+
+/** mock_ops.default_domain_ops */
+export const mock_domain_ops: IommuDomainOps = {
+  free: mock_domain_free,
+  attach_dev: mock_domain_nop_attach,
+  map_pages: mock_domain_map_pages,
+  unmap_pages: mock_domain_unmap_pages,
+  iova_to_phys: mock_domain_iova_to_phys,
+};
+
+/** mock_domain_set_dirty_tracking(): -EINVAL to enable it on a domain without dirty ops. */
+export function mock_domain_set_dirty_tracking(domain: MockIommuDomain, enable: boolean): number {
+  if (enable && !domain.dirty_ops) return -EINVAL;
+  domain.flags = enable ? domain.flags | MOCK_DIRTY_TRACK : domain.flags & ~MOCK_DIRTY_TRACK;
+  return 0;
+}
+
+/**
+ * mock_domain_read_and_clear_dirty(): each dirty page (2K, or the 1M run a
+ * huge entry belongs to) in [iova, iova + size) is recorded and, without
+ * IOMMU_DIRTY_NO_CLEAR, cleaned. Reading into a bitmap needs tracking on;
+ * without a bitmap (iommufd clearing stale bits) it does not.
+ */
+export function mock_domain_read_and_clear_dirty(
+  domain: MockIommuDomain,
+  iova: number,
+  size: number,
+  flags: number,
+  bitmap: ((iova: number, length: number) => void) | null,
+): number {
+  if (!(domain.flags & MOCK_DIRTY_TRACK) && bitmap) return -EINVAL;
+  const t = domain.pgtable;
+  if (!t) return -EINVAL;
+  return t.readAndClearDirty(iova, size, flags, bitmap ?? (() => {}));
+}
