@@ -51,10 +51,9 @@ import { amdState } from '../../src/drivers/amd/state.js';
 import { build_inv_address, invRange } from '../../src/drivers/amd/cmd.js';
 import { domain_id_alloc, domain_id_free } from '../../src/drivers/amd/domain.js';
 import { teardown, leakReport } from '../../src/checker/teardown.js';
-import { checkInvariants } from '../../src/checker/invariants.js';
 import { parseIvrs } from '../../src/firmware/acpi/ivrs-parse.js';
 import { acpiTable, alias, e4, ivhd, ivrsHeader, special } from '../firmware/acpi/build.js';
-import { failNthPoints } from '../support/fail-nth.js';
+import { expectCleanUnwinds, finishRun } from '../support/fail-nth.js';
 
 const gt = fileURLToPath(new URL('../../../shared/groundtruth/x86-q35-amdvi-bridge/', import.meta.url));
 const haveGt = existsSync(gt);
@@ -640,9 +639,7 @@ describe.skipIf(!haveGt)('fail-nth over boot and DMA', () => {
       iommu_map(k, um, 2 ** 40, 0x9000_0000, 0x1000, IOMMU_READ);
       iommu_domain_free(k, um);
     }
-    const violations = checkInvariants(k);
-    teardown(k);
-    return { attempts: k.alloc.attempts, injected: k.alloc.injected, leaks: leakReport(k), violations, k };
+    return finishRun(k);
   }
 
   it.each([
@@ -656,19 +653,7 @@ describe.skipIf(!haveGt)('fail-nth over boot and DMA', () => {
       expect(base.leaks).toEqual([]);
       expect(base.violations).toEqual([]);
       expect(base.k.printk.warnings).toEqual([]);
-      const sites = new Set<string>();
-      for (const n of failNthPoints(base.attempts)) {
-        const r = run(m, cmdline, n);
-        if (r.injected) sites.add(r.injected.site);
-        expect(
-          r.leaks.filter((l) => !l.knownBug),
-          `fail-nth ${n}`,
-        ).toEqual([]);
-        expect(
-          r.violations.filter((v) => !v.knownBug),
-          `fail-nth ${n}`,
-        ).toEqual([]);
-      }
+      const { sites } = expectCleanUnwinds((n) => run(m, cmdline, n), base.k.alloc.attempts);
       // The driver's own allocations were among those failed.
       expect([...sites]).toEqual(
         expect.arrayContaining(['protection_domain_alloc', 'pdom_attach_iommu', 'iommu_alloc_pages_node']),

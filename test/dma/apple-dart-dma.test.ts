@@ -44,10 +44,8 @@ import {
   type IommuDomain,
 } from '../../src/iommu/domain.js';
 import { iotlbJson, dmaJson } from '../../src/report/dma-report.js';
-import { checkInvariants } from '../../src/checker/invariants.js';
-import { leakReport, teardown } from '../../src/checker/teardown.js';
 import { AppleDartDomain, appleDartOf, type AppleDart } from '../../src/drivers/apple-dart/apple-dart.js';
-import { failNthPoints } from '../support/fail-nth.js';
+import { expectCleanUnwinds, failNthPoints, finishRun } from '../support/fail-nth.js';
 import { buildFdt, type TreeSpec } from '../support/fdt-build.js';
 import { scratchDir } from '../support/scratch.js';
 import { writeFileSync } from 'node:fs';
@@ -419,26 +417,12 @@ describe('fail-nth over a j274 boot with DMA (16K pages)', () => {
         if (w.ok) expect([...physMem(k).read(w.phys[0], 3)]).toEqual([1, 2, 3]);
         dma_unmap_page_attrs(k, admac, h, 0x8000, 'bidirectional');
       }
-      const violations = checkInvariants(k);
-      teardown(k);
-      return { k, violations, leaks: leakReport(k) };
+      return finishRun(k);
     };
     const base = run();
     expect(base.leaks).toEqual([]);
     const total = base.k.alloc.attempts;
-    let injected = 0;
-    for (const n of failNthPoints(total)) {
-      const r = run(n);
-      if (r.k.alloc.injected) injected++;
-      expect(
-        r.leaks.filter((l) => !l.knownBug),
-        `fail ${n}`,
-      ).toEqual([]);
-      expect(
-        r.violations.filter((v) => !v.knownBug),
-        `fail ${n}`,
-      ).toEqual([]);
-    }
+    const { injected } = expectCleanUnwinds(run, total);
     expect(injected).toBe(failNthPoints(total).length);
   }, 300_000);
 });

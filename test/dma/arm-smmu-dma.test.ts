@@ -46,7 +46,7 @@ import { teardown, leakReport } from '../../src/checker/teardown.js';
 import { checkInvariants } from '../../src/checker/invariants.js';
 import { ArmSmmuDomain } from '../../src/drivers/arm-smmu/context.js';
 import type { ArmSmmuDevice } from '../../src/drivers/arm-smmu/arm-smmu.js';
-import { failNthPoints } from '../support/fail-nth.js';
+import { expectCleanUnwinds, finishRun } from '../support/fail-nth.js';
 import { dtbFile, gic, node, root, spis } from '../support/dt.js';
 
 const JUNO = fileURLToPath(new URL('../../../shared/fixtures/dtb/arm64-6.12-juno-r1.dtb', import.meta.url));
@@ -487,9 +487,7 @@ describe('fail-nth over the Juno boot and DMA', () => {
       iommu_attach_device(k, um, lcd!);
       iommu_domain_free(k, um);
     }
-    const violations = checkInvariants(k);
-    teardown(k);
-    return { attempts: k.alloc.attempts, injected: k.alloc.injected, leaks: leakReport(k), violations, k };
+    return finishRun(k);
   }
 
   it('every failed allocation unwinds without leaks or broken invariants', () => {
@@ -497,19 +495,7 @@ describe('fail-nth over the Juno boot and DMA', () => {
     expect(base.leaks).toEqual([]);
     expect(base.violations).toEqual([]);
     expect(base.k.printk.warnings).toEqual([]);
-    const sites = new Set<string>();
-    for (const n of failNthPoints(base.attempts)) {
-      const r = run(n);
-      if (r.injected) sites.add(r.injected.site);
-      expect(
-        r.leaks.filter((l) => !l.knownBug),
-        `fail-nth ${n}`,
-      ).toEqual([]);
-      expect(
-        r.violations.filter((v) => !v.knownBug),
-        `fail-nth ${n}`,
-      ).toEqual([]);
-    }
+    const { sites } = expectCleanUnwinds(run, base.k.alloc.attempts);
     // The domain's own allocations were among those failed.
     expect([...sites]).toEqual(expect.arrayContaining(['arm_smmu_domain_alloc_paging', 'devm_request_irq']));
   });

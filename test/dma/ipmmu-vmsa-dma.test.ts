@@ -42,7 +42,7 @@ import { IOMMU_READ } from '../../src/pgtable/prot.js';
 import { iommu_map, iommu_unmap } from '../../src/iommu/map.js';
 import { teardown, leakReport } from '../../src/checker/teardown.js';
 import { checkInvariants } from '../../src/checker/invariants.js';
-import { failNthPoints } from '../support/fail-nth.js';
+import { expectCleanUnwinds, finishRun } from '../support/fail-nth.js';
 import { scratchDir } from '../support/scratch.js';
 
 const FIXTURE = fileURLToPath(
@@ -223,28 +223,14 @@ describe('fail-nth over the RZ/G2 boot and DMA', () => {
         iommu_device_release_dma_owner(k, sd);
       }
     }
-    const violations = checkInvariants(k);
-    teardown(k);
-    return { attempts: k.alloc.attempts, injected: k.alloc.injected, leaks: leakReport(k), violations, k };
+    return finishRun(k);
   }
 
   it('every failed allocation unwinds without leaks or broken invariants', () => {
     const base = run();
     expect(base.leaks).toEqual([]);
     expect(base.violations).toEqual([]);
-    const sites = new Set<string>();
-    for (const n of failNthPoints(base.attempts)) {
-      const r = run(n);
-      if (r.injected) sites.add(r.injected.site);
-      expect(
-        r.leaks.filter((l) => !l.knownBug),
-        `fail-nth ${n}`,
-      ).toEqual([]);
-      expect(
-        r.violations.filter((v) => !v.knownBug),
-        `fail-nth ${n}`,
-      ).toEqual([]);
-    }
+    const { sites } = expectCleanUnwinds(run, base.k.alloc.attempts);
     expect([...sites]).toEqual(
       expect.arrayContaining(['ipmmu_domain_alloc_paging', 'iommu_alloc_pages_node']),
     );

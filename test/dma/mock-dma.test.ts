@@ -42,10 +42,9 @@ import { IOMMU_DIRTY_NO_CLEAR, IOMMU_READ, IOMMU_WRITE } from '../../src/pgtable
 import { dmaRead, dmaWrite } from '../../src/dma/device-dma.js';
 import { physMem } from '../../src/mm/phys-mem.js';
 import { dmaJson } from '../../src/report/dma-report.js';
-import { checkInvariants } from '../../src/checker/invariants.js';
 import { leakReport, teardown } from '../../src/checker/teardown.js';
 import { EINVAL, EOPNOTSUPP, IS_ERR, PTR_ERR } from '../../src/kernel/errno.js';
-import { failNthPoints } from '../support/fail-nth.js';
+import { expectCleanUnwinds, failNthPoints, finishRun } from '../support/fail-nth.js';
 
 const bytes = (...v: number[]) => Uint8Array.from(v);
 const RW = IOMMU_READ | IOMMU_WRITE;
@@ -283,20 +282,12 @@ describe('fail-nth over the mock: load, device, domain, attach, map, DMA, unmap,
           iommu_domain_free(k, dom);
         }
       }
-      const violations = checkInvariants(k);
-      teardown(k);
-      return { k, violations, leaks: leakReport(k) };
+      return finishRun(k);
     };
     const base = run();
     expect(base.leaks).toEqual([]);
     const total = base.k.alloc.attempts;
-    let injected = 0;
-    for (const n of failNthPoints(total)) {
-      const r = run(n);
-      if (r.k.alloc.injected) injected++;
-      expect(r.leaks.filter((l) => !l.knownBug)).toEqual([]);
-      expect(r.violations.filter((v) => !v.knownBug)).toEqual([]);
-    }
+    const { injected } = expectCleanUnwinds(run, total);
     expect(injected).toBe(failNthPoints(total).length);
   });
 });

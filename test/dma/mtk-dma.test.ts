@@ -44,14 +44,13 @@ import { iommu_device_claim_dma_owner } from '../../src/iommu/ownership.js';
 import { device_release_driver } from '../../src/base/dd.js';
 import { device_del, put_device } from '../../src/base/core.js';
 import { iotlbJson, dmaJson } from '../../src/report/dma-report.js';
-import { checkInvariants } from '../../src/checker/invariants.js';
 import { leakReport, teardown } from '../../src/checker/teardown.js';
 import { parseFdt } from '../../src/firmware/fdt/fdt-parse.js';
 import type { FdtNode } from '../../src/firmware/fdt/fdt.js';
 import { type MtkIommuDomain, mtkIommuData } from '../../src/drivers/mtk-iommu/mtk-iommu.js';
 import { buildFdt, type TreeSpec } from '../support/fdt-build.js';
 import { scratchDir } from '../support/scratch.js';
-import { failNthPoints } from '../support/fail-nth.js';
+import { expectCleanUnwinds, failNthPoints, finishRun } from '../support/fail-nth.js';
 
 const DTB = fileURLToPath(
   new URL('../../../shared/fixtures/dtb/arm64-6.12-mt8195-demo.dtb', import.meta.url),
@@ -389,27 +388,13 @@ describe('teardown and allocation failures', () => {
         if (w.ok) expect([...physMem(k).read(w.phys[0], 3)]).toEqual([1, 2, 3]);
         dma_unmap_page_attrs(k, rdma, h, 0x3000, 'bidirectional');
       }
-      const violations = checkInvariants(k);
-      teardown(k);
-      return { k, violations, leaks: leakReport(k) };
+      return finishRun(k);
     };
     const base = run();
     expect(base.leaks.length).toBeGreaterThan(0);
     expect(base.leaks.every((l) => l.knownBug === 'mtk-iommu-pgtable-never-freed')).toBe(true);
     const total = base.k.alloc.attempts;
-    let injected = 0;
-    for (const n of failNthPoints(total)) {
-      const r = run(n);
-      if (r.k.alloc.injected) injected++;
-      expect(
-        r.leaks.filter((l) => !l.knownBug),
-        `fail ${n}`,
-      ).toEqual([]);
-      expect(
-        r.violations.filter((v) => !v.knownBug),
-        `fail ${n}`,
-      ).toEqual([]);
-    }
+    const { injected } = expectCleanUnwinds(run, total);
     expect(injected).toBe(failNthPoints(total).length);
   }, 300_000);
 });

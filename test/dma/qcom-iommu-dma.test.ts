@@ -36,10 +36,9 @@ import { iommu_domain_free, iommu_paging_domain_alloc } from '../../src/iommu/do
 import { iommu_attach_device } from '../../src/iommu/attach.js';
 import { IS_ERR } from '../../src/kernel/errno.js';
 import { IOMMU_DOMAIN_IDENTITY } from '../../src/iommu/domain.js';
-import { teardown, leakReport } from '../../src/checker/teardown.js';
 import { checkInvariants } from '../../src/checker/invariants.js';
 import type { QcomIommuDev } from '../../src/drivers/qcom-iommu/qcom-iommu.js';
-import { failNthPoints } from '../support/fail-nth.js';
+import { expectCleanUnwinds, finishRun } from '../support/fail-nth.js';
 
 const APQ8016 = fileURLToPath(
   new URL('../../../shared/fixtures/dtb/arm64-6.12-apq8016-sbc.dtb', import.meta.url),
@@ -201,28 +200,14 @@ describe('fail-nth over the apq8016-sbc boot and DMA', () => {
       iommu_attach_device(k, um, cam!);
       iommu_domain_free(k, um);
     }
-    const violations = checkInvariants(k);
-    teardown(k);
-    return { attempts: k.alloc.attempts, injected: k.alloc.injected, leaks: leakReport(k), violations, k };
+    return finishRun(k);
   }
 
   it('every failed allocation unwinds without leaks or broken invariants', () => {
     const base = run();
     expect(base.leaks).toEqual([]);
     expect(base.violations).toEqual([]);
-    const sites = new Set<string>();
-    for (const n of failNthPoints(base.attempts)) {
-      const r = run(n);
-      if (r.injected) sites.add(r.injected.site);
-      expect(
-        r.leaks.filter((l) => !l.knownBug),
-        `fail-nth ${n}`,
-      ).toEqual([]);
-      expect(
-        r.violations.filter((v) => !v.knownBug),
-        `fail-nth ${n}`,
-      ).toEqual([]);
-    }
+    const { sites } = expectCleanUnwinds(run, base.k.alloc.attempts);
     expect([...sites]).toEqual(expect.arrayContaining(['qcom_iommu_domain_alloc_paging']));
   });
 });

@@ -27,11 +27,10 @@ import { iommu_device_claim_dma_owner, iommu_device_release_dma_owner } from '..
 import { device_release_driver } from '../../src/base/dd.js';
 import { IS_ERR } from '../../src/kernel/errno.js';
 import { IOMMU_READ, IOMMU_WRITE } from '../../src/pgtable/prot.js';
-import { checkInvariants } from '../../src/checker/invariants.js';
 import { leakReport, teardown } from '../../src/checker/teardown.js';
 import { dmaDebug } from '../../src/checker/dma-debug.js';
 import type { IommuDomain } from '../../src/iommu/domain.js';
-import { failNthPoints } from '../support/fail-nth.js';
+import { expectCleanUnwinds, failNthPoints, finishRun } from '../support/fail-nth.js';
 import type { TegraSmmu } from '../../src/drivers/tegra-smmu/structs.js';
 import { cells, clocks, node, socTree, spi, str, writeDtb } from '../drivers/soc-iommu-dtb.js';
 
@@ -318,20 +317,12 @@ describe('fail-nth over an rk3399 boot with DMA', () => {
         if (w.ok) expect(physMem(k).read(w.phys[0], 3)).toEqual(bytes(1, 2, 3));
         dma_unmap_page_attrs(k, vpu, h, 0x3000, 'bidirectional');
       }
-      const violations = checkInvariants(k);
-      teardown(k);
-      return { k, violations, leaks: leakReport(k) };
+      return finishRun(k);
     };
     const base = run();
     expect(base.leaks).toEqual([]);
     const total = base.k.alloc.attempts;
-    let injected = 0;
-    for (const n of failNthPoints(total)) {
-      const r = run(n);
-      if (r.k.alloc.injected) injected++;
-      expect(r.leaks.filter((l) => !l.knownBug)).toEqual([]);
-      expect(r.violations.filter((v) => !v.knownBug)).toEqual([]);
-    }
+    const { injected } = expectCleanUnwinds(run, total);
     expect(injected).toBe(failNthPoints(total).length);
   });
 });
@@ -469,19 +460,13 @@ describe('fail-nth over a tegra210 boot with an unmanaged domain and DMA', () =>
           iommu_domain_free(k, domain);
         }
       }
-      const violations = checkInvariants(k);
-      teardown(k);
-      return { k, violations, leaks: leakReport(k) };
+      return finishRun(k);
     };
     const base = run();
     expect(base.leaks.map((l) => l.knownBug)).toEqual(['tegra-smmu-domain-pd-leak']);
     const total = base.k.alloc.attempts;
-    for (const n of failNthPoints(total)) {
-      const r = run(n);
-      expect(r.k.alloc.injected).toBeDefined();
-      expect(r.leaks.filter((l) => !l.knownBug)).toEqual([]);
-      expect(r.violations.filter((v) => !v.knownBug)).toEqual([]);
-    }
+    const { injected } = expectCleanUnwinds(run, total);
+    expect(injected).toBe(failNthPoints(total).length);
   });
 });
 
@@ -637,9 +622,7 @@ describe('fail-nth over an exynos5433 boot with DMA', () => {
           dma_unmap_page_attrs(k, scaler, h, 0x3000, 'bidirectional');
         }
       }
-      const violations = checkInvariants(k);
-      teardown(k);
-      return { k, violations, leaks: leakReport(k) };
+      return finishRun(k);
     };
     const base = run();
     expect(base.leaks.filter((l) => l.knownBug !== 'exynos-owner-leak')).toEqual([]);

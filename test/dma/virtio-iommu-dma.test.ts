@@ -56,7 +56,7 @@ import {
   qemuViommuConfig,
 } from '../../src/drivers/virtio-iommu/vmm-device.js';
 import { IntervalTree, type IntervalNode } from '../../src/drivers/virtio-iommu/interval-tree.js';
-import { failNthPoints } from '../support/fail-nth.js';
+import { expectCleanUnwinds, failNthPoints, finishRun } from '../support/fail-nth.js';
 
 const gt = fileURLToPath(new URL('../../../shared/groundtruth/', import.meta.url));
 const X86 = join(gt, 'x86-q35-virtio-iommu-switch-strict');
@@ -587,21 +587,13 @@ describe.skipIf(!existsSync(X86))('fail-nth over the x86 machine with DMA', () =
         if (w.ok) expect(physMem(k).read(w.phys[0], 3)).toEqual(bytes(1, 2, 3));
         dma_unmap_page_attrs(k, rng, h, 0x3000, 'bidirectional');
       }
-      const violations = checkInvariants(k);
-      teardown(k);
-      return { k, violations, leaks: leakReport(k) };
+      return finishRun(k);
     };
     const base = run();
     expect(base.leaks).toEqual([]);
     const total = base.k.alloc.attempts;
     expect(total).toBeGreaterThan(50);
-    let injected = 0;
-    for (const n of failNthPoints(total)) {
-      const r = run(n);
-      if (r.k.alloc.injected) injected++;
-      expect(r.leaks.filter((l) => !l.knownBug)).toEqual([]);
-      expect(r.violations.filter((v) => !v.knownBug)).toEqual([]);
-    }
+    const { injected } = expectCleanUnwinds(run, total);
     expect(injected).toBe(failNthPoints(total).length);
   });
 });
