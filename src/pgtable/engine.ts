@@ -36,9 +36,11 @@
  */
 import { EEXIST, EINVAL, ENOMEM, EOPNOTSUPP, ERANGE } from '../kernel/errno.js';
 import type { CompiledFormat } from './compiled.js';
+import type { FastPath } from './fast-path.js';
+import { FAST_FALLBACK, createFastPath } from './fast-path.js';
 import { KIND_LEAF, KIND_TABLE } from './compiled.js';
 import type { TableMemory } from './memory.js';
-import { VIEW_SHIFT } from './memory.js';
+import { CHUNK_MASK, CHUNK_SHIFT, VIEW_SHIFT } from './memory.js';
 import { IOMMU_DIRTY_NO_CLEAR, IOMMU_PROT_BITS, IOMMU_READ, IOMMU_WRITE } from './prot.js';
 import type { PgtableRules } from './rules/rules.js';
 import { rulesFor } from './rules/index.js';
@@ -70,6 +72,8 @@ export type DirtyRecord = (iova: number, length: number) => void;
 export interface EngineOptions {
   readonly tlb?: IommuFlushOps;
   readonly warn?: (w: PgtableWarning) => void;
+  /** Use the generated fast path where the format has one (fast-path.ts); default true. False runs only the data-driven engine. */
+  readonly fastPath?: boolean;
 }
 
 export type Addr = number | bigint;
@@ -103,6 +107,10 @@ export class IoPgtable {
   readonly warnings: PgtableWarning[] = [];
   /** @internal The root table. */
   pgd: Int32Array;
+  /** The root's pool offset, for io-pgtable-arm's own walks (its root never moves). */
+  private readonly pgdOff: number;
+  /** The generated common cases of map, unmap and iova_to_phys (fast-path.ts), or null. */
+  private readonly fast: FastPath | null;
   protected freed = false;
   /** @internal */
   readonly tlb: IommuFlushOps | null;
@@ -137,8 +145,13 @@ export class IoPgtable {
     const pgd = memory.view(pgdPhys);
     if (pgd === undefined) throw new Error('IoPgtable: the pgd is not in table memory');
     this.pgd = pgd;
+    this.pgdOff = pgdPhys - memory.base;
     this.tlb = opts.tlb ?? null;
     this.onWarn = opts.warn ?? null;
+    this.fast =
+      this.rules === null && opts.fastPath !== false
+        ? createFastPath(f, memory, this.pgdOff, this.tlb)
+        : null;
   }
 
   /** @internal Records a WARN the kernel would print. */
@@ -174,13 +187,22 @@ export class IoPgtable {
 
   /** @internal */
   freeTable(d: number, phys: number): void {
+    if (!this.memory.isLiveBlock(phys, this.f.allocBytes[d])) {
+      // Only a corrupt descriptor leads here (the kernel would free whatever it points at).
+      this.warn('free table', `0x${phys.toString(16)} is not a live level-${d} table: nothing freed`);
+      return;
+    }
     this.memory.free(phys, this.f.allocBytes[d]);
     this.tableCount--;
   }
 
-  /** iopte_deref() on the hot path: the table a table descriptor points at, without allocating. */
-  /** @internal */
-  tableAt(lo: number, hi: number): Int32Array | undefined {
+  /**
+   * iopte_deref() on the hot path: the pool offset of the table a table
+   * descriptor points at, or -1 when no table starts there. Int32 arithmetic
+   * only, allocating nothing.
+   * @internal
+   */
+  tableOffset(lo: number, hi: number): number {
     const f = this.f;
     let aLo = lo & f.oaLo;
     let aHi = hi & f.oaHi;
@@ -189,8 +211,13 @@ export class IoPgtable {
       if (mv[m] === 0) aLo |= piece << mv[m + 1];
       else aHi |= piece << mv[m + 1];
     }
-    const off = (aLo >>> 0) + (aHi >>> 0) * TWO32 - this.memory.base;
-    return off >= 0 && off < this.memory.poolBytes ? this.memory.views[off >>> VIEW_SHIFT] : undefined;
+    return this.memory.blockOffset(aLo, aHi);
+  }
+
+  /** iopte_deref() for the family rules, which index table views. @internal */
+  tableAt(lo: number, hi: number): Int32Array | undefined {
+    const off = this.tableOffset(lo, hi);
+    return off < 0 ? undefined : this.memory.views[off >>> VIEW_SHIFT];
   }
 
   /** iopte_deref() off the hot path. */
@@ -211,6 +238,10 @@ export class IoPgtable {
     if (this.rules !== null) {
       if (this.freed) this.checkLive();
       return this.rules.map(this, pgcount, prot, out);
+    }
+    if (this.fast !== null && !this.freed) {
+      const ret = this.fast.map(a, pgcount, prot, out);
+      if (ret !== FAST_FALLBACK) return ret;
     }
     return this.map_pages(pgcount, prot, out);
   }
@@ -243,33 +274,36 @@ export class IoPgtable {
     if ((prot & (IOMMU_READ | IOMMU_WRITE)) === 0) return -EINVAL;
 
     // __arm_lpae_map(), its recursion as a loop: find or install tables down to the leaf's depth.
-    const mem = this.memory;
+    // A table is its chunk c and the index b of its first word there.
+    const chunks = this.memory.chunks;
     const iLo = iova >>> 0;
-    const iHi = (iova - iLo) / TWO32;
-    let t = this.pgd;
+    const iHi = ((iova - iLo) / TWO32) | 0;
+    let off = this.pgdOff;
+    let c = chunks[off >>> CHUNK_SHIFT];
+    let b = (off & CHUNK_MASK) >> 2;
     for (let d = 0; ; d++) {
       const s = f.shift[d];
       const idx = (s >= 32 ? iHi >>> (s - 32) : (iLo >>> s) | (iHi << (32 - s))) & f.idxMask[d];
       if (d === dLeaf) {
         this.arg[0] = iova;
         this.arg[1] = paddr;
-        return this.init_pte(t, idx, d, pgcount, prot & PROT_MASK, out);
+        return this.init_pte(c, b, idx, d, pgcount, prot & PROT_MASK, out);
       }
       // Here d < dLeaf <= the last depth, so the kernel's "no tables at the final level" WARN cannot fire.
-      const j = idx << 1;
-      let lo = t[j];
-      let hi = t[j + 1];
+      const j = b + (idx << 1);
+      let lo = c[j];
+      let hi = c[j + 1];
       if ((lo & f.presLo) === 0 && (hi & f.presHi) === 0) {
-        const phys = this.allocTable(d + 1);
-        if (phys < 0) return -ENOMEM;
-        if (this.install_table(t, j, phys, 0, 0)) {
-          t = mem.view(phys) as Int32Array;
+        off = this.newTable(c, j, d + 1);
+        if (off === -ENOMEM) return -ENOMEM;
+        if (off >= 0) {
+          c = chunks[off >>> CHUNK_SHIFT];
+          b = (off & CHUNK_MASK) >> 2;
           continue;
         }
         // Lost the race to install a table: use whatever is there now.
-        this.freeTable(d + 1, phys);
-        lo = t[j];
-        hi = t[j + 1];
+        lo = c[j];
+        hi = c[j + 1];
       }
       const k = f.kinds[d * f.kindStride + ((lo >>> f.typeShift) & f.typeMask)];
       if (k === KIND_LEAF) {
@@ -279,21 +313,33 @@ export class IoPgtable {
         );
         return -EEXIST;
       }
-      let next: Int32Array | undefined;
-      if (k === KIND_TABLE) {
-        next = this.tableAt(lo, hi);
-      }
-      if (next === undefined) {
+      off = k === KIND_TABLE ? this.tableOffset(lo, hi) : -1;
+      if (off < 0) {
         this.warn('__arm_lpae_map', 'not a table descriptor');
         return -EINVAL;
       }
-      t = next;
+      c = chunks[off >>> CHUNK_SHIFT];
+      b = (off & CHUNK_MASK) >> 2;
     }
+  }
+
+  /**
+   * The allocation branch of __arm_lpae_map(), kept out of the walk's line: a
+   * new table of depth d installed at c[j]. Returns its pool offset, -ENOMEM,
+   * or -1 when another table won the race (the caller rereads the entry).
+   */
+  private newTable(c: Int32Array, j: number, d: number): number {
+    const phys = this.allocTable(d);
+    if (phys < 0) return -ENOMEM;
+    if (this.install_table(c, j, phys, 0, 0)) return phys - this.memory.base;
+    this.freeTable(d, phys);
+    return -1;
   }
 
   /** arm_lpae_init_pte(): refuse leaves in the way, free tables in the way, then write the leaves. */
   private init_pte(
-    t: Int32Array,
+    c: Int32Array,
+    b: number,
     idx: number,
     d: number,
     pgcount: number,
@@ -307,9 +353,9 @@ export class IoPgtable {
     const max = per - (idx & (per - 1));
     const n = pgcount < max ? pgcount : max;
     const sz = f.blockSize[d];
-    for (let i = 0, j = idx << 1; i < n; i++, j += 2) {
-      const lo = t[j];
-      const hi = t[j + 1];
+    for (let i = 0, j = b + (idx << 1); i < n; i++, j += 2) {
+      const lo = c[j];
+      const hi = c[j + 1];
       if ((lo & f.presLo) === 0 && (hi & f.presHi) === 0) continue;
       const k = f.kinds[d * f.kindStride + ((lo >>> f.typeShift) & f.typeMask)];
       if (k === KIND_LEAF) {
@@ -322,7 +368,7 @@ export class IoPgtable {
       if (k === KIND_TABLE) {
         this.arg[0] = iova + i * sz;
         this.arg[1] = sz;
-        if (this.__unmap(t, d, 1, false) !== 1) {
+        if (this.__unmap(c, b, d, 1, false) !== 1) {
           this.warn('arm_lpae_init_pte', 'WARN_ON(1): freeing the table in the way failed');
           return -EINVAL;
         }
@@ -330,22 +376,31 @@ export class IoPgtable {
     }
     this.arg[1] = paddr;
     const p = (d << IOMMU_PROT_BITS) | prot;
-    this.__init_pte(t, idx, d, n, f.protLo[p] | f.leafLo[d], f.protHi[p] | f.leafHi[d]);
+    this.__init_pte(c, b + (idx << 1), d, n, f.protLo[p] | f.leafLo[d], f.protHi[p] | f.leafHi[d]);
     out.mapped += n * sz;
     return 0;
   }
 
-  /** __arm_lpae_init_pte(): n leaves of depth d from entry idx, mapping from arg[1] on. */
-  private __init_pte(t: Int32Array, idx: number, d: number, n: number, pLo: number, pHi: number): void {
+  /**
+   * __arm_lpae_init_pte(): n leaves of depth d from word j of c on, mapping
+   * from arg[1] on. The output address advances by words while the block
+   * size fits one.
+   */
+  private __init_pte(c: Int32Array, j: number, d: number, n: number, pLo: number, pHi: number): void {
     const f = this.f;
     const paddr = this.arg[1];
     const sz = f.blockSize[d];
     const mv = f.moved;
-    for (let i = 0, j = idx << 1; i < n; i++, j += 2) {
+    let aLo = paddr | 0;
+    let aHi = (paddr - (paddr >>> 0)) / TWO32;
+    const szLo = sz < TWO32 ? sz | 0 : 0;
+    for (let i = 0; i < n; i++, j += 2) {
+      if (szLo === 0 && i > 0) {
+        const pa = paddr + i * sz;
+        aLo = pa | 0;
+        aHi = (pa - (pa >>> 0)) / TWO32;
+      }
       // paddr_to_iopte()
-      const pa = paddr + i * sz;
-      const aLo = pa >>> 0;
-      const aHi = (pa - aLo) / TWO32;
       let lo = pLo | (aLo & f.oaLo);
       let hi = pHi | (aHi & f.oaHi);
       for (let m = 0; m < mv.length; m += 5) {
@@ -353,8 +408,14 @@ export class IoPgtable {
         if (mv[m + 2] === 0) lo |= piece << mv[m + 3];
         else hi |= piece << mv[m + 3];
       }
-      t[j] = lo;
-      t[j + 1] = hi;
+      c[j] = lo;
+      c[j + 1] = hi;
+      if (szLo !== 0) {
+        // aLo += sz with the carry into aHi (compared unsigned by flipping the sign bits).
+        const next = (aLo + szLo) | 0;
+        if ((next ^ -0x80000000) < (aLo ^ -0x80000000)) aHi = (aHi + 1) | 0;
+        aLo = next;
+      }
     }
   }
 
@@ -378,6 +439,10 @@ export class IoPgtable {
       if (this.freed) this.checkLive();
       this.rules.unmap(this, pgcount);
       return this.arg[2];
+    }
+    if (this.fast !== null && !this.freed) {
+      const n = this.fast.unmap(this.arg, pgcount);
+      if (n >= 0) return n * size;
     }
     const n = this.unmap_pages(pgcount);
     return n === 0 ? 0 : n * size;
@@ -403,7 +468,8 @@ export class IoPgtable {
       this.warn('arm_lpae_unmap_pages', 'WARN_ON(iaext)');
       return 0;
     }
-    return this.__unmap(this.pgd, 0, pgcount, true);
+    const off = this.pgdOff;
+    return this.__unmap(this.memory.chunks[off >>> CHUNK_SHIFT], (off & CHUNK_MASK) >> 2, 0, pgcount, true);
   }
 
   /**
@@ -411,18 +477,19 @@ export class IoPgtable {
    * arg[0] (iova) and arg[1] (size). Returns the entries unmapped, which the
    * caller multiplies by the size.
    */
-  private __unmap(t: Int32Array, d: number, pgcount: number, gather: boolean): number {
+  private __unmap(c: Int32Array, b: number, d: number, pgcount: number, gather: boolean): number {
     const iova = this.arg[0];
     const size = this.arg[1];
     const f = this.f;
+    const chunks = this.memory.chunks;
     const iLo = iova >>> 0;
-    const iHi = (iova - iLo) / TWO32;
+    const iHi = ((iova - iLo) / TWO32) | 0;
     for (;;) {
       const s = f.shift[d];
       const idx = (s >= 32 ? iHi >>> (s - 32) : (iLo >>> s) | (iHi << (32 - s))) & f.idxMask[d];
-      let j = idx << 1;
-      const lo = t[j];
-      const hi = t[j + 1];
+      let j = b + (idx << 1);
+      const lo = c[j];
+      const hi = c[j + 1];
       if ((lo & f.presLo) === 0 && (hi & f.presHi) === 0) {
         this.warn('__arm_lpae_unmap', 'WARN_ON(!pte)');
         return 0;
@@ -435,23 +502,16 @@ export class IoPgtable {
         const n = pgcount < max ? pgcount : max;
         let i = 0;
         for (; i < n; i++, j += 2) {
-          const elo = t[j];
-          const ehi = t[j + 1];
+          const elo = c[j];
+          const ehi = c[j + 1];
           if ((elo & f.presLo) === 0 && (ehi & f.presHi) === 0) {
             this.warn('__arm_lpae_unmap', 'WARN_ON(!pte)');
             break;
           }
           const ek = f.kinds[kb + ((elo >>> f.typeShift) & f.typeMask)];
-          if (ek !== KIND_LEAF) {
-            // A table covering this entry goes, with everything under it.
-            t[j] = 0;
-            t[j + 1] = 0;
-            if (this.tlb !== null && this.tlb.tlb_flush_walk)
-              this.tlb.tlb_flush_walk(iova + i * size, size, f.layout.granule);
-            if (ek === KIND_TABLE && d < f.last) this.__free_pgtable(d + 1, f.oaOf(elo, ehi));
-          }
+          if (ek !== KIND_LEAF) this.unmapTableEntry(c, j, d, iova + i * size, size, ek);
         }
-        for (let w = idx << 1, end = (idx + i) << 1; w < end; w++) t[w] = 0;
+        for (let w = b + (idx << 1), end = w + (i << 1); w < end; w++) c[w] = 0;
         if (gather && this.tlb !== null && this.tlb.tlb_add_page)
           for (let m = 0; m < i; m++) this.tlb.tlb_add_page(iova + m * size, size);
         return i;
@@ -459,19 +519,35 @@ export class IoPgtable {
       if (k === KIND_LEAF) {
         this.arg[0] = iova;
         this.arg[1] = size;
-        return this.split_blk_unmap(lo, hi, d + 1, t, j, pgcount, gather);
+        return this.split_blk_unmap(lo, hi, d + 1, c, j, pgcount, gather);
       }
-      let next: Int32Array | undefined;
-      if (k === KIND_TABLE && d < f.last) {
-        next = this.tableAt(lo, hi);
-      }
-      if (next === undefined) {
+      const off = k === KIND_TABLE && d < f.last ? this.tableOffset(lo, hi) : -1;
+      if (off < 0) {
         this.warn('__arm_lpae_unmap', 'not a table descriptor');
         return 0;
       }
-      t = next;
+      c = chunks[off >>> CHUNK_SHIFT];
+      b = (off & CHUNK_MASK) >> 2;
       d++;
     }
+  }
+
+  /** __arm_lpae_unmap() on a table (or corrupt) entry where a leaf of its size goes: clear it, flush the walk, free what was under it. */
+  private unmapTableEntry(
+    c: Int32Array,
+    j: number,
+    d: number,
+    iova: number,
+    size: number,
+    kind: number,
+  ): void {
+    const f = this.f;
+    const lo = c[j];
+    const hi = c[j + 1];
+    c[j] = 0;
+    c[j + 1] = 0;
+    if (this.tlb !== null && this.tlb.tlb_flush_walk) this.tlb.tlb_flush_walk(iova, size, f.layout.granule);
+    if (kind === KIND_TABLE && d < f.last) this.__free_pgtable(d + 1, f.oaOf(lo, hi));
   }
 
   /**
@@ -489,6 +565,7 @@ export class IoPgtable {
     pgcount: number,
     gather: boolean,
   ): number {
+    const chunks = this.memory.chunks;
     const iova = this.arg[0];
     const size = this.arg[1];
     const f = this.f;
@@ -498,7 +575,9 @@ export class IoPgtable {
     }
     const phys = this.allocTable(d);
     if (phys < 0) return 0;
-    let t = this.memory.view(phys) as Int32Array;
+    let off = phys - this.memory.base;
+    let c = chunks[off >>> CHUNK_SHIFT];
+    let b = (off & CHUNK_MASK) >> 2;
     const splitSz = f.blockSize[d];
     const per = f.entriesPerPage[d];
     let start = -1;
@@ -515,17 +594,18 @@ export class IoPgtable {
     const blkPa = f.oaOf(blkLo, blkHi);
     const holeEnd = start < 0 ? per : start + n;
     this.arg[1] = blkPa;
-    this.__init_pte(t, 0, d, start < 0 ? per : start, pLo, pHi);
+    this.__init_pte(c, b, d, start < 0 ? per : start, pLo, pHi);
     this.arg[1] = blkPa + holeEnd * splitSz;
-    this.__init_pte(t, holeEnd, d, per - holeEnd, pLo, pHi);
+    this.__init_pte(c, b + (holeEnd << 1), d, per - holeEnd, pLo, pHi);
     if (!this.install_table(parent, pj, phys, blkLo, blkHi)) {
       this.freeTable(d, phys);
       // Someone split it first: carry on in their table; anything else is invalid.
       const lo = parent[pj];
       const hi = parent[pj + 1];
-      const theirs = f.kind(d - 1, lo, hi) === KIND_TABLE ? this.deref(lo, hi) : undefined;
-      if (theirs === undefined) return 0;
-      t = theirs;
+      off = f.kind(d - 1, lo, hi) === KIND_TABLE ? this.tableOffset(lo, hi) : -1;
+      if (off < 0) return 0;
+      c = chunks[off >>> CHUNK_SHIFT];
+      b = (off & CHUNK_MASK) >> 2;
     } else if (start >= 0) {
       if (this.tlb !== null && this.tlb.tlb_add_page)
         for (let i = 0; i < n; i++) this.tlb.tlb_add_page(iova + i * size, size);
@@ -533,7 +613,7 @@ export class IoPgtable {
     }
     this.arg[0] = iova;
     this.arg[1] = size;
-    return this.__unmap(t, d, pgcount, gather);
+    return this.__unmap(c, b, d, pgcount, gather);
   }
 
   /**
@@ -545,7 +625,7 @@ export class IoPgtable {
     if (this.rules !== null) {
       if (this.freed) this.checkLive();
       this.rules.iovaToPhys(this);
-    } else {
+    } else if (this.fast === null || this.freed || !this.fast.iovaToPhys(this.arg)) {
       this.iova_to_phys();
     }
     return this.arg[1];
@@ -563,15 +643,17 @@ export class IoPgtable {
       iova = Number(BigInt.asUintN(f.layout.ias, BigInt(iova)));
     }
     const mem = this.memory;
-    const views = mem.views;
+    const chunks = mem.chunks;
     const iLo = iova >>> 0;
-    const iHi = (iova - iLo) / TWO32;
-    let t = this.pgd;
+    const iHi = ((iova - iLo) / TWO32) | 0;
+    let off = this.pgdOff;
+    let c = chunks[off >>> CHUNK_SHIFT];
+    let b = (off & CHUNK_MASK) >> 2;
     for (let d = 0; d < f.nLevels; d++) {
       const s = f.shift[d];
-      const j = ((s >= 32 ? iHi >>> (s - 32) : (iLo >>> s) | (iHi << (32 - s))) & f.idxMask[d]) << 1;
-      const lo = t[j];
-      const hi = t[j + 1];
+      const j = b + (((s >= 32 ? iHi >>> (s - 32) : (iLo >>> s) | (iHi << (32 - s))) & f.idxMask[d]) << 1);
+      const lo = c[j];
+      const hi = c[j + 1];
       if ((lo & f.presLo) === 0 && (hi & f.presHi) === 0) return;
       const k = f.kinds[d * f.kindStride + ((lo >>> f.typeShift) & f.typeMask)];
       if (k !== KIND_LEAF && (k !== KIND_TABLE || d === f.last)) return;
@@ -588,10 +670,10 @@ export class IoPgtable {
         this.arg[1] = ((aLo | (iLo & f.offLo[d])) >>> 0) + ((aHi | (iHi & f.offHi[d])) >>> 0) * TWO32;
         return;
       }
-      const off = (aLo >>> 0) + (aHi >>> 0) * TWO32 - mem.base;
-      const next = off >= 0 && off < mem.poolBytes ? views[off >>> VIEW_SHIFT] : undefined;
-      if (next === undefined) return;
-      t = next;
+      off = mem.blockOffset(aLo, aHi);
+      if (off < 0) return;
+      c = chunks[off >>> CHUNK_SHIFT];
+      b = (off & CHUNK_MASK) >> 2;
     }
   }
 
@@ -607,7 +689,7 @@ export class IoPgtable {
     this.lastT = null;
     if (!(iova >= 0 && iova < MAX_ADDR && Number.isInteger(iova))) return 0;
     const iLo = iova >>> 0;
-    const iHi = (iova - iLo) / TWO32;
+    const iHi = ((iova - iLo) / TWO32) | 0;
     const w = f.pteWords;
     let t = this.pgd;
     for (let d = this.top; d < f.nLevels; d++) {
@@ -733,6 +815,12 @@ export class IoPgtable {
    */
   __free_pgtable(d: number, phys: number): void {
     const f = this.f;
+    if (!this.memory.isLiveBlock(phys, f.allocBytes[d])) {
+      // A corrupt descriptor (or one pointing at a table already freed on this walk): the kernel would
+      // free whatever is there; the model WARNs and frees nothing.
+      this.warn('__arm_lpae_free_pgtable', `0x${phys.toString(16)} is not a level-${d} table: nothing freed`);
+      return;
+    }
     const t = this.memory.view(phys);
     if (t !== undefined && d !== f.last) {
       const w = f.pteWords;

@@ -8,7 +8,13 @@
  * emulator can walk them by physical address exactly as the hardware would.
  *
  * Storage is a list of 2 MiB chunks (Int32Array), never copied or moved: a
- * view returned for a table stays valid for the table's lifetime. A block of
+ * view returned for a table stays valid for the table's lifetime. The
+ * engine's hot paths skip the views: they turn a descriptor's address words
+ * into a pool offset with int32 arithmetic only (blockOffset()) and read the
+ * table's words from its chunk, because V8 spends more on a double-valued
+ * address, and on a different view object per table, than on the walk
+ * itself. (One resizable buffer instead of chunks was tried: it made views,
+ * which the family rules index, slower, and the generated walk no faster.) A block of
  * 2^order slots (a slot is 512 bytes) is aligned to its size (a table's
  * address must be aligned to the table), taken from a free list of its order,
  * split from a larger free block up to a page, or from the bump pointer.
@@ -22,18 +28,21 @@
 
 /** log2 of the smallest block, and of the granularity views are looked up at. */
 export const VIEW_SHIFT = 9;
+/** log2 of a chunk's bytes: the engine finds a table's words at chunks[off >>> CHUNK_SHIFT]. */
+export const CHUNK_SHIFT = 21;
+/** Pool offset bits inside a chunk. */
+export const CHUNK_MASK = (1 << CHUNK_SHIFT) - 1;
 const SLOT = 1 << VIEW_SHIFT;
 const PAGE_SHIFT = 12;
 /** A page is 2^PAGE_ORDER slots. */
 const PAGE_ORDER = PAGE_SHIFT - VIEW_SHIFT;
-const CHUNK_SHIFT = 21;
 const CHUNK_SLOTS = 1 << (CHUNK_SHIFT - VIEW_SHIFT);
 const MAX_ORDER = CHUNK_SHIFT - VIEW_SHIFT;
-/** The pool stays below 4 GiB so that offsets fit 32-bit arithmetic. */
-const MAX_BYTES = 2 ** 32;
+/** The pool stays below 2 GiB so that offsets are non-negative int32 values. */
+const MAX_BYTES = 2 ** 31;
 
 export interface TableMemoryOptions {
-  /** Physical address of the pool's first byte; 2 MiB aligned, below 2^48 - 4 GiB. Default 0x40000000. */
+  /** Physical address of the pool's first byte; 2 MiB aligned, below 2^48 - 2 GiB. Default 0x40000000. */
   readonly base?: number;
 }
 
@@ -45,7 +54,14 @@ export class TableMemory {
   /** Called before each allocation; returning true makes it fail (the kernel's allocation failure). */
   shouldFail: ((bytes: number) => boolean) | null = null;
 
-  private readonly chunks: Int32Array[] = [];
+  /** @internal The pool's chunks, each 2^CHUNK_SHIFT bytes; a block never crosses one. */
+  readonly chunks: Int32Array[] = [];
+  /** @internal The base's words, and its low word with the sign bit flipped (an unsigned compare in int32). */
+  readonly baseLo: number;
+  /** @internal */
+  readonly baseHi: number;
+  /** @internal */
+  readonly baseLoFlip: number;
   /**
    * views[(phys - base) >> VIEW_SHIFT]: the view of the block that starts at
    * that slot (kept for reuse after a free), undefined elsewhere. The
@@ -54,8 +70,8 @@ export class TableMemory {
   readonly views: (Int32Array | undefined)[] = [];
   /** Bytes of physical address space the pool covers from `base`. */
   poolBytes = 0;
-  /** order of the live block starting at a slot, or -1. */
-  private orders = new Int8Array(0);
+  /** @internal The order of the live block starting at a slot, or -1 (replaced as the pool grows). */
+  orders = new Int8Array(0);
   private readonly freeLists: number[][] = Array.from({ length: MAX_ORDER + 1 }, () => []);
   /** The bump pointer, in slots; always page aligned. */
   private nextSlot = 0;
@@ -69,9 +85,12 @@ export class TableMemory {
       base + MAX_BYTES > 2 ** 48
     )
       throw new RangeError(
-        `TableMemory base 0x${base.toString(16)} must be 2 MiB aligned and below 2^48 - 4 GiB`,
+        `TableMemory base 0x${base.toString(16)} must be 2 MiB aligned and below 2^48 - 2 GiB`,
       );
     this.base = base;
+    this.baseLo = base | 0;
+    this.baseHi = (base - (base >>> 0)) / 2 ** 32;
+    this.baseLoFlip = this.baseLo ^ -0x80000000;
   }
 
   /** Allocates a zeroed, naturally aligned block of at least `bytes`; returns its physical address or -1. */
@@ -131,6 +150,37 @@ export class TableMemory {
     this.freeLists[order].push(slot);
     this.liveAllocations--;
     this.liveBytes -= SLOT << order;
+  }
+
+  /**
+   * The pool offset of the live block starting at the physical address whose
+   * words are (aLo, aHi), or -1 when no live block starts there: int32
+   * arithmetic only, for the hot paths. The subtraction borrows from the high
+   * word when the low word is below the base's (compared unsigned by
+   * flipping the sign bits).
+   */
+  blockOffset(aLo: number, aHi: number): number {
+    const off = (aLo - this.baseLo) | 0;
+    const borrow = (aLo ^ -0x80000000) < this.baseLoFlip ? 1 : 0;
+    return ((aHi - this.baseHi) | 0) === borrow &&
+      off >= 0 &&
+      off < this.poolBytes &&
+      (off & (SLOT - 1)) === 0 &&
+      this.orders[off >>> VIEW_SHIFT] >= 0
+      ? off
+      : -1;
+  }
+
+  /** Whether a live block of `bytes` (as alloc() was asked for) starts at this physical address: what free() accepts. */
+  isLiveBlock(phys: number, bytes: number): boolean {
+    const slot = (phys - this.base) / SLOT;
+    return (
+      bytes > 0 &&
+      Number.isInteger(slot) &&
+      slot >= 0 &&
+      slot < this.nextSlot &&
+      this.orders[slot] === orderOf(bytes)
+    );
   }
 
   /** Whether a live block starts at this physical address. */

@@ -92,7 +92,8 @@ export class PageTable extends IoPgtable {
     this.checkLive();
     const v = typeof iova === 'number' ? iova : addrFromBigint(iova);
     const s = typeof size === 'number' ? size : addrFromBigint(size);
-    if (!Number.isInteger(v) || !Number.isInteger(s)) return -EINVAL;
+    // Addresses and sizes are unsigned long in the kernel: a negative one is refused here.
+    if (!Number.isInteger(v) || !Number.isInteger(s) || v < 0 || s < 0) return -EINVAL;
     return this.read_and_clear_dirty(v, s, flags, record);
   }
 
@@ -153,7 +154,7 @@ export function allocPageTable(
     memory.free(pgd, f.allocBytes[f.topDepth]);
     return { reason: `the pgd at 0x${pgd.toString(16)} does not fit in a table descriptor` };
   }
-  return new PageTable(fmt, res, f, memory, pgd, { tlb: cfg.tlb, warn: cfg.warn });
+  return new PageTable(fmt, res, f, memory, pgd, { tlb: cfg.tlb, warn: cfg.warn, fastPath: cfg.fastPath });
 }
 
 /** alloc_io_pgtable_ops() as the kernel returns it: the table or null. */

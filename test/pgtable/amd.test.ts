@@ -143,6 +143,20 @@ describe('AMD v1: rules', () => {
     ]);
     expect(pteOf(t, 0x1_3000)).toBe(LEAF | 0x8000_7e00n);
   });
+
+  it('read_and_clear_dirty() over a range past the root’s reach ends (the kernel walks it 4K at a time), negative ranges are refused', () => {
+    const t = createPageTable('amd-v1');
+    t.mapPages(0x1_0000, 0x8000_0000, SZ_4K, 1, RW);
+    t.markDirty(0x1_0000);
+    const got: number[][] = [];
+    // 2^52 bytes from 0: the 3-level table reaches 512G, the rest would be 2^40 steps of 4K.
+    expect(t.readAndClearDirty(0, 2 ** 52, 0, (iova, len) => got.push([iova, len]))).toBe(0);
+    expect(got).toEqual([[0x1_0000, SZ_4K]]);
+    expect(t.readAndClearDirty(2 ** 52, 2 ** 52, 0, () => got.push([]))).toBe(0);
+    expect(t.readAndClearDirty(-SZ_4K, SZ_4K, 0, () => got.push([]))).toBe(-EINVAL);
+    expect(t.readAndClearDirty(0, -1, 0, () => got.push([]))).toBe(-EINVAL);
+    expect(got).toHaveLength(1);
+  });
 });
 
 describe('AMD v2 (x86-64 paging)', () => {

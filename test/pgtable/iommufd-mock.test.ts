@@ -52,6 +52,17 @@ describe('mock_domain_map_pages()', () => {
     expect(t.warnings.map((w) => w.message)).toEqual(['WARN_ON(old)']);
     expect(t.iovaToPhys(PAGE)).toBe(0x9000_0000);
   });
+
+  it('a page size that is no integer (NaN, Infinity) is refused with the size WARN instead of looping for ever', () => {
+    const t = createPageTable('iommufd-mock');
+    for (const bad of [NaN, Infinity, 2 ** 60]) {
+      expect(t.mapPages(0, 0x8000_0000, bad, 1, RW)).toEqual({ mapped: 0, errno: -22 });
+      expect(t.unmapPages(0, bad, 1)).toBe(0);
+    }
+    expect(t.warnings).toHaveLength(6);
+    expect(t.warnings.every((w) => w.message.startsWith('WARN_ON(pgsize % MOCK_IO_PAGE_SIZE)'))).toBe(true);
+    expect(t.tableCount).toBe(1);
+  });
 });
 
 describe('mock_domain_unmap_pages() and mock_domain_iova_to_phys()', () => {

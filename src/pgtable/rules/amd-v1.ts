@@ -374,7 +374,9 @@ function readAndClearDirty(
   do {
     const found = fetchPte(e, iova | 0, wHi(iova));
     if (!found || !present(rT[rJ])) {
-      iova += fShift < 0 ? 4096 : pow2(fShift);
+      // Past the root's reach the kernel steps 4K at a time to the end and finds nothing: stop there.
+      if (fShift < 0) break;
+      iova += pow2(fShift);
       continue;
     }
     const pgsize = pow2(fShift);

@@ -160,7 +160,8 @@ function map(e: IoPgtable, pgcount: number, _prot: number, out: MappedOut): numb
     return -EINVAL;
   if (iova < 0 || paddr < 0 || iova >= 2 ** 53) return -EINVAL;
   if (pageOffset(iova)) e.warn('mock_domain_map_pages', 'WARN_ON(iova % MOCK_IO_PAGE_SIZE)');
-  if (pageOffset(pgsize) || pgsize <= 0) {
+  // A size that is not a positive integer (NaN, Infinity) would make the page loop below endless.
+  if (!Number.isSafeInteger(pgsize) || pageOffset(pgsize) || pgsize <= 0) {
     e.warn('mock_domain_map_pages', 'WARN_ON(pgsize % MOCK_IO_PAGE_SIZE) (the kernel then loops for ever)');
     return -EINVAL;
   }
@@ -219,7 +220,8 @@ function unmap(e: IoPgtable, pgcount: number): void {
   if (!Number.isInteger(iova) || !Number.isInteger(pgcount) || pgcount < 0 || iova < 0 || iova >= 2 ** 53)
     return;
   if (pageOffset(iova)) e.warn('mock_domain_unmap_pages', 'WARN_ON(iova % MOCK_IO_PAGE_SIZE)');
-  if (pageOffset(pgsize) || pgsize <= 0) {
+  // A size that is not a positive integer (NaN, Infinity) would make the page loop below endless.
+  if (!Number.isSafeInteger(pgsize) || pageOffset(pgsize) || pgsize <= 0) {
     e.warn('mock_domain_unmap_pages', 'WARN_ON(pgsize % MOCK_IO_PAGE_SIZE) (the kernel then loops for ever)');
     return;
   }

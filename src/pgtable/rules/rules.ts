@@ -104,6 +104,6 @@ export function isPow2(v: number): boolean {
 export function tableOf(e: IoPgtable, lo: number, hi: number): Int32Array | undefined {
   const f = e.f;
   const mem = e.memory;
-  const off = ((lo & f.oaLo) >>> 0) + ((hi & f.oaHi) >>> 0) * TWO32 - mem.base;
-  return off >= 0 && off < mem.poolBytes ? mem.views[off >>> VIEW_SHIFT] : undefined;
+  const off = mem.blockOffset(lo & f.oaLo, hi & f.oaHi);
+  return off < 0 ? undefined : mem.views[off >>> VIEW_SHIFT];
 }
