@@ -38,7 +38,7 @@ import type { CompiledFormat } from './compiled.js';
 import { KIND_LEAF, KIND_TABLE } from './compiled.js';
 import type { IommuFlushOps, MappedOut } from './engine.js';
 import type { TableMemory } from './memory.js';
-import { CHUNK_MASK, CHUNK_SHIFT } from './memory.js';
+import { CHUNK_MASK, CHUNK_SHIFT, VIEW_SHIFT } from './memory.js';
 import { IOMMU_PROT_BITS, IOMMU_READ, IOMMU_WRITE } from './prot.js';
 
 /** map()'s result when the engine must do the call (errnos are 0 or negative). */
@@ -87,6 +87,8 @@ export function createFastPath(
 }
 
 const TWO32 = 4294967296;
+/** The smallest block of table memory. */
+const SLOT = 1 << VIEW_SHIFT;
 const int = (v: number): string => String(v | 0);
 
 /** The index of the IOVA (words iLo, iHi) at depth d, as an expression. */
@@ -131,13 +133,35 @@ function pteOfOa(f: CompiledFormat): [string, string] {
   return [parts[0].join(' | '), parts[1].join(' | ')];
 }
 
+/**
+ * Whether every type-field value meaning one of `kinds` at depth d has a
+ * present bit set, so that testing the kind also tests presence.
+ */
+function kindImpliesPresent(f: CompiledFormat, d: number, kinds: readonly number[]): boolean {
+  for (let v = 0; v < f.kindStride; v++)
+    if (kinds.includes(f.kinds[d * f.kindStride + v]) && ((v << f.typeShift) & f.presLo) === 0) return false;
+  return true;
+}
+
+/** Whether every table address the descriptors can hold is 512-byte aligned (no low bits from moved pieces). */
+function oaAligned(f: CompiledFormat): boolean {
+  if ((f.oaLo & (SLOT - 1)) !== 0) return false;
+  for (let m = 0; m < f.nMoved; m++) {
+    const [paWord, paShift, , , mask] = f.moved.subarray(5 * m, 5 * m + 5);
+    if (paWord === 0 && ((mask << paShift) & (SLOT - 1)) !== 0) return false;
+  }
+  return true;
+}
+
 /** Descend from the entry (lo, hi) into the table it points at, or run `miss`. */
 function descend(f: CompiledFormat, miss: string): string {
-  // TableMemory.blockOffset(), inlined.
+  // TableMemory.blockOffset(), inlined: the same high word (with the borrow), a live block at the
+  // offset (an offset outside the pool, or negative, reads undefined from orders), aligned by the mask.
+  const align = oaAligned(f) ? '' : ` || (off & ${SLOT - 1}) !== 0`;
   return `${oaOf(f)}
     off = (aLo - BASE_LO) | 0;
     if ((aHi - BASE_HI | 0) !== ((aLo ^ -2147483648) < BASE_FLIP ? 1 : 0) ||
-        off < 0 || off >= mem.poolBytes || (off & 511) !== 0 || mem.orders[off >>> 9] < 0) ${miss}
+        !(orders[off >>> ${VIEW_SHIFT}] >= 0)${align}) ${miss}
     c = chunks[off >>> ${CHUNK_SHIFT}];
     b = (off & ${CHUNK_MASK}) >> 2;`;
 }
@@ -151,7 +175,7 @@ function walkTo(f: CompiledFormat, to: number, miss: string): string {
     lo = c[j];
     hi = c[j + 1];
     tv = ${typeOf(f, 'lo')};
-    if (!${present(f, 'lo', 'hi')} || !${kindTest(f, d, KIND_TABLE)}) ${miss}
+    if (${kindImpliesPresent(f, d, [KIND_TABLE]) ? '' : `!${present(f, 'lo', 'hi')} || `}!${kindTest(f, d, KIND_TABLE)}) ${miss}
     ${descend(f, miss)}`;
   return s;
 }
@@ -178,6 +202,7 @@ export function generate(f: CompiledFormat): string {
     let off = PGD;
     let c = chunks[off >>> ${CHUNK_SHIFT}];
     let b = (off & ${CHUNK_MASK}) >> 2;
+    const orders = mem.orders;
     let j = 0, lo = 0, hi = 0, tv = 0, aLo = 0, aHi = 0;`;
   const protMask = (1 << IOMMU_PROT_BITS) - 1;
 
@@ -242,8 +267,11 @@ export function generate(f: CompiledFormat): string {
     j = b + (${indexExpr(f, d)} << 1);
     lo = c[j];
     hi = c[j + 1];
-    if (!${present(f, 'lo', 'hi')}) { a[1] = 0; return true; }
     tv = ${typeOf(f, 'lo')};`;
+    // An empty entry is neither leaf nor table when those kinds' type values have a present bit.
+    if (!kindImpliesPresent(f, d, [KIND_LEAF, KIND_TABLE]))
+      walk += `
+    if (!${present(f, 'lo', 'hi')}) { a[1] = 0; return true; }`;
     if (leafHere)
       walk += `
     if (${kindTest(f, d, KIND_LEAF)}) {
