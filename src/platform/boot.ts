@@ -50,7 +50,9 @@ import {
   dmarResolveScopePath,
   dmarToDriverTable,
   type DmarScopeResolver,
+  type DmarUnitRegisters,
 } from '../firmware/acpi/dmar-to-driver.js';
+import type { ParsedDmar } from '../firmware/acpi/dmar-parse.js';
 import { ivrsToDriverTable } from '../firmware/acpi/ivrs-to-driver.js';
 import { acpi_viot_early_init, acpi_viot_init, makeViotConfigurer } from '../firmware/acpi/viot.js';
 import { acpi_iort_init, iort_msi_configure, makeIortConfigurer } from '../firmware/acpi/iort.js';
@@ -165,6 +167,9 @@ function dmarFromDesc(desc: NonNullable<PlatformDesc['dmar']>, devices: Map<stri
       include_all: d.includePciAll,
       passThrough: d.passThrough,
       translationPreEnabled: d.translationPreEnabled,
+      ...(d.ver !== undefined && { ver: d.ver }),
+      ...(d.cap !== undefined && { cap: d.cap }),
+      ...(d.ecap !== undefined && { ecap: d.ecap }),
       devices: dmarScopes(d.scopes, d.segment, devices),
     })),
     rmrrs: desc.rmrrs.map((r) => ({
@@ -173,6 +178,22 @@ function dmarFromDesc(desc: NonNullable<PlatformDesc['dmar']>, devices: Map<stri
       devices: dmarScopes(r.scopes, r.segment, devices),
     })),
   };
+}
+
+/** The platform file's dmarUnits, each of which must name a DRHD of the binary DMAR. */
+function dmarUnitsFor(desc: PlatformDesc, dmar: ParsedDmar, file: string): DmarUnitRegisters[] | undefined {
+  const units = desc.dmarUnits;
+  if (units === undefined) return undefined;
+  const bases = new Set(dmar.structures.flatMap((s) => (s.kind === 'drhd' ? [s.registerBase] : [])));
+  units.forEach((u, i) => {
+    if (!bases.has(u.base))
+      throw new InputError(
+        file,
+        `dmarUnits[${i}].base`,
+        `0x${u.base.toString(16)} is not the register base of a DRHD in ${dmar.file}`,
+      );
+  });
+  return units;
 }
 
 function devidOf(text: string, file: string, where: string): number {
@@ -408,7 +429,7 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
   // pci_iommu_init() (rootfs_initcall): the one x86 IOMMU driver detection picked.
   if (x86IommuInit === 'intel') {
     const table = fw.dmar
-      ? dmarToDriverTable(fw.dmar, dmarScopeResolver(k))
+      ? dmarToDriverTable(fw.dmar, dmarScopeResolver(k), { units: dmarUnitsFor(desc, fw.dmar, file) })
       : dmarFromDesc(desc.dmar!, devices);
     intel_iommu_init(k, table);
   }

@@ -46,6 +46,19 @@ const DmarScopeSchema = z.strictObject({
   id: z.number().int().optional(),
 });
 
+/**
+ * A VT-d unit's registers, which DMAR does not carry, as dmesg prints them
+ * ("DMAR: dmar0: reg_base_addr fed90000 ver 1:0 cap d2008c22260206 ecap f00f4a"):
+ * absent, the unit is QEMU's intel-iommu (drivers/intel/hw.ts).
+ */
+const VtdRegisters = {
+  /** VER: major << 4 | minor (0x10 for "ver 1:0"). */
+  ver: z.number().int().min(0).max(0xff).optional(),
+  cap: hex.optional(),
+  /** With ecap given, its PT bit (not passThrough) says whether pass-through works. */
+  ecap: hex.optional(),
+};
+
 export const DmarSchema = z.strictObject({
   haw: z.number().int().min(32).max(64).default(39),
   drhds: z.array(
@@ -55,6 +68,7 @@ export const DmarSchema = z.strictObject({
       includePciAll: z.boolean().default(false),
       passThrough: z.boolean().default(true),
       translationPreEnabled: z.boolean().default(false),
+      ...VtdRegisters,
       scopes: z.array(DmarScopeSchema).default([]),
     }),
   ),
@@ -209,6 +223,17 @@ export const PlatformSchema = z.strictObject({
   /** The node describing the PCI host bridge ("/pcie@10000000") for DT platforms. */
   pciHostBridgeOf: z.string().optional(),
   dmar: DmarSchema.optional(),
+  /** With `acpi.DMAR`: the register state of its units (matched by register base), which the table does not carry. */
+  dmarUnits: z
+    .array(
+      z.strictObject({
+        base: hex,
+        passThrough: z.boolean().optional(),
+        translationPreEnabled: z.boolean().optional(),
+        ...VtdRegisters,
+      }),
+    )
+    .optional(),
   ivrs: IvrsSchema.optional(),
   devices: z.array(PlatformDeviceSchema).default([]),
   drivers: z.array(DriverSchema).default([]),

@@ -617,3 +617,74 @@ describe('the boot log', () => {
     },
   );
 });
+
+describe('unit registers from platform files (DMAR does not carry them)', () => {
+  it('a dmar DRHD with cap/ecap boots as that unit: scalable mode with FLTS makes DMA domains first stage', () => {
+    const platform = parsePlatform(
+      {
+        name: 'vtd-sm',
+        arch: 'x86_64',
+        cmdline: 'intel_iommu=on,sm_on',
+        pci: {
+          root: 0,
+          functions: [
+            { bdf: '00:00.0', type: 'conventional', vendor: '8086', device: '29c0', class: '060000' },
+            { bdf: '00:03.0', type: 'rc-endpoint', vendor: '8086', device: '10d3', class: '020000' },
+          ],
+        },
+        dmar: {
+          haw: 48,
+          drhds: [
+            {
+              base: '0xfed90000',
+              includePciAll: true,
+              ver: 0x10,
+              cap: '0x' + (CAP48 | bit(56)).toString(16),
+              ecap: '0x' + ECAP_SM.toString(16),
+            },
+          ],
+        },
+        drivers: [],
+      },
+      'vtd-sm.json',
+    );
+    const { k, dev } = wrap(bootPlatform(platform, { file: 'vtd-sm.json', profile: 'v6.12' }).k);
+    const nic = dev('0000:00:03.0');
+    expect(unitOf(nic).regs).toEqual({ ver: 0x10, cap: CAP48 | bit(56), ecap: ECAP_SM });
+    expect(k.printk.lines.map((l) => `${l.source}: ${l.message}`)).toContain(
+      `DMAR: dmar0: reg_base_addr fed90000 ver 1:0 cap ${(CAP48 | bit(56)).toString(16)} ecap ${ECAP_SM.toString(16)}`,
+    );
+    const d = domainOf(nic);
+    expect(d.use_first_level).toBe(true);
+    expect(d.pgtable!.cfg.fmt).toBe('INTEL_VTD_FIRST_STAGE');
+  });
+
+  it('dmarUnits give a binary DMAR’s unit its registers: without ECAP.PT, iommu.passthrough=1 still gets DMA domains', () => {
+    const dir = join(gt, 'x86-q35-vtd-multifunction-passthrough');
+    const want = parseExpected(join(dir, 'expected.txt'));
+    const { desc, file, firmware } = loadInputs([join(dir, 'DMAR.dat'), join(dir, 'lspci.txt')], {
+      hypervisor: true,
+    });
+    const bootWith = (dmarUnits?: unknown) =>
+      wrap(
+        bootPlatform(
+          parsePlatform(
+            { ...JSON.parse(JSON.stringify(desc)), bind: undefined, drivers: q35Drivers, dmarUnits },
+            file,
+          ),
+          { file, firmware, profile: 'v6.12', cmdline: want.cmdline },
+        ).k,
+      );
+    // As the machine booted: identity everywhere (the ground truth).
+    expect(domainTypeSysfs(domainOf(bootWith().dev('0000:00:07.0')).type)).toBe('identity');
+    // The same unit without PT: device_def_domain_type() says DMA for every device.
+    const b = bootWith([{ base: '0xfed90000', ecap: '0x' + (ECAP_LEGACY & ~bit(6)).toString(16) }]);
+    expect(unitOf(b.dev('0000:00:07.0')).regs.ecap).toBe(ECAP_LEGACY & ~bit(6));
+    for (const name of ['0000:00:07.0', '0000:01:00.0'])
+      expect(domainTypeSysfs(domainOf(b.dev(name)).type)).toMatch(/^DMA/);
+    // A base that names no DRHD is an input error naming the field.
+    expect(() => bootWith([{ base: '0xfed80000', ecap: '0x0' }])).toThrow(
+      /dmarUnits\[0\]\.base.*0xfed80000 is not the register base of a DRHD/,
+    );
+  });
+});

@@ -131,11 +131,23 @@ export type DmarScopeResolver = (
   path: readonly DmarPciPathEntry[],
 ) => Device | null;
 
+/** A DRHD unit's register state, which DMAR does not carry: what dmesg prints for the unit at `base`. */
+export interface DmarUnitRegisters {
+  readonly base: bigint;
+  readonly ver?: number;
+  readonly cap?: bigint;
+  readonly ecap?: bigint;
+  readonly passThrough?: boolean;
+  readonly translationPreEnabled?: boolean;
+}
+
 export interface DmarDriverOptions {
   /** ecap.PT of every unit (register state, not in DMAR). Default true, as platform files default. */
   readonly passThrough?: boolean;
   /** DMA_GSTS_TES left on by firmware. Default false. */
   readonly translationPreEnabled?: boolean;
+  /** Per unit, by register base: its VER/CAP/ECAP and the two flags above. */
+  readonly units?: readonly DmarUnitRegisters[];
 }
 
 export interface DmarDriverTable extends DmarTable {
@@ -307,13 +319,17 @@ export function dmarToDriverTable(
       notes.push(
         `offset ${hex(d.offset)}: the INCLUDE_PCI_ALL DRHD's PCI scopes are not bound (dmar_pci_bus_add_dev() skips the unit)`,
       );
+    const regs = opts.units?.find((u) => u.base === d.registerBase);
     return {
       segment: d.segment,
       reg_base_addr: d.registerBase,
       include_all: d.includePciAll,
       devices: scopesOf(d.segment, d.scopes, d.includePciAll, 'DRHD'),
-      passThrough: opts.passThrough ?? true,
-      translationPreEnabled: opts.translationPreEnabled ?? false,
+      passThrough: regs?.passThrough ?? opts.passThrough ?? true,
+      translationPreEnabled: regs?.translationPreEnabled ?? opts.translationPreEnabled ?? false,
+      ...(regs?.ver !== undefined && { ver: regs.ver }),
+      ...(regs?.cap !== undefined && { cap: regs.cap }),
+      ...(regs?.ecap !== undefined && { ecap: regs.ecap }),
     };
   });
   const rmrrUnits: DmarRmrrUnit[] = rmrrs.map((r) => ({
