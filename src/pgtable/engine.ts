@@ -235,12 +235,17 @@ export class IoPgtable {
     a[0] = typeof iova === 'number' ? iova : addrFromBigint(iova);
     a[1] = typeof paddr === 'number' ? paddr : addrFromBigint(paddr);
     a[2] = typeof pgsize === 'number' ? pgsize : addrFromBigint(pgsize);
+    return this.mapDispatch(pgcount, prot, out);
+  }
+
+  /** map_pages of arg[0..2]: the family's rules, the fast path, or io-pgtable-arm's. */
+  private mapDispatch(pgcount: number, prot: number, out: MappedOut): number {
     if (this.rules !== null) {
       if (this.freed) this.checkLive();
       return this.rules.map(this, pgcount, prot, out);
     }
     if (this.fast !== null && !this.freed) {
-      const ret = this.fast.map(a, pgcount, prot, out);
+      const ret = this.fast.map(this.arg, pgcount, prot, out);
       if (ret !== FAST_FALLBACK) return ret;
     }
     return this.map_pages(pgcount, prot, out);
@@ -435,17 +440,22 @@ export class IoPgtable {
     const size = typeof pgsize === 'number' ? pgsize : addrFromBigint(pgsize);
     this.arg[0] = typeof iova === 'number' ? iova : addrFromBigint(iova);
     this.arg[1] = size;
+    this.unmapDispatch(pgcount);
+    return this.arg[2];
+  }
+
+  /** unmap_pages of arg[0..1] into arg[2] (bytes): the family's rules, the fast path, or io-pgtable-arm's. */
+  private unmapDispatch(pgcount: number): void {
+    const size = this.arg[1];
     if (this.rules !== null) {
       if (this.freed) this.checkLive();
       this.rules.unmap(this, pgcount);
-      return this.arg[2];
+      return;
     }
-    if (this.fast !== null && !this.freed) {
-      const n = this.fast.unmap(this.arg, pgcount);
-      if (n >= 0) return n * size;
-    }
-    const n = this.unmap_pages(pgcount);
-    return n === 0 ? 0 : n * size;
+    let n = -1;
+    if (this.fast !== null && !this.freed) n = this.fast.unmap(this.arg, pgcount);
+    if (n < 0) n = this.unmap_pages(pgcount);
+    this.arg[2] = n === 0 ? 0 : n * size;
   }
 
   /** arm_lpae_unmap_pages() on arg[0] (iova) and arg[1] (pgsize): the entries unmapped. */
@@ -622,13 +632,20 @@ export class IoPgtable {
    */
   iovaToPhys(iova: Addr): number {
     this.arg[0] = typeof iova === 'number' ? iova : Number(BigInt.asUintN(this.f.layout.ias, iova));
+    // Kept this small so that V8 inlines it into the caller: a non-inlined call would box the
+    // address it returns (a number of 2^30 or more) on the heap.
+    this.translate();
+    return this.arg[1];
+  }
+
+  /** iova_to_phys of arg[0] into arg[1]: the family's rules, the fast path, or io-pgtable-arm's walk. */
+  private translate(): void {
     if (this.rules !== null) {
       if (this.freed) this.checkLive();
       this.rules.iovaToPhys(this);
     } else if (this.fast === null || this.freed || !this.fast.iovaToPhys(this.arg)) {
       this.iova_to_phys();
     }
-    return this.arg[1];
   }
 
   /** arm_lpae_iova_to_phys() of arg[0], into arg[1]. */

@@ -170,7 +170,7 @@ export function pteToProt(pte: number, lvl: number): number {
 }
 
 /** The descriptor bits that hold output address bits: the level's mask (×16 when contiguous), plus MediaTek's. */
-function oaMask(pte: number, lvl: number, mtk: boolean): number {
+export function oaMask(pte: number, lvl: number, mtk: boolean): number {
   let mask: number;
   if (isTable(pte, lvl)) mask = (~0 << ARM_V7S_TABLE_SHIFT) >>> 0;
   else if (isCont(pte, lvl)) mask = (lvlMask(lvl) * ARM_V7S_CONT_PAGES) >>> 0;
@@ -181,14 +181,15 @@ function oaMask(pte: number, lvl: number, mtk: boolean): number {
 
 /** iopte_to_paddr(). */
 export function ioptePaddr(pte: number, lvl: number, mtk: boolean): number {
-  let pa = (pte & oaMask(pte, lvl, false)) >>> 0;
-  if (mtk) {
-    if (pte & ARM_V7S_ATTR_MTK_PA_BIT32) pa += 2 ** 32;
-    if (pte & ARM_V7S_ATTR_MTK_PA_BIT33) pa += 2 ** 33;
-    if (pte & ARM_V7S_ATTR_MTK_PA_BIT34) pa += 2 ** 34;
-  }
-  return pa;
+  const pa = (pte & oaMask(pte, lvl, false)) >>> 0;
+  return mtk ? pa + mtkHigh(pte) * 2 ** 32 : pa;
 }
+
+/** MediaTek's output address bits 34..32, as a descriptor holds them (a small integer). */
+export const mtkHigh = (pte: number): number =>
+  (pte & ARM_V7S_ATTR_MTK_PA_BIT32 ? 1 : 0) |
+  (pte & ARM_V7S_ATTR_MTK_PA_BIT33 ? 2 : 0) |
+  (pte & ARM_V7S_ATTR_MTK_PA_BIT34 ? 4 : 0);
 
 /** to_mtk_iopte(): output address bits 32..34 into a descriptor. */
 export function toMtk(pa: number, pte: number): number {

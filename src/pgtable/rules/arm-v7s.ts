@@ -33,6 +33,8 @@ import {
   isCont,
   isTable,
   lvlMask,
+  mtkHigh,
+  oaMask,
   pteToCont,
   pteToProt,
   toMtk,
@@ -41,6 +43,8 @@ import {
 import { IO_PGTABLE_QUIRK_ARM_MTK_EXT } from '../formats/arm-v7s.js';
 import { IOMMU_PROT_BITS, IOMMU_READ, IOMMU_WRITE } from '../prot.js';
 import type { PgtableRules } from './rules.js';
+
+const TWO32 = 4294967296;
 
 const PROT_MASK = (1 << IOMMU_PROT_BITS) - 1;
 const SZ_4K = 0x1000;
@@ -308,7 +312,10 @@ function iovaToPhys(e: IoPgtable): void {
   let mask = lvlMask(lvl);
   if (isCont(pte, lvl)) mask = (mask * ARM_V7S_CONT_PAGES) >>> 0;
   // iova & ~mask: the offset inside the leaf (the kernel's u32 mask keeps only low bits).
-  a[1] = ioptePaddr(pte >>> 0, lvl, mtkOf(e)) + ((iova >>> 0) & ~mask);
+  // iopte_to_paddr() of the words here: a call returning the address would box it when not inlined.
+  let pa = ((pte & oaMask(pte, lvl, false)) >>> 0) + (((iova >>> 0) & ~mask) >>> 0);
+  if (mtkOf(e)) pa += mtkHigh(pte) * TWO32;
+  a[1] = pa;
 }
 
 export const armV7sRules: PgtableRules = { map, unmap, iovaToPhys };

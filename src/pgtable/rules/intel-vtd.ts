@@ -485,8 +485,10 @@ function iovaToPhys(e: IoPgtable): void {
   const pfn = Math.floor(iova / SZ_4K);
   if (pfnToDmaPte(e, pfn | 0, wHi(pfn), 0) !== WALK_OK || !present(rT, rJ)) return;
   const size = levelPages(rLevel) * SZ_4K;
-  // dma_pte_addr() + the offset in the level's size.
-  a[1] = e.f.oaOf(rT[rJ], rT[rJ + 1]) + (iova - alignDown(iova, size));
+  // dma_pte_addr() + the offset in the level's size (the address from its words here: a call
+  // returning it would box the number when V8 does not inline it).
+  const f = e.f;
+  a[1] = ((rT[rJ] & f.oaLo) >>> 0) + (rT[rJ + 1] & f.oaHi) * TWO32 + (iova - alignDown(iova, size));
 }
 
 /** intel_iommu_read_and_clear_dirty(): second-stage leaves with the dirty bit (9), from iova to iova + size - 1. */

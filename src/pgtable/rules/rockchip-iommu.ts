@@ -33,6 +33,8 @@ import type { RkLayout, RkOps } from '../formats/rockchip.js';
 import {
   NUM_PT_ENTRIES,
   SPAGE_SIZE,
+  rkDtePtAddress,
+  rkDtePtAddressV2,
   rkIovaDteIndex,
   rkIovaPageOffset,
   rkIovaPteIndex,
@@ -152,7 +154,10 @@ function iovaToPhys(e: IoPgtable): void {
   if (pt === undefined) return;
   const pte = pt[rkIovaPteIndex(iova)] >>> 0;
   if (!(pte & RK_PTE_PAGE_VALID)) return;
-  a[1] = opsOf(e).pt_address(pte) + rkIovaPageOffset(iova);
+  // rk_ops->pt_address(), called directly: through the ops object V8 may not inline it, and a
+  // call returning an address of 2^30 or more boxes it.
+  const v2 = (e.f.layout as RkLayout).rkVariant === 'v2';
+  a[1] = (v2 ? rkDtePtAddressV2(pte) : rkDtePtAddress(pte)) + rkIovaPageOffset(iova);
 }
 
 export const rockchipIommuRules: PgtableRules = { map, unmap, iovaToPhys };
