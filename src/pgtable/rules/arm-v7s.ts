@@ -29,7 +29,6 @@ import type { IoPgtable, MappedOut } from '../engine.js';
 import {
   ARM_V7S_CONT_PAGES,
   contToPte,
-  ioptePaddr,
   isCont,
   isTable,
   lvlMask,
