@@ -77,3 +77,19 @@ export type { Machine } from './machine.js';
 export type { DmaResult } from './dma/device-dma.js';
 export type { IommuFault, FaultReason } from './iommu/translate.js';
 export type { DmaDataDirection } from './dma/dma-iommu.js';
+
+// iommufd: /dev/iommu for a modelled user process.
+export { Kernel } from './kernel/kernel.js';
+export { UserProcess, PROT_READ, PROT_WRITE } from './mm/user-mm.js';
+export type { MmapOptions } from './mm/user-mm.js';
+export { openIommufd, iommufdIoctl, NotModelledError } from './iommufd/main.js';
+export type { IommufdFile, IommufdCtx } from './iommufd/main.js';
+export { Iommufd } from './iommufd/api.js';
+export type { IoctlResult, MapArgs, CopyArgs } from './iommufd/api.js';
+export {
+  structs as iommufdStructs,
+  IOCTL_OPS as iommufdIoctlOps,
+  ioctlNumber as iommufdIoctlNumber,
+  pack as iommufdPack,
+  decode as iommufdDecode,
+} from './iommufd/uapi.js';

@@ -12,7 +12,9 @@
 import { PerformanceObserver } from 'node:perf_hooks';
 import type { PageTable, PgtableFormatName } from '../pgtable/index.js';
 import { IOMMU_READ, IOMMU_WRITE, createPageTable, pgtableFormatNames } from '../pgtable/index.js';
+import { runIommufdBench } from './iommufd.js';
 import { runIovaBench } from './iova.js';
+import { randomIndices } from './random.js';
 import type { NativeResult } from './native.js';
 import { NATIVE_FORMAT, runNativeBaseline, vsNative } from './native.js';
 
@@ -57,19 +59,6 @@ function time(ops: number, ...phases: (() => void)[]): number[] {
 
 function fail(what: string): never {
   throw new Error(`bench: ${what} did not do what it should`);
-}
-
-/** A fixed pseudo-random sequence of integers below n (xorshift32), made before timing. */
-function randomIndices(n: number, count: number): Float64Array {
-  const out = new Float64Array(count);
-  let x = 0x9e3779b9 | 0;
-  for (let i = 0; i < count; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = (x >>> 0) % n;
-  }
-  return out;
 }
 
 const sizeName = (b: number) =>
@@ -329,6 +318,9 @@ async function main(): Promise<void> {
 
   console.log('');
   runIovaBench((line) => console.log(line));
+
+  console.log('');
+  runIommufdBench((line) => console.log(line));
 }
 
 main().catch((e: unknown) => {

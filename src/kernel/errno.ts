@@ -13,6 +13,7 @@ export const errnoNames = {
   EIO: 5,
   ENXIO: 6,
   E2BIG: 7,
+  EBADF: 9,
   EAGAIN: 11,
   ENOMEM: 12,
   EACCES: 13,
@@ -24,8 +25,10 @@ export const errnoNames = {
   EINVAL: 22,
   ENOSPC: 28,
   ERANGE: 34,
+  EDEADLK: 35,
   ENOTTY: 25,
   EOVERFLOW: 75,
+  EMSGSIZE: 90,
   EOPNOTSUPP: 95,
   EADDRINUSE: 98,
   ETIMEDOUT: 110,
@@ -49,6 +52,9 @@ export const ENODEV = errnoNames.ENODEV;
 export const EINVAL = errnoNames.EINVAL;
 export const ENOSPC = errnoNames.ENOSPC;
 export const ENOTTY = errnoNames.ENOTTY;
+export const EBADF = errnoNames.EBADF;
+export const EMSGSIZE = errnoNames.EMSGSIZE;
+export const EDEADLK = errnoNames.EDEADLK;
 export const E2BIG = errnoNames.E2BIG;
 export const EOVERFLOW = errnoNames.EOVERFLOW;
 export const ERANGE = errnoNames.ERANGE;

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * The iommufd commands as typed calls, for people who do not want struct
+ * bytes: each method packs the uAPI struct, calls the same ioctl() a VMM
+ * would, and unpacks what the kernel wrote back. Arrays the ABI passes by
+ * user pointer (IOVA ranges) go through a scratch mapping of the process,
+ * so every call exercises exactly the byte path.
+ */
+import type { Kernel } from '../kernel/kernel.js';
+import type { UserProcess } from '../mm/user-mm.js';
+import type { IommufdFile } from './main.js';
+import { openIommufd } from './main.js';
+import type { Decoded, StructName } from './uapi.js';
+import {
+  IOMMU_IOAS_MAP_FIXED_IOVA,
+  IOMMU_IOAS_MAP_READABLE,
+  IOMMU_IOAS_MAP_WRITEABLE,
+  decode,
+  encode,
+  ioctlNumber,
+  pack,
+  structs,
+} from './uapi.js';
+
+/** A command's result: errno 0 or negative, and the struct as the kernel left it. */
+export interface IoctlResult {
+  readonly errno: number;
+  readonly out: Decoded;
+}
+
+export interface MapArgs {
+  readonly ioasId: number;
+  readonly userVa: bigint | number;
+  readonly length: bigint | number;
+  /** A fixed IOVA (IOMMU_IOAS_MAP_FIXED_IOVA); absent, the kernel picks one. */
+  readonly iova?: bigint | number;
+  /** Default read and write. */
+  readonly readable?: boolean;
+  readonly writeable?: boolean;
+}
+
+export interface CopyArgs {
+  readonly srcIoasId: number;
+  readonly dstIoasId: number;
+  readonly srcIova: bigint | number;
+  readonly length: bigint | number;
+  readonly dstIova?: bigint | number;
+  readonly readable?: boolean;
+  readonly writeable?: boolean;
+}
+
+const mapFlags = (a: { iova?: unknown; dstIova?: unknown; readable?: boolean; writeable?: boolean }) =>
+  (a.iova !== undefined || a.dstIova !== undefined ? IOMMU_IOAS_MAP_FIXED_IOVA : 0) |
+  (a.readable === false ? 0 : IOMMU_IOAS_MAP_READABLE) |
+  (a.writeable === false ? 0 : IOMMU_IOAS_MAP_WRITEABLE);
+
+export class Iommufd {
+  private constructor(
+    readonly file: IommufdFile,
+    readonly proc: UserProcess,
+  ) {}
+
+  /** open("/dev/iommu") for a process: the handle, or a negative errno. */
+  static open(k: Kernel, proc: UserProcess): Iommufd | number {
+    const f = openIommufd(k, proc);
+    return typeof f === 'number' ? f : new Iommufd(f, proc);
+  }
+
+  /** Any command by name with its struct's fields. */
+  call(name: string, struct: StructName, values: Decoded): IoctlResult {
+    const l = structs[struct];
+    const bytes = pack(l, values);
+    const errno = this.file.ioctl(ioctlNumber(name), bytes);
+    return { errno, out: decode(l, bytes) };
+  }
+
+  ioasAlloc(): { errno: number; id: number } {
+    const r = this.call('IOMMU_IOAS_ALLOC', 'ioas_alloc', {});
+    return { errno: r.errno, id: Number(r.out.out_ioas_id) };
+  }
+
+  destroy(id: number): number {
+    return this.call('IOMMU_DESTROY', 'destroy', { id }).errno;
+  }
+
+  ioasMap(a: MapArgs): { errno: number; iova: bigint } {
+    const r = this.call('IOMMU_IOAS_MAP', 'ioas_map', {
+      flags: mapFlags(a),
+      ioas_id: a.ioasId,
+      user_va: BigInt(a.userVa),
+      length: BigInt(a.length),
+      iova: BigInt(a.iova ?? 0),
+    });
+    return { errno: r.errno, iova: r.out.iova as bigint };
+  }
+
+  ioasCopy(a: CopyArgs): { errno: number; iova: bigint } {
+    const r = this.call('IOMMU_IOAS_COPY', 'ioas_copy', {
+      flags: mapFlags(a),
+      dst_ioas_id: a.dstIoasId,
+      src_ioas_id: a.srcIoasId,
+      length: BigInt(a.length),
+      dst_iova: BigInt(a.dstIova ?? 0),
+      src_iova: BigInt(a.srcIova),
+    });
+    return { errno: r.errno, iova: r.out.dst_iova as bigint };
+  }
+
+  /** IOAS_UNMAP; `length` comes back as the bytes unmapped. */
+  ioasUnmap(
+    ioasId: number,
+    iova: bigint | number,
+    length: bigint | number,
+  ): { errno: number; length: bigint } {
+    const r = this.call('IOMMU_IOAS_UNMAP', 'ioas_unmap', {
+      ioas_id: ioasId,
+      iova: BigInt(iova),
+      length: BigInt(length),
+    });
+    return { errno: r.errno, length: r.out.length as bigint };
+  }
+
+  /** IOAS_IOVA_RANGES with room for `room` ranges (the kernel says how many there are). */
+  iovaRanges(
+    ioasId: number,
+    room = 16,
+  ): { errno: number; num: number; alignment: bigint; ranges: [bigint, bigint][] } {
+    const l = structs.iova_range;
+    const buf = this.scratch(Math.max(1, room) * l.size);
+    const r = this.call('IOMMU_IOAS_IOVA_RANGES', 'ioas_iova_ranges', {
+      ioas_id: ioasId,
+      num_iovas: room,
+      allowed_iovas: BigInt(buf),
+    });
+    const num = Number(r.out.num_iovas);
+    const ranges: [bigint, bigint][] = [];
+    const bytes = this.proc.read(buf, Math.min(num, room) * l.size);
+    if (typeof bytes !== 'number')
+      for (let i = 0; i < Math.min(num, room); i++) {
+        const d = decode(l, bytes.subarray(i * l.size, (i + 1) * l.size));
+        ranges.push([d.start as bigint, d.last as bigint]);
+      }
+    this.proc.munmap(buf, Math.max(1, room) * l.size);
+    return { errno: r.errno, num, alignment: r.out.out_iova_alignment as bigint, ranges };
+  }
+
+  /** IOAS_ALLOW_IOVAS with these inclusive ranges (empty: no restriction). */
+  allowIovas(ioasId: number, ranges: readonly (readonly [bigint | number, bigint | number])[]): number {
+    const l = structs.iova_range;
+    const size = Math.max(1, ranges.length) * l.size;
+    const buf = this.scratch(size);
+    const bytes = new Uint8Array(ranges.length * l.size);
+    ranges.forEach(([start, last], i) =>
+      encode(l, { start: BigInt(start), last: BigInt(last) }, bytes.subarray(i * l.size)),
+    );
+    this.proc.write(buf, bytes);
+    const r = this.call('IOMMU_IOAS_ALLOW_IOVAS', 'ioas_allow_iovas', {
+      ioas_id: ioasId,
+      num_iovas: ranges.length,
+      allowed_iovas: BigInt(buf),
+    });
+    this.proc.munmap(buf, size);
+    return r.errno;
+  }
+
+  /** IOMMU_OPTION: op 'get' returns the value, 'set' sets it. */
+  option(optionId: number, op: 'get' | 'set', objectId = 0, val = 0n): { errno: number; val: bigint } {
+    const r = this.call('IOMMU_OPTION', 'option', {
+      option_id: optionId,
+      op: op === 'get' ? 1 : 0,
+      object_id: objectId,
+      val64: val,
+    });
+    return { errno: r.errno, val: r.out.val64 as bigint };
+  }
+
+  close(): void {
+    this.file.close();
+  }
+
+  private scratch(bytes: number): number {
+    const at = this.proc.mmap(bytes);
+    if (at < 0) throw new Error(`iommufd api: no scratch memory for ${bytes} bytes`);
+    return at;
+  }
+}

@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * struct io_pagetable (drivers/iommu/iommufd/io_pagetable.c, 6.12): an
+ * IOAS's IOVA space. Areas (slices of pages objects, never overlapping) in
+ * an ordered tree; reserved ranges (an owner each: a domain's aperture, a
+ * device's reserved regions, the selftest's ADD_RESERVED), which may
+ * overlap; the allowed ranges ALLOW_IOVAS set; the IOVA alignment its
+ * domains and accesses need. The automatic IOVA allocator
+ * (iopt_alloc_iova()), the fixed-IOVA check, area creation, unmap without
+ * splitting, and the gathering of pages for IOAS_COPY follow the kernel's
+ * order of checks and errnos.
+ *
+ * Every kzalloc() the kernel makes here (areas, pages, allowed and reserved
+ * nodes, copy list elements) is a tracked allocation, so fail-nth reaches
+ * each and a leak names it. IOVAs and lengths are bigint: the ABI's u64
+ * edge cases (U64_MAX, ranges ending at the top) must stay exact.
+ *
+ * Not here yet: domains (HWPT_PAGING attach fills them and pins pages) and
+ * accesses; until they exist every IOAS is a "no domain" one, where MAP only
+ * records the user VA and pins nothing (2.5 of the iommufd reference).
+ */
+import type { Allocation } from '../kernel/alloc.js';
+import {
+  EADDRINUSE,
+  EBUSY,
+  EEXIST,
+  EINVAL,
+  ENOENT,
+  ENOMEM,
+  ENOSPC,
+  EOVERFLOW,
+  EPERM,
+} from '../kernel/errno.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { RangeTree } from '../lib/range-tree.js';
+import type { RangeNode } from '../lib/range-tree.js';
+import { IOMMU_WRITE } from '../pgtable/prot.js';
+
+export const ULONG_MAX = (1n << 64n) - 1n;
+export const PAGE_SIZE = 4096n;
+/** HPAGE_SIZE: the largest alignment iopt_alloc_iova() asks for (CONFIG_TRANSPARENT_HUGEPAGE). */
+export const HPAGE_SIZE = 2n * 1024n * 1024n;
+
+/** struct iopt_pages: a user VA range (page aligned), shared by the areas that slice it. */
+export interface IoptPages {
+  /** uptr, aligned down to a page. */
+  readonly uptr: bigint;
+  readonly npages: bigint;
+  readonly writable: boolean;
+  accountMode: 'none' | 'user' | 'mm';
+  kref: number;
+  readonly mem: Allocation;
+}
+
+/** struct iopt_area */
+export interface IoptArea {
+  pages: IoptPages | null;
+  /** Byte offset of the area's first byte in its pages object. */
+  readonly startByte: bigint;
+  readonly pageOffset: bigint;
+  readonly iommuProt: number;
+  readonly mem: Allocation;
+}
+
+/** struct iopt_pages_list: one slice of a pages object for a new area (or an IOAS_COPY source). */
+export interface PagesListElm {
+  pages: IoptPages | null;
+  startByte: bigint;
+  length: bigint;
+  area: RangeNode<IoptArea> | null;
+  areaMem: Allocation | null;
+  readonly mem: Allocation | null;
+}
+
+interface Reserved {
+  readonly start: bigint;
+  readonly last: bigint;
+  readonly owner: unknown;
+  readonly mem: Allocation;
+}
+
+interface Allowed {
+  readonly start: bigint;
+  readonly last: bigint;
+  readonly mem: Allocation;
+}
+
+/** check_add_overflow(a, b) for unsigned long: the sum, or null when it wraps. */
+const addNoWrap = (a: bigint, b: bigint): bigint | null => (a + b > ULONG_MAX ? null : a + b);
+
+/** __ffs64() for a non-zero value: its lowest set bit as a power of two. */
+const lowBit = (v: bigint): bigint => v & -v;
+
+/** roundup_pow_of_two() */
+function roundupPow2(v: bigint): bigint {
+  let p = 1n;
+  while (p < v) p <<= 1n;
+  return p;
+}
+
+export class IoPagetable {
+  readonly areas = new RangeTree<IoptArea>();
+  private reserved: Reserved[] = [];
+  private allowed: Allowed[] = [];
+  iovaAlignment = 1n;
+  disableLargePages = false;
+  /** Domains and accesses attached (later layers); counted here for the alignment rules. */
+  readonly domainCount = 0;
+
+  constructor(
+    private readonly k: Kernel,
+    /** Owner name for tracked allocations ("ioas 1"). */
+    readonly owner: string,
+  ) {}
+
+  private kzalloc(type: string, site: string): Allocation | null {
+    return this.k.alloc.alloc(type, this.owner, site);
+  }
+
+  /** iopt_reserved_iter_first(): whether a reserved range intersects [start, last]. */
+  private reservedHits(start: bigint, last: bigint): boolean {
+    return this.reserved.some((r) => r.start <= last && r.last >= start);
+  }
+
+  /** iopt_allowed_iter_first() */
+  private allowedHits(start: bigint, last: bigint): boolean {
+    return this.allowed.some((r) => r.start <= last && r.last >= start);
+  }
+
+  /** The reserved ranges merged and sorted: what interval_tree_for_each_span() sees as "used". */
+  private reservedSpans(): [bigint, bigint][] {
+    const rs = [...this.reserved].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+    const out: [bigint, bigint][] = [];
+    for (const r of rs) {
+      const top = out[out.length - 1];
+      if (top && r.start <= top[1] + 1n) {
+        if (r.last > top[1]) top[1] = r.last;
+      } else out.push([r.start, r.last]);
+    }
+    return out;
+  }
+
+  /** The IOVA ranges IOAS_IOVA_RANGES reports: the holes of the reserved ranges in [0, ULONG_MAX]. */
+  usableRanges(): [bigint, bigint][] {
+    const out: [bigint, bigint][] = [];
+    let at = 0n;
+    for (const [s, l] of this.reservedSpans()) {
+      if (s > at) out.push([at, s - 1n]);
+      if (l === ULONG_MAX) return out;
+      at = l + 1n;
+    }
+    out.push([at, ULONG_MAX]);
+    return out;
+  }
+
+  /**
+   * __alloc_iova_check_range(): ALIGN_UP(start) | page_offset fits length
+   * before last; the aligned start, or null.
+   */
+  private static checkRange(start: bigint, last: bigint, length: bigint, align: bigint, pageOffset: bigint) {
+    const up = addNoWrap(start, align - 1n);
+    if (up === null) return null;
+    const aligned = (up & ~(align - 1n)) | pageOffset;
+    if (aligned >= last || last - aligned < length - 1n) return null;
+    return aligned;
+  }
+
+  /** iopt_alloc_iova(): the lowest fitting IOVA (never 0), or a negative errno as a number. */
+  allocIova(uptr: bigint, length: bigint): bigint | number {
+    const pageOffset = uptr % PAGE_SIZE;
+    if (length === 0n || length >= ULONG_MAX / 2n) return -EOVERFLOW;
+    let align = roundupPow2(length);
+    if (uptr !== 0n && lowBit(uptr) < align) align = lowBit(uptr);
+    if (align >= HPAGE_SIZE) align = HPAGE_SIZE;
+    if (align < this.iovaAlignment) return -EINVAL;
+
+    const windows: [bigint, bigint][] =
+      this.allowed.length === 0
+        ? [[PAGE_SIZE, ULONG_MAX - PAGE_SIZE]]
+        : this.allowed
+            .map((a): [bigint, bigint] => [
+              a.start > PAGE_SIZE ? a.start : PAGE_SIZE,
+              a.last < ULONG_MAX - PAGE_SIZE ? a.last : ULONG_MAX - PAGE_SIZE,
+            ])
+            .filter(([s, l]) => s <= l);
+    const reserved = this.reservedSpans();
+    for (const [ws, wl] of windows) {
+      const start = IoPagetable.checkRange(ws, wl, length, align, pageOffset);
+      if (start === null) continue;
+      let found: bigint | null = null;
+      // interval_tree_for_each_double_span() over reserved and areas: the holes of both, ascending.
+      this.areas.findHole(start, wl, length, (hs, hl) => {
+        for (const [s, l] of subtract(hs, hl, reserved)) {
+          const at = IoPagetable.checkRange(s, l, length, align, pageOffset);
+          if (at !== null) {
+            found = at;
+            return true;
+          }
+        }
+        return false;
+      });
+      if (found !== null) return found;
+    }
+    return -ENOSPC;
+  }
+
+  /** iopt_check_iova() */
+  checkIova(iova: bigint, length: bigint): number {
+    if (iova & (this.iovaAlignment - 1n)) return -EINVAL;
+    const last = addNoWrap(iova, length - 1n);
+    if (last === null) return -EOVERFLOW;
+    if (this.reservedHits(iova, last)) return -EINVAL;
+    if (this.areas.firstIntersecting(iova, last)) return -EEXIST;
+    return 0;
+  }
+
+  /** iopt_alloc_pages(): a pages object for a user VA range, or an errno. */
+  allocPages(uptr: bigint, length: bigint, writable: boolean, capIpcLock: boolean): IoptPages | number {
+    if (length > ULONG_MAX - PAGE_SIZE || length === 0n) return -EINVAL;
+    if (addNoWrap(uptr, length) === null) return -EOVERFLOW;
+    const mem = this.kzalloc('iopt_pages', 'iopt_alloc_pages');
+    if (!mem) return -ENOMEM;
+    const base = uptr - (uptr % PAGE_SIZE);
+    return {
+      uptr: base,
+      npages: (length + (uptr - base) + PAGE_SIZE - 1n) / PAGE_SIZE,
+      writable,
+      accountMode: capIpcLock ? 'none' : 'user',
+      kref: 1,
+      mem,
+    };
+  }
+
+  /** iopt_put_pages() */
+  putPages(pages: IoptPages): void {
+    if (--pages.kref === 0) this.k.alloc.free(pages.mem, 'iopt_release_pages');
+  }
+
+  /**
+   * iopt_map_pages(): areas for the slices in `list` at `iova` (or an
+   * allocated IOVA when `alloc`), then the domains filled (none yet). On
+   * success the areas own the list's pages references; the IOVA used, or an
+   * errno (the caller frees the list either way: iopt_free_pages_list()).
+   */
+  mapPages(
+    list: PagesListElm[],
+    length: bigint,
+    iova: bigint,
+    prot: number,
+    alloc: boolean,
+  ): bigint | number {
+    // iopt_alloc_area_pages()
+    for (const elm of list) {
+      elm.areaMem = this.kzalloc('iopt_area', 'iopt_area_alloc');
+      if (!elm.areaMem) return -ENOMEM;
+    }
+    if (length & (this.iovaAlignment - 1n) || length === 0n) return -EINVAL;
+    if (alloc) {
+      const first = list[0];
+      const got = this.allocIova(first.pages!.uptr + first.startByte, length);
+      if (typeof got === 'number') return got;
+      iova = got;
+    } else {
+      const rc = this.checkIova(iova, length);
+      if (rc) return rc;
+    }
+    let at = iova;
+    for (const elm of list) {
+      const rc = this.insertArea(elm, at, prot);
+      if (rc) return rc;
+      at += elm.length;
+    }
+    // iopt_fill_domains_pages(): no domains yet. Publish: the areas take the list's pages.
+    for (const elm of list) {
+      const area = elm.area!;
+      area.value.pages = elm.pages;
+      elm.pages = null;
+      elm.area = null;
+      elm.areaMem = null;
+    }
+    return iova;
+  }
+
+  /** iopt_insert_area(): the area is in the tree with no pages yet, so it reserves its IOVA. */
+  private insertArea(elm: PagesListElm, iova: bigint, prot: number): number {
+    const pages = elm.pages!;
+    if (prot & IOMMU_WRITE && !pages.writable) return -EPERM;
+    const pageOffset = elm.startByte % PAGE_SIZE;
+    if (pageOffset & (this.iovaAlignment - 1n)) return -EINVAL;
+    const last = addNoWrap(iova, elm.length - 1n);
+    if (last === null) return -EOVERFLOW;
+    const lastByte = addNoWrap(elm.startByte, elm.length - 1n);
+    if (lastByte === null) return -EOVERFLOW;
+    if (lastByte / PAGE_SIZE >= pages.npages) return -EOVERFLOW;
+    elm.area = this.areas.insert(iova, last, {
+      pages: null,
+      startByte: elm.startByte,
+      pageOffset,
+      iommuProt: prot,
+      mem: elm.areaMem!,
+    });
+    return 0;
+  }
+
+  /** iopt_free_pages_list(): abort the areas not published, drop the pages references, free the elements. */
+  freePagesList(list: PagesListElm[]): void {
+    for (const elm of list) {
+      if (elm.area) this.areas.remove(elm.area);
+      if (elm.areaMem) this.k.alloc.free(elm.areaMem, 'iopt_abort_area');
+      if (elm.pages) this.putPages(elm.pages);
+      if (elm.mem) this.k.alloc.free(elm.mem, 'iopt_free_pages_list');
+    }
+    list.length = 0;
+  }
+
+  /**
+   * iopt_unmap_iova_range(): removes every area inside [start, last]; an
+   * area sticking out ends it with -ENOENT, keeping what was removed.
+   */
+  unmapRange(start: bigint, last: bigint): { rc: number; unmapped: bigint } {
+    let unmapped = 0n;
+    for (let node = this.areas.firstIntersecting(start, last); node;) {
+      const area = node.value;
+      if (!area.pages) return { rc: -EBUSY, unmapped };
+      if (node.start < start || node.last > last) return { rc: -ENOENT, unmapped };
+      // No accesses yet (their unmap callbacks come with them); no domains to unfill.
+      const pages = area.pages;
+      area.pages = null;
+      const areaLast = node.last;
+      this.areas.remove(node);
+      this.k.alloc.free(area.mem, 'iopt_abort_area');
+      this.putPages(pages);
+      unmapped += areaLast - node.start + 1n;
+      if (areaLast >= last) break;
+      node = this.areas.firstIntersecting(areaLast + 1n, last);
+    }
+    return { rc: 0, unmapped };
+  }
+
+  /** iopt_unmap_iova() */
+  unmapIova(iova: bigint, length: bigint): { rc: number; unmapped: bigint } {
+    if (length === 0n) return { rc: -EINVAL, unmapped: 0n };
+    const last = addNoWrap(iova, length - 1n);
+    if (last === null) return { rc: -EOVERFLOW, unmapped: 0n };
+    return this.unmapRange(iova, last);
+  }
+
+  /** iopt_get_pages(): the slices backing [iova, iova + length), which must be covered contiguously. */
+  getPages(iova: bigint, length: bigint, list: PagesListElm[]): number {
+    if (length === 0n) return -EINVAL;
+    const lastIova = addNoWrap(iova, length - 1n);
+    if (lastIova === null) return -EOVERFLOW;
+    // iopt_for_each_contig_area(): areas one after the other from iova, none missing, all published.
+    let cur = iova;
+    let node = this.areas.firstIntersecting(iova, lastIova);
+    while (node && node.start <= cur && node.value.pages) {
+      const area = node.value;
+      const last: bigint = lastIova < node.last ? lastIova : node.last;
+      const mem = this.kzalloc('iopt_pages_list', 'iopt_get_pages');
+      if (!mem) {
+        this.freePagesList(list);
+        return -ENOMEM;
+      }
+      area.pages!.kref++;
+      list.push({
+        pages: area.pages,
+        startByte: area.startByte + (cur - node.start),
+        length: last - cur + 1n,
+        area: null,
+        areaMem: null,
+        mem,
+      });
+      if (last === lastIova) return 0;
+      cur = last + 1n;
+      node = this.areas.next(node);
+    }
+    this.freePagesList(list);
+    return -ENOENT;
+  }
+
+  /** iopt_reserve_iova(): -EADDRINUSE over an area or an allowed range. */
+  reserveIova(start: bigint, last: bigint, owner: unknown): number {
+    if (this.areas.firstIntersecting(start, last) || this.allowedHits(start, last)) return -EADDRINUSE;
+    const mem = this.kzalloc('iopt_reserved', 'iopt_reserve_iova');
+    if (!mem) return -ENOMEM;
+    this.reserved.push({ start, last, owner, mem });
+    return 0;
+  }
+
+  /** __iopt_remove_reserved_iova(): every range of one owner goes. */
+  removeReserved(owner: unknown): void {
+    for (const r of this.reserved)
+      if (r.owner === owner) this.k.alloc.free(r.mem, 'iopt_remove_reserved_iova');
+    this.reserved = this.reserved.filter((r) => r.owner !== owner);
+  }
+
+  /**
+   * iommufd_ioas_load_iovas() + iopt_set_allow_iova(): replace the allowed
+   * list with `ranges` atomically. Each range needs start < last and no
+   * overlap with the others (-EINVAL); one over a reserved range is
+   * -EADDRINUSE and keeps the old list.
+   */
+  setAllowIova(ranges: readonly (readonly [bigint, bigint])[] | number): number {
+    const fresh: Allowed[] = [];
+    const drop = () => fresh.forEach((a) => this.k.alloc.free(a.mem, 'iommufd_ioas_allow_iovas'));
+    if (typeof ranges === 'number') return ranges;
+    for (const [start, last] of ranges) {
+      if (start >= last || fresh.some((a) => a.start <= last && a.last >= start)) {
+        drop();
+        return -EINVAL;
+      }
+      const mem = this.kzalloc('iopt_allowed', 'iommufd_ioas_load_iovas');
+      if (!mem) {
+        drop();
+        return -ENOMEM;
+      }
+      fresh.push({ start, last, mem });
+    }
+    if (fresh.some((a) => this.reservedHits(a.start, a.last))) {
+      drop();
+      return -EADDRINUSE;
+    }
+    for (const a of this.allowed) this.k.alloc.free(a.mem, 'iommufd_ioas_allow_iovas');
+    this.allowed = fresh.sort((a, b) => (a.start < b.start ? -1 : 1));
+    return 0;
+  }
+
+  /** iopt_calculate_iova_alignment() with no domains or accesses yet. */
+  private calculateAlignment(): number {
+    const want = this.disableLargePages ? PAGE_SIZE : 1n;
+    if (want > this.iovaAlignment) {
+      // iopt_check_iova_alignment(): every area must already be aligned to it.
+      for (const n of this.areas)
+        if (
+          n.start & (want - 1n) ||
+          (n.last - n.start + 1n) & (want - 1n) ||
+          n.value.pageOffset & (want - 1n)
+        )
+          return -EADDRINUSE;
+    }
+    this.iovaAlignment = want;
+    return 0;
+  }
+
+  /** iopt_disable_large_pages() */
+  disableLarge(): number {
+    if (this.disableLargePages) return 0;
+    if (this.domainCount > 0 && this.areas.size > 0) return -EINVAL;
+    this.disableLargePages = true;
+    const rc = this.calculateAlignment();
+    if (rc) this.disableLargePages = false;
+    return rc;
+  }
+
+  /** iopt_enable_large_pages() */
+  enableLarge(): void {
+    this.disableLargePages = false;
+    this.calculateAlignment();
+  }
+
+  /** iommufd_ioas_destroy(): unmap everything, then iopt_destroy_table() frees the rest. */
+  destroy(): void {
+    this.unmapRange(0n, ULONG_MAX);
+    for (const r of this.reserved) this.k.alloc.free(r.mem, 'iopt_destroy_table');
+    for (const a of this.allowed) this.k.alloc.free(a.mem, 'iopt_destroy_table');
+    this.reserved = [];
+    this.allowed = [];
+  }
+}
+
+/** [hs, hl] minus sorted, merged spans: the pieces left, ascending. */
+function subtract(hs: bigint, hl: bigint, spans: readonly (readonly [bigint, bigint])[]): [bigint, bigint][] {
+  const out: [bigint, bigint][] = [];
+  let at = hs;
+  for (const [s, l] of spans) {
+    if (l < at) continue;
+    if (s > hl) break;
+    if (s > at) out.push([at, s - 1n]);
+    if (l >= hl) return out;
+    at = l + 1n;
+  }
+  if (at <= hl) out.push([at, hl]);
+  return out;
+}

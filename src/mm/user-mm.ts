@@ -1,0 +1,177 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * A user process's address space, as iommufd sees it: anonymous mappings
+ * (mmap(MAP_ANONYMOUS), optionally backed by 2 MiB huge pages), munmap, and
+ * reads and writes through user pointers that fail with -EFAULT outside a
+ * mapping (copy_from_user()/copy_to_user()). A page gets a physical frame of
+ * the machine's memory (phys-mem.ts) the first time it is touched, so a
+ * device that DMAs through an IOMMU mapping of it writes the bytes the
+ * process then reads. It also carries what pinning is accounted against:
+ * RLIMIT_MEMLOCK, CAP_IPC_LOCK, the user's and the mm's locked_vm and the
+ * mm's pinned_vm (mm/mmap.c, mm/gup.c, drivers/iommu/iommufd/pages.c).
+ *
+ * Addresses are numbers (user space is below 2^47); the iommufd layer turns
+ * the ABI's u64 pointers into them and treats anything else as -EFAULT.
+ */
+import { EFAULT, EINVAL, ENOMEM } from '../kernel/errno.js';
+import type { Kernel } from '../kernel/kernel.js';
+import { physMem } from './phys-mem.js';
+
+export const USER_PAGE_SIZE = 4096;
+export const USER_HUGE_PAGE_SIZE = 2 * 1024 * 1024;
+/** TASK_SIZE on x86-64 with 4-level paging: user addresses are below it. */
+export const TASK_SIZE = 2 ** 47 - USER_PAGE_SIZE;
+/** Where the model's mmap() starts handing out addresses, downwards (mmap_base). */
+const MMAP_BASE = 0x7f00_0000_0000;
+/** Frames for user pages come from here up, apart from kernel allocations. */
+const USER_FRAME_BASE = 0x100_0000_0000;
+
+export const PROT_READ = 1;
+export const PROT_WRITE = 2;
+
+export interface MmapOptions {
+  /** PROT_READ | PROT_WRITE; default both. */
+  readonly prot?: number;
+  /** Back the mapping with 2 MiB pages (MAP_HUGETLB): its address and length are 2 MiB aligned. */
+  readonly hugePages?: boolean;
+}
+
+interface Vma {
+  readonly start: number;
+  readonly end: number;
+  readonly prot: number;
+  readonly pageSize: number;
+}
+
+/** Physical frames handed to user pages, per modelled machine. */
+const nextFrame = new WeakMap<Kernel, { next: number }>();
+
+export class UserProcess {
+  /** VMAs in address order, never overlapping. */
+  private readonly vmas: Vma[] = [];
+  /** Page (address / page size of its VMA) -> frame, for pages touched so far. */
+  private readonly frames = new Map<number, number>();
+  private mmapTop = MMAP_BASE;
+  /** RLIMIT_MEMLOCK in bytes (the common default is 8 MiB). */
+  rlimitMemlock = 8 * 1024 * 1024;
+  /** The process has CAP_IPC_LOCK (pins are then not accounted). */
+  capIpcLock = false;
+  /** user_struct.locked_vm, mm.locked_vm and mm.pinned_vm, in pages. */
+  readonly accounting = { userLockedVm: 0, mmLockedVm: 0, mmPinnedVm: 0 };
+
+  constructor(readonly k: Kernel) {}
+
+  /** mmap(NULL, length, prot, MAP_PRIVATE | MAP_ANONYMOUS [| MAP_HUGETLB]): the address, or -ENOMEM/-EINVAL. */
+  mmap(length: number, opts: MmapOptions = {}): number {
+    const pageSize = opts.hugePages ? USER_HUGE_PAGE_SIZE : USER_PAGE_SIZE;
+    if (!Number.isSafeInteger(length) || length <= 0) return -EINVAL;
+    const len = Math.ceil(length / pageSize) * pageSize;
+    const start = Math.floor((this.mmapTop - len) / pageSize) * pageSize;
+    if (start < USER_PAGE_SIZE) return -ENOMEM;
+    this.mmapTop = start;
+    this.insertVma({ start, end: start + len, prot: opts.prot ?? PROT_READ | PROT_WRITE, pageSize });
+    return start;
+  }
+
+  /** mmap(addr, length, …, MAP_FIXED): maps at a chosen page-aligned address, replacing what was there. */
+  mmapFixed(addr: number, length: number, opts: MmapOptions = {}): number {
+    const pageSize = opts.hugePages ? USER_HUGE_PAGE_SIZE : USER_PAGE_SIZE;
+    if (!Number.isSafeInteger(addr) || !Number.isSafeInteger(length) || length <= 0) return -EINVAL;
+    if (addr % pageSize !== 0 || addr + length > TASK_SIZE) return -EINVAL;
+    const len = Math.ceil(length / pageSize) * pageSize;
+    this.munmap(addr, len);
+    this.insertVma({ start: addr, end: addr + len, prot: opts.prot ?? PROT_READ | PROT_WRITE, pageSize });
+    return addr;
+  }
+
+  /** munmap(): 0, or -EINVAL for an unaligned or empty range. Pages unmapped lose their contents. */
+  munmap(addr: number, length: number): number {
+    if (!Number.isSafeInteger(addr) || addr % USER_PAGE_SIZE !== 0 || !(length > 0)) return -EINVAL;
+    const end = addr + Math.ceil(length / USER_PAGE_SIZE) * USER_PAGE_SIZE;
+    const kept: Vma[] = [];
+    for (const v of this.vmas) {
+      if (v.end <= addr || v.start >= end) {
+        kept.push(v);
+        continue;
+      }
+      for (let p = Math.max(v.start, addr); p < Math.min(v.end, end); p += v.pageSize)
+        this.frames.delete(p / v.pageSize);
+      if (v.start < addr) kept.push({ ...v, end: addr });
+      if (v.end > end) kept.push({ ...v, start: end });
+    }
+    this.vmas.splice(0, this.vmas.length, ...kept.sort((a, b) => a.start - b.start));
+    return 0;
+  }
+
+  /** The mapping containing addr, if any (find_vma() narrowed to containment). */
+  private vmaAt(addr: number): Vma | undefined {
+    let lo = 0;
+    let hi = this.vmas.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const v = this.vmas[mid];
+      if (addr < v.start) hi = mid - 1;
+      else if (addr >= v.end) lo = mid + 1;
+      else return v;
+    }
+    return undefined;
+  }
+
+  private insertVma(v: Vma): void {
+    let i = this.vmas.findIndex((x) => x.start > v.start);
+    if (i < 0) i = this.vmas.length;
+    this.vmas.splice(i, 0, v);
+  }
+
+  /**
+   * The physical address backing user address addr (faulting the page in),
+   * or -EFAULT outside a mapping or, for a write, in a read-only one.
+   */
+  physOf(addr: number, write = false): number {
+    const v = Number.isSafeInteger(addr) && addr >= 0 ? this.vmaAt(addr) : undefined;
+    if (v === undefined || (write && !(v.prot & PROT_WRITE))) return -EFAULT;
+    const page = Math.floor(addr / v.pageSize);
+    let frame = this.frames.get(page);
+    if (frame === undefined) {
+      let f = nextFrame.get(this.k);
+      if (!f) nextFrame.set(this.k, (f = { next: USER_FRAME_BASE }));
+      frame = Math.ceil(f.next / v.pageSize) * v.pageSize;
+      f.next = frame + v.pageSize;
+      this.frames.set(page, frame);
+    }
+    return frame + (addr - page * v.pageSize);
+  }
+
+  /** copy_from_user(): the bytes, or -EFAULT when any of them is not mapped readable. */
+  read(addr: number, length: number): Uint8Array | number {
+    if (!Number.isSafeInteger(length) || length < 0) return -EFAULT;
+    const out = new Uint8Array(length);
+    const mem = physMem(this.k);
+    for (let done = 0; done < length;) {
+      const phys = this.physOf(addr + done);
+      if (phys < 0) return -EFAULT;
+      const n = Math.min(length - done, USER_PAGE_SIZE - ((addr + done) % USER_PAGE_SIZE));
+      out.set(mem.read(phys, n), done);
+      done += n;
+    }
+    return out;
+  }
+
+  /** copy_to_user(): 0, or -EFAULT (bytes before the fault are written, as the kernel's copy leaves them). */
+  write(addr: number, bytes: Uint8Array): number {
+    const mem = physMem(this.k);
+    for (let done = 0; done < bytes.length;) {
+      const phys = this.physOf(addr + done, true);
+      if (phys < 0) return -EFAULT;
+      const n = Math.min(bytes.length - done, USER_PAGE_SIZE - ((addr + done) % USER_PAGE_SIZE));
+      mem.write(phys, bytes.subarray(done, done + n));
+      done += n;
+    }
+    return 0;
+  }
+}
+
+/** A u64 user pointer from the ABI as a user address, or -1 when no user address can be that. */
+export function userPtr(v: bigint): number {
+  return v < BigInt(TASK_SIZE) ? Number(v) : -1;
+}
