@@ -15,9 +15,13 @@
  * each and a leak names it. IOVAs and lengths are bigint: the ABI's u64
  * edge cases (U64_MAX, ranges ending at the top) must stay exact.
  *
- * Not here yet: domains (HWPT_PAGING attach fills them and pins pages) and
- * accesses; until they exist every IOAS is a "no domain" one, where MAP only
- * records the user VA and pins nothing (2.5 of the iommufd reference).
+ * Domains (iopt_table_add_domain()/_remove_domain()): each brings its
+ * smallest page as the IOVA alignment and reserves what lies outside its
+ * aperture; every area is pinned (pages.ts) and mapped into every domain,
+ * at MAP time and when a domain joins, and unmapped and unpinned again.
+ * Without a domain an IOAS pins nothing and MAP only records the user VA
+ * (lazy pinning). HWPT objects that add domains through the ABI, and
+ * accesses, are later layers.
  */
 import type { Allocation } from '../kernel/alloc.js';
 import {
@@ -35,6 +39,10 @@ import type { Kernel } from '../kernel/kernel.js';
 import { RangeTree } from '../lib/range-tree.js';
 import type { RangeNode } from '../lib/range-tree.js';
 import { IOMMU_WRITE } from '../pgtable/prot.js';
+import type { IommuDomain } from '../iommu/domain.js';
+import { iommu_map, iommu_unmap } from '../iommu/map.js';
+import type { UserProcess } from '../mm/user-mm.js';
+import { pinPages, unpinPages } from './pages.js';
 
 export const ULONG_MAX = (1n << 64n) - 1n;
 export const PAGE_SIZE = 4096n;
@@ -43,6 +51,8 @@ export const HPAGE_SIZE = 2n * 1024n * 1024n;
 
 /** struct iopt_pages: a user VA range (page aligned), shared by the areas that slice it. */
 export interface IoptPages {
+  /** The process whose memory it is (source_mm). */
+  readonly proc: UserProcess;
   /** uptr, aligned down to a page. */
   readonly uptr: bigint;
   readonly npages: bigint;
@@ -50,6 +60,8 @@ export interface IoptPages {
   accountMode: 'none' | 'user' | 'mm';
   kref: number;
   readonly mem: Allocation;
+  /** Pinned pages by index: their frame and how many users (domain fills) hold them. */
+  readonly pinned: Map<bigint, { phys: number; refs: number }>;
 }
 
 /** struct iopt_area */
@@ -104,8 +116,8 @@ export class IoPagetable {
   private allowed: Allowed[] = [];
   iovaAlignment = 1n;
   disableLargePages = false;
-  /** Domains and accesses attached (later layers); counted here for the alignment rules. */
-  readonly domainCount = 0;
+  /** The domains of the HWPT_PAGINGs on this IOAS (iopt->domains), in insertion order. */
+  readonly domains: IommuDomain[] = [];
 
   constructor(
     private readonly k: Kernel,
@@ -215,19 +227,21 @@ export class IoPagetable {
   }
 
   /** iopt_alloc_pages(): a pages object for a user VA range, or an errno. */
-  allocPages(uptr: bigint, length: bigint, writable: boolean, capIpcLock: boolean): IoptPages | number {
+  allocPages(uptr: bigint, length: bigint, writable: boolean, proc: UserProcess): IoptPages | number {
     if (length > ULONG_MAX - PAGE_SIZE || length === 0n) return -EINVAL;
     if (addNoWrap(uptr, length) === null) return -EOVERFLOW;
     const mem = this.kzalloc('iopt_pages', 'iopt_alloc_pages');
     if (!mem) return -ENOMEM;
     const base = uptr - (uptr % PAGE_SIZE);
     return {
+      proc,
       uptr: base,
       npages: (length + (uptr - base) + PAGE_SIZE - 1n) / PAGE_SIZE,
       writable,
-      accountMode: capIpcLock ? 'none' : 'user',
+      accountMode: proc.capIpcLock ? 'none' : 'user',
       kref: 1,
       mem,
+      pinned: new Map(),
     };
   }
 
@@ -270,7 +284,15 @@ export class IoPagetable {
       if (rc) return rc;
       at += elm.length;
     }
-    // iopt_fill_domains_pages(): no domains yet. Publish: the areas take the list's pages.
+    // iopt_fill_domains_pages(): every domain gets every new area, or none does.
+    for (let i = 0; i < list.length; i++) {
+      const rc = this.fillAreaDomains(list[i].area!, list[i].pages!);
+      if (rc) {
+        for (let u = 0; u < i; u++) this.unfillAreaDomains(list[u].area!, list[u].pages!);
+        return rc;
+      }
+    }
+    // Publish: the areas take the list's pages.
     for (const elm of list) {
       const area = elm.area!;
       area.value.pages = elm.pages;
@@ -323,9 +345,10 @@ export class IoPagetable {
       const area = node.value;
       if (!area.pages) return { rc: -EBUSY, unmapped };
       if (node.start < start || node.last > last) return { rc: -ENOENT, unmapped };
-      // No accesses yet (their unmap callbacks come with them); no domains to unfill.
+      // No accesses yet (their unmap callbacks come with them).
       const pages = area.pages;
       area.pages = null;
+      this.unfillAreaDomains(node, pages);
       const areaLast = node.last;
       this.areas.remove(node);
       this.k.alloc.free(area.mem, 'iopt_abort_area');
@@ -425,18 +448,28 @@ export class IoPagetable {
     return 0;
   }
 
-  /** iopt_calculate_iova_alignment() with no domains or accesses yet. */
+  /** Every area aligned to `align` (iova, length, page offset), or -EADDRINUSE: iopt_check_iova_alignment(). */
+  private checkAlignment(align: bigint): number {
+    for (const n of this.areas)
+      if (
+        n.start & (align - 1n) ||
+        (n.last - n.start + 1n) & (align - 1n) ||
+        n.value.pageOffset & (align - 1n)
+      )
+        return -EADDRINUSE;
+    return 0;
+  }
+
+  /** iopt_calculate_iova_alignment() (no accesses yet). */
   private calculateAlignment(): number {
-    const want = this.disableLargePages ? PAGE_SIZE : 1n;
+    let want = this.disableLargePages ? PAGE_SIZE : 1n;
+    for (const d of this.domains) {
+      const min = lowBit(BigInt(d.pgsize_bitmap));
+      if (min > want) want = min;
+    }
     if (want > this.iovaAlignment) {
-      // iopt_check_iova_alignment(): every area must already be aligned to it.
-      for (const n of this.areas)
-        if (
-          n.start & (want - 1n) ||
-          (n.last - n.start + 1n) & (want - 1n) ||
-          n.value.pageOffset & (want - 1n)
-        )
-          return -EADDRINUSE;
+      const rc = this.checkAlignment(want);
+      if (rc) return rc;
     }
     this.iovaAlignment = want;
     return 0;
@@ -445,7 +478,7 @@ export class IoPagetable {
   /** iopt_disable_large_pages() */
   disableLarge(): number {
     if (this.disableLargePages) return 0;
-    if (this.domainCount > 0 && this.areas.size > 0) return -EINVAL;
+    if (this.domains.length > 0 && this.areas.size > 0) return -EINVAL;
     this.disableLargePages = true;
     const rc = this.calculateAlignment();
     if (rc) this.disableLargePages = false;
@@ -456,6 +489,133 @@ export class IoPagetable {
   enableLarge(): void {
     this.disableLargePages = false;
     this.calculateAlignment();
+  }
+
+  /**
+   * The pieces of an area as the domain maps them: [iova, phys, bytes] per
+   * run inside one user page (batch_to_domain(), one page at a time).
+   */
+  private *chunks(node: RangeNode<IoptArea>, phys: readonly number[]): Generator<[bigint, number, bigint]> {
+    const area = node.value;
+    let iova = node.start;
+    let byte = area.startByte;
+    const end = node.last;
+    let i = 0;
+    while (iova <= end) {
+      const inPage = byte % PAGE_SIZE;
+      let n = PAGE_SIZE - inPage;
+      if (n > end - iova + 1n) n = end - iova + 1n;
+      yield [iova, phys[i++] + Number(inPage), n];
+      iova += n;
+      byte += n;
+    }
+  }
+
+  /** The page indexes of the pages object an area covers. */
+  private static pageSpan(node: RangeNode<IoptArea>): [bigint, bigint] {
+    const a = node.value;
+    return [a.startByte / PAGE_SIZE, (a.startByte + (node.last - node.start)) / PAGE_SIZE];
+  }
+
+  /** iopt_area_fill_domain(): pin the area's pages and map them into one domain; undone on failure. */
+  private fillArea(node: RangeNode<IoptArea>, pages: IoptPages, domain: IommuDomain): number {
+    const [first, last] = IoPagetable.pageSpan(node);
+    const phys = pinPages(pages, first, last);
+    if (typeof phys === 'number') return phys;
+    for (const [iova, pa, n] of this.chunks(node, phys)) {
+      const rc = iommu_map(this.k, domain, Number(iova), pa, Number(n), node.value.iommuProt);
+      if (rc) {
+        if (iova > node.start) iommu_unmap(this.k, domain, Number(node.start), Number(iova - node.start));
+        unpinPages(pages, first, last);
+        return rc;
+      }
+    }
+    return 0;
+  }
+
+  /** iopt_area_unfill_domain(): unmap the area from one domain and drop its pins. */
+  private unfillArea(node: RangeNode<IoptArea>, pages: IoptPages, domain: IommuDomain): void {
+    iommu_unmap(this.k, domain, Number(node.start), Number(node.last - node.start + 1n));
+    const [first, last] = IoPagetable.pageSpan(node);
+    unpinPages(pages, first, last);
+  }
+
+  /** iopt_area_fill_domains(): the area into every domain, or into none. */
+  private fillAreaDomains(node: RangeNode<IoptArea>, pages: IoptPages): number {
+    for (let i = 0; i < this.domains.length; i++) {
+      const rc = this.fillArea(node, pages, this.domains[i]);
+      if (rc) {
+        for (let u = 0; u < i; u++) this.unfillArea(node, pages, this.domains[u]);
+        return rc;
+      }
+    }
+    return 0;
+  }
+
+  /** iopt_area_unfill_domains() */
+  private unfillAreaDomains(node: RangeNode<IoptArea>, pages: IoptPages): void {
+    for (const d of this.domains) this.unfillArea(node, pages, d);
+  }
+
+  /**
+   * iopt_table_add_domain(): the domain's smallest page becomes the IOAS's
+   * alignment (never above PAGE_SIZE: -EINVAL; existing areas must conform:
+   * -EADDRINUSE), its aperture's outside is reserved (-EADDRINUSE over an
+   * area or allowed range), and every area is pinned and mapped into it.
+   */
+  addDomain(domain: IommuDomain): number {
+    if (this.domains.includes(domain)) {
+      this.k.printk.warn(true, 'iopt_table_add_domain', 'WARN_ON(iter_domain == domain)');
+      return -EEXIST;
+    }
+    let align = lowBit(BigInt(domain.pgsize_bitmap));
+    if (align < this.iovaAlignment) align = this.iovaAlignment;
+    if (align > PAGE_SIZE) return -EINVAL;
+    if (align !== this.iovaAlignment) {
+      const rc = this.checkAlignment(align);
+      if (rc) return rc;
+    }
+    const g = domain.geometry;
+    const apStart = BigInt(g?.aperture_start ?? 0);
+    const apEnd = g ? BigInt(g.aperture_end) : ULONG_MAX;
+    let rc = 0;
+    if (apStart !== 0n) rc = this.reserveIova(0n, apStart - 1n, domain);
+    if (!rc && apEnd < ULONG_MAX) rc = this.reserveIova(apEnd + 1n, ULONG_MAX, domain);
+    if (rc) {
+      this.removeReserved(domain);
+      return rc;
+    }
+    // iopt_fill_domain(): every published area, undone on the first failure.
+    const done: RangeNode<IoptArea>[] = [];
+    for (const node of this.areas) {
+      if (!node.value.pages) continue;
+      rc = this.fillArea(node, node.value.pages, domain);
+      if (rc) {
+        for (const d of done) this.unfillArea(d, d.value.pages!, domain);
+        this.removeReserved(domain);
+        return rc;
+      }
+      done.push(node);
+    }
+    this.iovaAlignment = align;
+    this.domains.push(domain);
+    return 0;
+  }
+
+  /** iopt_table_remove_domain(): unmap everything from it, drop its reservations, recompute the alignment. */
+  removeDomain(domain: IommuDomain): void {
+    const i = this.domains.indexOf(domain);
+    if (i < 0) {
+      this.k.printk.warn(true, 'iopt_table_remove_domain', 'WARN_ON(iter_domain != domain)');
+      return;
+    }
+    // The tail entry takes the removed one's slot, keeping the array dense.
+    const tail = this.domains.pop()!;
+    if (tail !== domain) this.domains[i] = tail;
+    for (const node of this.areas) if (node.value.pages) this.unfillArea(node, node.value.pages, domain);
+    this.removeReserved(domain);
+    if (this.calculateAlignment())
+      this.k.printk.warn(true, 'iopt_table_remove_domain', 'WARN_ON(iopt_calculate_iova_alignment(iopt))');
   }
 
   /** iommufd_ioas_destroy(): unmap everything, then iopt_destroy_table() frees the rest. */

@@ -46,7 +46,7 @@ import {
 } from '../kernel/errno.js';
 import { Ida } from '../kernel/ida.js';
 import type { Kernel } from '../kernel/kernel.js';
-import type { UserProcess} from '../mm/user-mm.js';
+import type { UserProcess } from '../mm/user-mm.js';
 import { userPtr } from '../mm/user-mm.js';
 import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../pgtable/prot.js';
 import type { PagesListElm } from './io-pagetable.js';
@@ -423,7 +423,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     const prot = convIommuProt(flags);
     const uptr = n64(c.user_va);
     const length = n64(c.length);
-    const pages = iopt.allocPages(uptr, length, !!(prot & IOMMU_WRITE), u.ctx.proc.capIpcLock);
+    const pages = iopt.allocPages(uptr, length, !!(prot & IOMMU_WRITE), u.ctx.proc);
     if (typeof pages === 'number') return pages;
     if (u.ctx.accountMode === 'mm' && pages.accountMode === 'user') pages.accountMode = 'mm';
     const list: PagesListElm[] = [

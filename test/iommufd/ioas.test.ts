@@ -334,6 +334,39 @@ describe('IOMMU_TEST_CMD: ADD_RESERVED', () => {
     expect(fd.ioasMap({ ioasId: id, userVa: buf, length: P }).iova).toBe(0x100000n);
   });
 
+  it('IOVA_RANGES with less room than holes: EMSGSIZE, the total, and the first ones written', () => {
+    const { fd } = setup();
+    const { id } = fd.ioasAlloc();
+    expect(reserve(fd, id, 0x10000n, P)).toBe(0);
+    expect(reserve(fd, id, 0x20000n, P)).toBe(0);
+    const r = fd.iovaRanges(id, 2);
+    expect(r).toEqual({
+      errno: -EMSGSIZE,
+      num: 3,
+      alignment: 1n,
+      ranges: [
+        [0n, 0xffffn],
+        [0x11000n, 0x1ffffn],
+      ],
+    });
+    expect(fd.iovaRanges(id, 3).ranges[2]).toEqual([0x21000n, U64_MAX]);
+  });
+
+  it('an allocation whose ALIGN_UP would wrap past U64_MAX skips that window (no wrap-around IOVA)', () => {
+    const { fd } = setup();
+    const { id } = fd.ioasAlloc();
+    // A small low window and one at the very top: a 2 MiB map fits neither (the top one's aligned start wraps).
+    expect(
+      fd.allowIovas(id, [
+        [P, 2n * P - 1n],
+        [U64_MAX - 0x10_0000n, U64_MAX],
+      ]),
+    ).toBe(0);
+    expect(fd.ioasMap({ ioasId: id, userVa: HP, length: HP }).errno).toBe(-ENOSPC);
+    // A page fits in the low window.
+    expect(fd.ioasMap({ ioasId: id, userVa: 0n, length: P }).iova).toBe(P);
+  });
+
   it('the other ops: SET_TEMP_MEMORY_LIMIT checks its floor, unknown ops are EOPNOTSUPP, no test command without CONFIG_IOMMUFD_TEST', () => {
     const { fd } = setup();
     const cmd = ioctlNumber('IOMMU_TEST_CMD');
