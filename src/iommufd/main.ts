@@ -23,9 +23,9 @@
  * holds one, so DESTROY of an object someone uses is -EBUSY.
  *
  * Modelled commands: DESTROY, IOAS_ALLOC, IOAS_ALLOW_IOVAS, IOAS_COPY,
- * IOAS_IOVA_RANGES, IOAS_MAP, IOAS_UNMAP, OPTION, and with CONFIG_IOMMUFD_TEST
+ * IOAS_IOVA_RANGES, IOAS_MAP, IOAS_UNMAP, OPTION, VFIO_IOAS, and with CONFIG_IOMMUFD_TEST
  * IOMMU_TEST_CMD's ADD_RESERVED and SET_TEMP_MEMORY_LIMIT. The rest of 6.12's table
- * (VFIO_IOAS, HWPT_ALLOC, GET_HW_INFO, the dirty-tracking and invalidate
+ * (HWPT_ALLOC, GET_HW_INFO, the dirty-tracking and invalidate
  * commands, FAULT_QUEUE_ALLOC) passes the generic checks and then throws a
  * NotModelledError naming the command rather than answering wrongly.
  */
@@ -38,6 +38,7 @@ import {
   EINVAL,
   EMSGSIZE,
   ENOENT,
+  ENODEV,
   ENOMEM,
   ENOTTY,
   EOPNOTSUPP,
@@ -65,6 +66,9 @@ import {
   IOMMU_OPTION_OP_GET,
   IOMMU_OPTION_OP_SET,
   IOMMU_OPTION_RLIMIT_MODE,
+  IOMMU_VFIO_IOAS_CLEAR,
+  IOMMU_VFIO_IOAS_GET,
+  IOMMU_VFIO_IOAS_SET,
   U64_MAX,
   decode,
   encode,
@@ -109,6 +113,8 @@ export class IommufdCtx {
   accountMode: 'user' | 'mm' = 'user';
   /** CAP_SYS_RESOURCE of the opener (RLIMIT_MODE needs it). */
   capSysResource = true;
+  /** ictx->vfio_ioas: the IOAS VFIO compatibility uses (IOMMU_VFIO_IOAS), or null. */
+  vfioIoas: IommufdIoas | null = null;
   /** iommufd_test_memory_limit as IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT left it (65536 by default; a module global in the kernel). */
   testMemoryLimit = 65536;
   private readonly mem: Allocation;
@@ -165,6 +171,7 @@ export class IommufdCtx {
     if (!obj) return -ENOENT;
     if (obj.users !== 1) return -EBUSY;
     this.objects.delete(id);
+    if (this.vfioIoas === obj) this.vfioIoas = null;
     this.ids.free(id - 1);
     this.destroyObject(obj);
     return 0;
@@ -359,6 +366,32 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   IOMMU_DESTROY: (u) => u.ctx.remove(n32(u.cmd.id)),
 
   IOMMU_TEST_CMD: iommufdTest,
+
+  /** iommufd_vfio_ioas(): which IOAS the VFIO compatibility ioctls act on. */
+  IOMMU_VFIO_IOAS: (u) => {
+    const c = u.cmd;
+    if (c.__reserved) return -EOPNOTSUPP;
+    switch (n32(c.op)) {
+      case IOMMU_VFIO_IOAS_GET: {
+        // get_compat_ioas(): none set is -ENODEV.
+        const ioas = u.ctx.vfioIoas;
+        if (!ioas) return -ENODEV;
+        c.ioas_id = ioas.id;
+        return u.respond();
+      }
+      case IOMMU_VFIO_IOAS_SET: {
+        const ioas = getIoas(u.ctx, n32(c.ioas_id));
+        if (typeof ioas === 'number') return ioas;
+        u.ctx.vfioIoas = ioas;
+        return 0;
+      }
+      case IOMMU_VFIO_IOAS_CLEAR:
+        u.ctx.vfioIoas = null;
+        return 0;
+      default:
+        return -EOPNOTSUPP;
+    }
+  },
 
   /** iommufd_ioas_alloc_ioctl() */
   IOMMU_IOAS_ALLOC: (u) => {

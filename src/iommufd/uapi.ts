@@ -149,6 +149,9 @@ export const IOMMU_OPTION_RLIMIT_MODE = 0;
 export const IOMMU_OPTION_HUGE_PAGES = 1;
 export const IOMMU_OPTION_OP_SET = 0;
 export const IOMMU_OPTION_OP_GET = 1;
+export const IOMMU_VFIO_IOAS_GET = 0;
+export const IOMMU_VFIO_IOAS_SET = 1;
+export const IOMMU_VFIO_IOAS_CLEAR = 2;
 
 /** struct iommu_test_cmd (drivers/iommu/iommufd/iommufd_test.h): its header, then a union at 16, `last` at 64. */
 const TEST_CMD_HEAD = [

@@ -15,6 +15,7 @@ import {
   EFAULT,
   EINVAL,
   EMSGSIZE,
+  ENODEV,
   ENOENT,
   ENOMEM,
   ENOSPC,
@@ -115,6 +116,26 @@ describe('objects: ids, destroy, close', () => {
     fd.close();
     expect(k.alloc.liveAllocations().map((a) => a.type)).toEqual([]);
     expect(fd.file.ioctl(ioctlNumber('IOMMU_IOAS_ALLOC'), pack(structs.ioas_alloc, {}))).toBe(-EBADF);
+  });
+});
+
+describe('IOMMU_VFIO_IOAS', () => {
+  it('get/set/clear the compatibility IOAS; destroying it clears it', () => {
+    const { fd } = setup();
+    const vfio = (op: number, ioas_id = 0, extra: Record<string, number> = {}) =>
+      fd.call('IOMMU_VFIO_IOAS', 'vfio_ioas', { op, ioas_id, ...extra });
+    expect(vfio(0).errno).toBe(-ENODEV);
+    expect(vfio(1, 5).errno).toBe(-ENOENT);
+    const { id } = fd.ioasAlloc();
+    expect(vfio(1, id).errno).toBe(0);
+    expect(vfio(0).out.ioas_id).toBe(id);
+    expect(vfio(2).errno).toBe(0);
+    expect(vfio(0).errno).toBe(-ENODEV);
+    expect(vfio(1, id).errno).toBe(0);
+    expect(fd.destroy(id)).toBe(0);
+    expect(vfio(0).errno).toBe(-ENODEV);
+    expect(vfio(3).errno).toBe(-EOPNOTSUPP);
+    expect(vfio(0, 0, { __reserved: 1 }).errno).toBe(-EOPNOTSUPP);
   });
 });
 
