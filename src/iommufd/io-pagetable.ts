@@ -517,12 +517,30 @@ export class IoPagetable {
     return [a.startByte / PAGE_SIZE, (a.startByte + (node.last - node.start)) / PAGE_SIZE];
   }
 
+  /**
+   * batch_to_domain(): the pieces as one iommu_map() per physically
+   * contiguous run, so the domain can use its large pages; with large pages
+   * disabled, one per page (batch_iommu_map_small()).
+   */
+  private *runs(node: RangeNode<IoptArea>, phys: readonly number[]): Generator<[bigint, number, bigint]> {
+    let run: [bigint, number, bigint] | null = null;
+    for (const c of this.chunks(node, phys)) {
+      if (run && !this.disableLargePages && run[1] + Number(run[2]) === c[1]) {
+        run[2] += c[2];
+        continue;
+      }
+      if (run) yield run;
+      run = [...c];
+    }
+    if (run) yield run;
+  }
+
   /** iopt_area_fill_domain(): pin the area's pages and map them into one domain; undone on failure. */
   private fillArea(node: RangeNode<IoptArea>, pages: IoptPages, domain: IommuDomain): number {
     const [first, last] = IoPagetable.pageSpan(node);
     const phys = pinPages(pages, first, last);
     if (typeof phys === 'number') return phys;
-    for (const [iova, pa, n] of this.chunks(node, phys)) {
+    for (const [iova, pa, n] of this.runs(node, phys)) {
       const rc = iommu_map(this.k, domain, Number(iova), pa, Number(n), node.value.iommuProt);
       if (rc) {
         if (iova > node.start) iommu_unmap(this.k, domain, Number(node.start), Number(iova - node.start));

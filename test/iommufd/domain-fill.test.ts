@@ -19,6 +19,11 @@ import { mock_domain_alloc_paging } from '../../src/drivers/iommufd-selftest/moc
 import { iommu_iova_to_phys } from '../../src/iommu/map.js';
 import { iommu_domain_free } from '../../src/iommu/domain-alloc.js';
 import type { IommuDomain } from '../../src/iommu/domain.js';
+import { loadPlatform } from '../../src/platform/load.js';
+import { bootPlatform } from '../../src/platform/boot.js';
+import { iommufd_test_init } from '../../src/drivers/iommufd-selftest/mock.js';
+import { MOCK_FLAGS_DEVICE_HUGE_IOVA, mock_dev_create } from '../../src/drivers/iommufd-selftest/mock-dev.js';
+import { IS_ERR } from '../../src/kernel/errno.js';
 
 const P = 4096n;
 const AS = 1n << 24n;
@@ -142,6 +147,49 @@ describe('pinning', () => {
     ioasOf(other).iopt.domains.length = 0;
     ioasOf(id).iopt.removeDomain(dom);
     iommu_domain_free(k, dom);
+  });
+});
+
+describe('large pages', () => {
+  /** arm64-dt-smmuv3-mini with the selftest loaded, a MOCK_FLAGS_DEVICE_HUGE_IOVA device's domain (2K and 1M pages). */
+  const hugeSetup = () => {
+    const { desc, file } = loadPlatform('arm64-dt-smmuv3-mini');
+    const { k } = bootPlatform(desc, { file, profile: 'v6.12' });
+    expect(iommufd_test_init(k)).toBe(0);
+    const dev = mock_dev_create(k, MOCK_FLAGS_DEVICE_HUGE_IOVA);
+    if (IS_ERR(dev)) throw new Error('mock_dev_create');
+    const proc = new UserProcess(k);
+    const fd = Iommufd.open(k, proc) as Iommufd;
+    const { id } = fd.ioasAlloc();
+    const ioas = fd.file.ctx.get(id, 'IOAS') as IommufdIoas;
+    const dom = mock_domain_alloc_paging(k, dev)!;
+    return { k, proc, fd, id, ioas, dom };
+  };
+  /** The mock's entry for an IOVA carries MOCK_PFN_HUGE_IOVA (bit 55 of the value, 56 of the xarray word). */
+  const huge = (dom: IommuDomain, iova: bigint) => {
+    const steps = dom.pgtable!.walkTrace(Number(iova)).steps;
+    return ((steps[steps.length - 1].pte >> 1n) & (1n << 55n)) !== 0n;
+  };
+
+  it('a physically contiguous run is one iommu_map(): 2 MiB of huge-page memory becomes two 1M mock pages', () => {
+    const { proc, fd, id, ioas, dom } = hugeSetup();
+    expect(ioas.iopt.addDomain(dom)).toBe(0);
+    const buf = proc.mmap(2 * 1024 * 1024, { hugePages: true });
+    expect(fd.ioasMap({ ioasId: id, userVa: buf, length: 2n * 1024n * 1024n })).toEqual({
+      errno: 0,
+      iova: AS,
+    });
+    expect([AS, AS + 0x10_0000n, AS + 0x1f_f800n].map((i) => huge(dom, i))).toEqual([true, true, true]);
+  });
+
+  it('with IOMMU_OPTION_HUGE_PAGES off the same map is PAGE_SIZE pieces, so 2K mock pages', () => {
+    const { proc, fd, id, ioas, dom } = hugeSetup();
+    expect(fd.option(1, 'set', id, 0n).errno).toBe(0);
+    expect(ioas.iopt.addDomain(dom)).toBe(0);
+    const buf = proc.mmap(2 * 1024 * 1024, { hugePages: true });
+    expect(fd.ioasMap({ ioasId: id, userVa: buf, length: 2n * 1024n * 1024n }).errno).toBe(0);
+    expect([AS, AS + 0x10_0000n].map((i) => huge(dom, i))).toEqual([false, false]);
+    expect(iommu_iova_to_phys(fd.file.ctx.k, dom, Number(AS) + 0x1f_f800)).toBe(proc.physOf(buf + 0x1f_f800));
   });
 });
 
