@@ -42,7 +42,7 @@ import { IOMMU_WRITE } from '../pgtable/prot.js';
 import type { IommuDomain } from '../iommu/domain.js';
 import { iommu_map, iommu_unmap } from '../iommu/map.js';
 import type { UserProcess } from '../mm/user-mm.js';
-import { pinPages, unpinPages } from './pages.js';
+import { accountPinned, pinPages, unpinPages } from './pages.js';
 
 export const ULONG_MAX = (1n << 64n) - 1n;
 export const PAGE_SIZE = 4096n;
@@ -61,7 +61,7 @@ export interface IoptPages {
   kref: number;
   readonly mem: Allocation;
   /** Pinned pages by index: their frame and how many users (domain fills) hold them. */
-  readonly pinned: Map<bigint, { phys: number; refs: number }>;
+  readonly pinned: Map<bigint, { phys: number; refs: number; accounted: boolean }>;
 }
 
 /** struct iopt_area */
@@ -141,15 +141,7 @@ export class IoPagetable {
 
   /** The reserved ranges merged and sorted: what interval_tree_for_each_span() sees as "used". */
   private reservedSpans(): [bigint, bigint][] {
-    const rs = [...this.reserved].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
-    const out: [bigint, bigint][] = [];
-    for (const r of rs) {
-      const top = out[out.length - 1];
-      if (top && r.start <= top[1] + 1n) {
-        if (r.last > top[1]) top[1] = r.last;
-      } else out.push([r.start, r.last]);
-    }
-    return out;
+    return mergeSpans(this.reserved);
   }
 
   /** The IOVA ranges IOAS_IOVA_RANGES reports: the holes of the reserved ranges in [0, ULONG_MAX]. */
@@ -186,13 +178,14 @@ export class IoPagetable {
     if (align >= HPAGE_SIZE) align = HPAGE_SIZE;
     if (align < this.iovaAlignment) return -EINVAL;
 
+    // interval_tree_for_each_span() over the allowed tree: touching ranges are one span.
     const windows: [bigint, bigint][] =
       this.allowed.length === 0
         ? [[PAGE_SIZE, ULONG_MAX - PAGE_SIZE]]
-        : this.allowed
-            .map((a): [bigint, bigint] => [
-              a.start > PAGE_SIZE ? a.start : PAGE_SIZE,
-              a.last < ULONG_MAX - PAGE_SIZE ? a.last : ULONG_MAX - PAGE_SIZE,
+        : mergeSpans(this.allowed)
+            .map(([s, l]): [bigint, bigint] => [
+              s > PAGE_SIZE ? s : PAGE_SIZE,
+              l < ULONG_MAX - PAGE_SIZE ? l : ULONG_MAX - PAGE_SIZE,
             ])
             .filter(([s, l]) => s <= l);
     const reserved = this.reservedSpans();
@@ -418,17 +411,25 @@ export class IoPagetable {
   }
 
   /**
-   * iommufd_ioas_load_iovas() + iopt_set_allow_iova(): replace the allowed
-   * list with `ranges` atomically. Each range needs start < last and no
-   * overlap with the others (-EINVAL); one over a reserved range is
-   * -EADDRINUSE and keeps the old list.
+   * iommufd_ioas_load_iovas() + iopt_set_allow_iova(): the new allowed
+   * list, range by range as `read(i)` copies each from user memory (an
+   * errno stops there): start < last and no overlap with the ranges before
+   * it (-EINVAL), a node each (-ENOMEM); then swapped in atomically, unless
+   * one intersects a reserved range (-EADDRINUSE, the old list stays).
    */
-  setAllowIova(ranges: readonly (readonly [bigint, bigint])[] | number): number {
-    const fresh: Allowed[] = [];
-    const drop = () => fresh.forEach((a) => this.k.alloc.free(a.mem, 'iommufd_ioas_allow_iovas'));
-    if (typeof ranges === 'number') return ranges;
-    for (const [start, last] of ranges) {
-      if (start >= last || fresh.some((a) => a.start <= last && a.last >= start)) {
+  setAllowIova(num: number, read: (i: number) => readonly [bigint, bigint] | number): number {
+    const fresh = new RangeTree<Allocation>();
+    const drop = () => {
+      for (const n of fresh) this.k.alloc.free(n.value, 'iommufd_ioas_allow_iovas');
+    };
+    for (let i = 0; i < num; i++) {
+      const r = read(i);
+      if (typeof r === 'number') {
+        drop();
+        return r;
+      }
+      const [start, last] = r;
+      if (start >= last || fresh.firstIntersecting(start, last)) {
         drop();
         return -EINVAL;
       }
@@ -437,14 +438,15 @@ export class IoPagetable {
         drop();
         return -ENOMEM;
       }
-      fresh.push({ start, last, mem });
+      fresh.insert(start, last, mem);
     }
-    if (fresh.some((a) => this.reservedHits(a.start, a.last))) {
+    const list: Allowed[] = [...fresh].map((n) => ({ start: n.start, last: n.last, mem: n.value }));
+    if (list.some((a) => this.reservedHits(a.start, a.last))) {
       drop();
       return -EADDRINUSE;
     }
     for (const a of this.allowed) this.k.alloc.free(a.mem, 'iommufd_ioas_allow_iovas');
-    this.allowed = fresh.sort((a, b) => (a.start < b.start ? -1 : 1));
+    this.allowed = list;
     return 0;
   }
 
@@ -548,6 +550,12 @@ export class IoPagetable {
         return rc;
       }
     }
+    // pfn_reader_update_pinned(): charged once everything is pinned and mapped.
+    if (!accountPinned(pages, first, last)) {
+      iommu_unmap(this.k, domain, Number(node.start), Number(node.last - node.start + 1n));
+      unpinPages(pages, first, last);
+      return -ENOMEM;
+    }
     return 0;
   }
 
@@ -644,6 +652,21 @@ export class IoPagetable {
     this.reserved = [];
     this.allowed = [];
   }
+}
+
+/** interval_tree_for_each_span()'s used spans: ranges sorted, overlapping or touching ones joined. */
+function mergeSpans(
+  ranges: readonly { readonly start: bigint; readonly last: bigint }[],
+): [bigint, bigint][] {
+  const rs = [...ranges].sort((a, b) => (a.start < b.start ? -1 : a.start > b.start ? 1 : 0));
+  const out: [bigint, bigint][] = [];
+  for (const r of rs) {
+    const top = out[out.length - 1];
+    if (top && r.start <= top[1] + 1n) {
+      if (r.last > top[1]) top[1] = r.last;
+    } else out.push([r.start, r.last]);
+  }
+  return out;
 }
 
 /** [hs, hl] minus sorted, merged spans: the pieces left, ascending. */

@@ -134,13 +134,14 @@ export class IommufdCtx {
     return n;
   }
 
-  /** _iommufd_object_alloc(): the object with a reserved id, or -ENOMEM (the kzalloc or the id). */
+  /** _iommufd_object_alloc(): the object with a reserved id, or -ENOMEM (the kzalloc) or -EBUSY (no id left). */
   allocObject<T extends IommufdObject>(make: (id: number, mem: Allocation) => T, type: string): T | number {
     const mem = this.k.alloc.alloc(`iommufd ${type}`, 'iommufd', '_iommufd_object_alloc');
     if (!mem) return -ENOMEM;
     if (this.ids.size >= XA_LIMIT_31B) {
+      // xa_alloc() with no free id under xa_limit_31b.
       this.k.alloc.free(mem, '_iommufd_object_alloc');
-      return -ENOMEM;
+      return -EBUSY;
     }
     const id = this.ids.alloc() + 1;
     this.objects.set(id, null);
@@ -347,18 +348,14 @@ export function ioasAlloc(ctx: IommufdCtx): IommufdIoas | number {
   );
 }
 
-/** The iommu_iova_range array at a user pointer: pairs, or -EFAULT. */
-function readIovaRanges(ctx: IommufdCtx, ptr: bigint, num: number): [bigint, bigint][] | number {
+/** Range i of the iommu_iova_range array at a user pointer, or -EFAULT (copy_from_user()). */
+function readIovaRange(ctx: IommufdCtx, ptr: bigint, i: number): readonly [bigint, bigint] | number {
   const l = structs.iova_range;
-  const out: [bigint, bigint][] = [];
   const base = userPtr(ptr);
-  for (let i = 0; i < num; i++) {
-    const bytes = base < 0 ? -EFAULT : ctx.proc.read(base + i * l.size, l.size);
-    if (typeof bytes === 'number') return bytes;
-    const r = decode(l, bytes);
-    out.push([n64(r.start), n64(r.last)]);
-  }
-  return out;
+  const bytes = base < 0 ? -EFAULT : ctx.proc.read(base + i * l.size, l.size);
+  if (typeof bytes === 'number') return bytes;
+  const r = decode(l, bytes);
+  return [n64(r.start), n64(r.last)];
 }
 
 const HANDLERS: Readonly<Record<string, Handler>> = {
@@ -440,7 +437,8 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
     if (c.__reserved) return -EOPNOTSUPP;
     const ioas = getIoas(u.ctx, n32(c.ioas_id));
     if (typeof ioas === 'number') return ioas;
-    return ioas.iopt.setAllowIova(readIovaRanges(u.ctx, n64(c.allowed_iovas), n32(c.num_iovas)));
+    const ptr = n64(c.allowed_iovas);
+    return ioas.iopt.setAllowIova(n32(c.num_iovas), (i) => readIovaRange(u.ctx, ptr, i));
   },
 
   /** iommufd_ioas_map() + iopt_map_user_pages() */

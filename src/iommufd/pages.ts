@@ -4,14 +4,14 @@
  * 6.12, reduced to what the model observes): a page is pinned once per
  * pages object however many domains (and later accesses) use it, counted
  * per page index; the first pin faults the page in (-EFAULT outside a
- * mapping, or a read-only one for a writable object) and charges it to the
- * account mode's counter against RLIMIT_MEMLOCK (-ENOMEM past it:
- * incr_user_locked_vm() for 'user', the mm's locked_vm for 'mm', nothing
- * for 'none' with CAP_IPC_LOCK), and always to the mm's pinned_vm; the last
- * unpin gives it back (pfn_reader / iopt_pages_fill_xarray / unpin paths).
+ * mapping, or a read-only one for a writable object). Accounting comes
+ * after the pages are pinned and mapped, for all newly pinned pages at once
+ * (pfn_reader_update_pinned() -> do_update_pinned()): the account mode's
+ * counter against RLIMIT_MEMLOCK (-ENOMEM past it: the user's locked_vm for
+ * 'user', the mm's for 'mm', nothing for 'none' with CAP_IPC_LOCK), and
+ * always the mm's pinned_vm. The last unpin gives an accounted page back.
  */
-import { EFAULT, ENOMEM } from '../kernel/errno.js';
-import type { UserProcess } from '../mm/user-mm.js';
+import { EFAULT } from '../kernel/errno.js';
 import { USER_PAGE_SIZE } from '../mm/user-mm.js';
 import type { IoptPages } from './io-pagetable.js';
 
@@ -20,31 +20,10 @@ const PAGE = BigInt(USER_PAGE_SIZE);
 /** The user address of page `index` of a pages object, as a number (user space is below 2^47). */
 const pageAddr = (pages: IoptPages, index: bigint): number => Number(pages.uptr + index * PAGE);
 
-/** Charge one page to the object's account; false when RLIMIT_MEMLOCK says no. */
-function account(proc: UserProcess, pages: IoptPages): boolean {
-  const limit = Math.floor(proc.rlimitMemlock / USER_PAGE_SIZE);
-  const a = proc.accounting;
-  if (pages.accountMode === 'user') {
-    if (a.userLockedVm + 1 > limit) return false;
-    a.userLockedVm++;
-  } else if (pages.accountMode === 'mm') {
-    if (a.mmLockedVm + 1 > limit) return false;
-    a.mmLockedVm++;
-  }
-  a.mmPinnedVm++;
-  return true;
-}
-
-function unaccount(proc: UserProcess, pages: IoptPages): void {
-  const a = proc.accounting;
-  if (pages.accountMode === 'user') a.userLockedVm--;
-  else if (pages.accountMode === 'mm') a.mmLockedVm--;
-  a.mmPinnedVm--;
-}
-
 /**
  * Pin pages [first, last] of a pages object: their physical addresses, or
- * a negative errno with nothing left pinned by this call.
+ * -EFAULT with nothing left pinned by this call. New pins are not accounted
+ * yet (accountPinned()).
  */
 export function pinPages(pages: IoptPages, first: bigint, last: bigint): number[] | number {
   const got: number[] = [];
@@ -56,24 +35,52 @@ export function pinPages(pages: IoptPages, first: bigint, last: bigint): number[
       continue;
     }
     const phys = pages.proc.physOf(pageAddr(pages, i), pages.writable);
-    if (phys < 0 || !account(pages.proc, pages)) {
+    if (phys < 0) {
       if (first < i) unpinPages(pages, first, i - 1n);
-      return phys < 0 ? -EFAULT : -ENOMEM;
+      return -EFAULT;
     }
-    pages.pinned.set(i, { phys, refs: 1 });
+    pages.pinned.set(i, { phys, refs: 1, accounted: false });
     got.push(phys);
   }
   return got;
 }
 
-/** Drop one pin of pages [first, last]; the last one unpins and unaccounts the page. */
-export function unpinPages(pages: IoptPages, first: bigint, last: bigint): void {
+/**
+ * do_update_pinned(): charge the pages of [first, last] not accounted yet,
+ * all at once; false (nothing charged) when RLIMIT_MEMLOCK says no.
+ */
+export function accountPinned(pages: IoptPages, first: bigint, last: bigint): boolean {
+  let n = 0;
+  for (let i = first; i <= last; i++) if (pages.pinned.get(i)?.accounted === false) n++;
+  if (n === 0) return true;
+  const proc = pages.proc;
+  const limit = Math.floor(proc.rlimitMemlock / USER_PAGE_SIZE);
+  const a = proc.accounting;
+  if (pages.accountMode === 'user') {
+    if (a.userLockedVm + n > limit) return false;
+    a.userLockedVm += n;
+  } else if (pages.accountMode === 'mm') {
+    if (a.mmLockedVm + n > limit) return false;
+    a.mmLockedVm += n;
+  }
+  a.mmPinnedVm += n;
   for (let i = first; i <= last; i++) {
     const p = pages.pinned.get(i);
-    if (!p) continue;
-    if (--p.refs === 0) {
-      pages.pinned.delete(i);
-      unaccount(pages.proc, pages);
-    }
+    if (p) p.accounted = true;
+  }
+  return true;
+}
+
+/** Drop one pin of pages [first, last]; the last one unpins the page and gives back what it was charged. */
+export function unpinPages(pages: IoptPages, first: bigint, last: bigint): void {
+  const a = pages.proc.accounting;
+  for (let i = first; i <= last; i++) {
+    const p = pages.pinned.get(i);
+    if (!p || --p.refs > 0) continue;
+    pages.pinned.delete(i);
+    if (!p.accounted) continue;
+    if (pages.accountMode === 'user') a.userLockedVm--;
+    else if (pages.accountMode === 'mm') a.mmLockedVm--;
+    a.mmPinnedVm--;
   }
 }

@@ -250,7 +250,10 @@ export const structs = {
     ['data_len', 'u32'],
     ['data_uptr', 'u64'],
     ['out_data_type', 'u32'],
-    ['__reserved', 'u32'],
+    ['out_max_pasid_log2', 'u8'],
+    ['__reserved', 'u8'],
+    ['__reserved_1', 'u8'],
+    ['__reserved_2', 'u8'],
     ['out_capabilities', 'u64'],
   ]),
   hwpt_set_dirty_tracking: layout('iommu_hwpt_set_dirty_tracking', [
@@ -341,7 +344,8 @@ export const IOCTL_OPS: readonly IoctlOp[] = [
   { name: 'IOMMU_OPTION', nr: 0x87, struct: 'option', last: 'val64' },
   { name: 'IOMMU_VFIO_IOAS', nr: 0x88, struct: 'vfio_ioas', last: '__reserved' },
   { name: 'IOMMU_HWPT_ALLOC', nr: 0x89, struct: 'hwpt_alloc', last: '__reserved' },
-  { name: 'IOMMU_GET_HW_INFO', nr: 0x8a, struct: 'hw_info', last: '__reserved' },
+  // IOCTL_OP(..., __reserved): the u8[3] array ends at 32.
+  { name: 'IOMMU_GET_HW_INFO', nr: 0x8a, struct: 'hw_info', last: '__reserved_2' },
   {
     name: 'IOMMU_HWPT_SET_DIRTY_TRACKING',
     nr: 0x8b,

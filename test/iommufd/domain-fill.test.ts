@@ -110,6 +110,16 @@ describe('pinning', () => {
     expect(fd.ioasMap({ ioasId: id, userVa: buf, length: P }).iova).toBe(AS);
   });
 
+  it('the charge comes after pinning: a fault is EFAULT even past the limit, and nothing stays charged', () => {
+    const { proc, fd, buf, id } = withDomain();
+    proc.rlimitMemlock = 4096;
+    // Two pages, the second not mapped: pinning fails before anything is charged.
+    expect(fd.ioasMap({ ioasId: id, userVa: buf + 15 * 4096, length: 2n * P }).errno).toBe(-EFAULT);
+    expect(proc.accounting).toEqual({ userLockedVm: 0, mmLockedVm: 0, mmPinnedVm: 0 });
+    expect(fd.ioasMap({ ioasId: id, userVa: buf, length: 2n * P }).errno).toBe(-ENOMEM);
+    expect(proc.accounting).toEqual({ userLockedVm: 0, mmLockedVm: 0, mmPinnedVm: 0 });
+  });
+
   it('past RLIMIT_MEMLOCK is ENOMEM; CAP_IPC_LOCK is not charged; RLIMIT_MODE mm charges the mm', () => {
     const { proc, fd, buf, id } = withDomain();
     proc.rlimitMemlock = 3 * 4096;

@@ -54,8 +54,15 @@ class Oracle {
       const a = ((s + align - 1n) & ~(align - 1n)) | off;
       return a >= l || l - a < length - 1n ? null : a;
     };
+    // Allowed ranges that touch are one window (interval_tree_for_each_span()).
+    const merged: [bigint, bigint][] = [];
+    for (const [s, l] of this.allowed) {
+      const top = merged[merged.length - 1];
+      if (top && s <= top[1] + 1n) top[1] = l > top[1] ? l : top[1];
+      else merged.push([s, l]);
+    }
     const windows: [bigint, bigint][] = this.allowed.length
-      ? this.allowed
+      ? merged
           .map(([s, l]): [bigint, bigint] => [s > P ? s : P, l < U64_MAX - P ? l : U64_MAX - P])
           .filter(([s, l]) => s <= l)
       : [[P, U64_MAX - P]];

@@ -158,6 +158,37 @@ describe('IOAS_IOVA_RANGES and IOAS_ALLOW_IOVAS', () => {
     );
   });
 
+  it('touching allowed ranges are one window for allocation; ranges are checked one by one as they are read', () => {
+    const { fd, proc, buf } = setup();
+    const { id } = fd.ioasAlloc();
+    expect(
+      fd.allowIovas(id, [
+        [0x10000n, 0x1ffffn],
+        [0x20000n, 0x2ffffn],
+      ]),
+    ).toBe(0);
+    expect(fd.ioasMap({ ioasId: id, userVa: buf + 0x10000n, length: 0x20000n })).toEqual({
+      errno: 0,
+      iova: 0x10000n,
+    });
+    // Range 0 is bad and range 1 lies on an unmapped page: the bad range is found first (EINVAL, not EFAULT).
+    const page = proc.mmap(4096);
+    expect(proc.write(page + 4096 - 16, pack(structs.iova_range, { start: 5n, last: 5n }))).toBe(0);
+    const r = fd.call('IOMMU_IOAS_ALLOW_IOVAS', 'ioas_allow_iovas', {
+      ioas_id: id,
+      num_iovas: 2,
+      allowed_iovas: BigInt(page + 4096 - 16),
+    });
+    expect(r.errno).toBe(-EINVAL);
+    // A huge count over memory of zeros stops at the first range ({0, 0}: EINVAL), reading nothing more.
+    const zeros = fd.call('IOMMU_IOAS_ALLOW_IOVAS', 'ioas_allow_iovas', {
+      ioas_id: id,
+      num_iovas: 0xffffffff,
+      allowed_iovas: BigInt(proc.mmap(1 << 20)),
+    });
+    expect(zeros.errno).toBe(-EINVAL);
+  });
+
   it('allowed ranges: start < last, no overlaps, from readable user memory; they bound automatic IOVAs', () => {
     const { fd, buf } = setup();
     const { id } = fd.ioasAlloc();
