@@ -52,7 +52,7 @@ import { userPtr } from '../mm/user-mm.js';
 import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../pgtable/prot.js';
 import type { PagesListElm } from './io-pagetable.js';
 import { IoPagetable, ULONG_MAX } from './io-pagetable.js';
-import type { Decoded, IoctlOp, StructLayout } from './uapi.js';
+import type { Decoded, IoctlOp } from './uapi.js';
 import {
   IOCTL_OPS,
   IOMMUFD_CMD_BASE,
@@ -72,6 +72,7 @@ import {
   U64_MAX,
   decode,
   encode,
+  fieldEnd,
   iommufdCmd,
   ioctlNr,
   minSize,
@@ -290,8 +291,7 @@ export function iommufdIoctl(ctx: IommufdCtx, cmd: number, arg: Uint8Array): num
     respondField: (name) => {
       encode(l, decoded, buf);
       const f = l.byName.get(name)!;
-      const end = f.offset + (f.type === 'u64' ? 8 : f.type === 'u16' ? 2 : f.type === 'u8' ? 1 : 4);
-      arg.set(buf.subarray(f.offset, end), f.offset);
+      arg.set(buf.subarray(f.offset, fieldEnd(f)), f.offset);
       return 0;
     },
   };
@@ -611,5 +611,3 @@ function optionHugePages(ioas: IommufdIoas, c: Decoded): number {
   }
   return -EOPNOTSUPP;
 }
-
-export type { StructLayout };

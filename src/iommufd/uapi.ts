@@ -30,6 +30,9 @@ export interface StructLayout {
   readonly byName: ReadonlyMap<string, Field>;
 }
 
+/** The offset just past a field. */
+export const fieldEnd = (f: Field): number => f.offset + SIZE[f.type];
+
 /** A C struct from its fields in order: offsets by natural alignment, size rounded to the largest. */
 export function layout(name: string, decl: readonly (readonly [string, FieldType])[]): StructLayout {
   let off = 0;
@@ -378,5 +381,5 @@ export function minSize(op: IoctlOp): number {
   const l = structs[op.struct];
   const f = l.byName.get(op.last);
   if (!f) throw new Error(`${l.name} has no field ${op.last}`);
-  return f.offset + SIZE[f.type];
+  return fieldEnd(f);
 }
