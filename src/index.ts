@@ -85,6 +85,7 @@ export type { MmapOptions } from './mm/user-mm.js';
 export { openIommufd, iommufdIoctl, NotModelledError } from './iommufd/main.js';
 export type { IommufdFile, IommufdCtx } from './iommufd/main.js';
 export { Iommufd } from './iommufd/api.js';
+export { iommufd_test_init, iommufd_test_exit } from './drivers/iommufd-selftest/mock.js';
 export type { IoctlResult, MapArgs, CopyArgs } from './iommufd/api.js';
 export {
   structs as iommufdStructs,

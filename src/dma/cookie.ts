@@ -15,7 +15,8 @@ import type { IovaFq } from './flush-queue.js';
 import type { TimerList } from '../kernel/timer.js';
 import { put_iova_domain } from './iova.js';
 import { iommu_dma_free_fq } from './flush-queue.js';
-import { EEXIST, ENOMEM } from '../kernel/errno.js';
+import { EEXIST, EINVAL, ENOMEM } from '../kernel/errno.js';
+import { IOMMU_DOMAIN_UNMANAGED } from '../iommu/domain.js';
 
 /** IOVA_DEFAULT_FQ_SIZE / IOVA_SINGLE_FQ_SIZE, and their timeouts in ms. */
 export const IOVA_DEFAULT_FQ_SIZE = 256;
@@ -48,6 +49,9 @@ export class IommuDmaCookie {
   fq_timer_on = false;
   /** Flushes of the whole domain the queue has issued (for reports). */
   fq_flushes = 0;
+  /** IOMMU_DMA_MSI_COOKIE (iommu_get_msi_cookie()): MSI pages only, no IOVA domain, from msiIova up. */
+  msiOnly = false;
+  msiIova = 0n;
   /** cookie->msi_page_list: one entry per granule of the hardware MSI windows. */
   readonly msiPages: { iova: number; mem: Allocation }[] = [];
 
@@ -60,6 +64,22 @@ export function iommu_get_dma_cookie(k: Kernel, domain: IommuDomain): number {
   const mem = k.alloc.alloc('iommu_dma_cookie', domain.label, 'iommu_get_dma_cookie');
   if (!mem) return -ENOMEM;
   domain.iova_cookie = new IommuDmaCookie(mem);
+  return 0;
+}
+
+/**
+ * iommu_get_msi_cookie(): for a domain whose IOVAs its user manages (VFIO,
+ * iommufd), only the MSI doorbell pages, mapped from `base` up.
+ */
+export function iommu_get_msi_cookie(k: Kernel, domain: IommuDomain, base: bigint): number {
+  if (domain.type !== IOMMU_DOMAIN_UNMANAGED) return -EINVAL;
+  if (domain.iova_cookie) return -EEXIST;
+  const mem = k.alloc.alloc('iommu_dma_msi_cookie', domain.label, 'iommu_get_msi_cookie');
+  if (!mem) return -ENOMEM;
+  const cookie = new IommuDmaCookie(mem);
+  cookie.msiOnly = true;
+  cookie.msiIova = base;
+  domain.iova_cookie = cookie;
   return 0;
 }
 

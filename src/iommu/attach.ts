@@ -201,3 +201,45 @@ export function iommu_detach_group(k: Kernel, group: IommuGroup): void {
   __iommu_group_set_core_domain(k, group);
   mutex_unlock(k.printk, group.mutex, 'iommu_detach_group');
 }
+
+/** IOMMU_NO_PASID: the RID's slot in group->pasid_array. */
+export const IOMMU_NO_PASID = 0;
+
+/**
+ * iommu_attach_group_handle(): iommufd's attach. The group's RID slot of
+ * pasid_array records the domain (-EBUSY when something is there), so a
+ * kernel driver cannot take the group's default domain meanwhile.
+ */
+export function iommu_attach_group_handle(k: Kernel, domain: IommuDomain, group: IommuGroup): number {
+  mutex_lock(k.printk, group.mutex, 'iommu_attach_group_handle');
+  let ret = group.pasid_array.has(IOMMU_NO_PASID) ? -EBUSY : 0; // xa_insert()
+  if (!ret) {
+    group.pasid_array.set(IOMMU_NO_PASID, domain);
+    ret = __iommu_attach_group(k, domain, group);
+    if (ret) group.pasid_array.delete(IOMMU_NO_PASID);
+  }
+  mutex_unlock(k.printk, group.mutex, 'iommu_attach_group_handle');
+  return ret;
+}
+
+/** iommu_detach_group_handle(): back to the core domain (blocking while owned), the slot cleared. */
+export function iommu_detach_group_handle(k: Kernel, group: IommuGroup): void {
+  mutex_lock(k.printk, group.mutex, 'iommu_detach_group_handle');
+  __iommu_group_set_core_domain(k, group);
+  group.pasid_array.delete(IOMMU_NO_PASID);
+  mutex_unlock(k.printk, group.mutex, 'iommu_detach_group_handle');
+}
+
+/** iommu_replace_group_handle(): switch domains directly; on failure nothing changes. */
+export function iommu_replace_group_handle(
+  k: Kernel,
+  group: IommuGroup,
+  new_domain: IommuDomain | null,
+): number {
+  if (!new_domain) return -EINVAL;
+  mutex_lock(k.printk, group.mutex, 'iommu_replace_group_handle');
+  const ret = __iommu_group_set_domain(k, group, new_domain);
+  if (!ret) group.pasid_array.set(IOMMU_NO_PASID, new_domain);
+  mutex_unlock(k.printk, group.mutex, 'iommu_replace_group_handle');
+  return ret;
+}

@@ -103,6 +103,8 @@ export interface IommuDomainOps {
   iotlb_sync?(k: Kernel, domain: IommuDomain, gather: IommuIotlbGather): void;
   /** flush_iotlb_all() */
   flush_iotlb_all?(k: Kernel, domain: IommuDomain): void;
+  /** enforce_cache_coherency(): make every mapping snoop the CPU caches; false when it cannot. */
+  enforce_cache_coherency?(k: Kernel, domain: IommuDomain): boolean;
   /** iova_to_phys(): 0 when unmapped. */
   iova_to_phys?(k: Kernel, domain: IommuDomain, iova: number): number;
   /**

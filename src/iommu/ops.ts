@@ -11,6 +11,7 @@ import type { IommuGroup } from './group.js';
 import type { IommuDomain, IommuDomainOps } from './domain.js';
 import type { IommuResvRegion } from './resv-regions.js';
 import type { Fwnode } from '../base/fwnode.js';
+import type { IommuUserData } from './user-data.js';
 
 /** struct of_phandle_args: the IOMMU node and the cells of one `iommus` entry. */
 export interface OfPhandleArgs {
@@ -54,6 +55,18 @@ export interface IommuOps {
   capable?(k: Kernel, dev: Device, cap: IommuCap): boolean;
 
   domain_alloc_paging?(k: Kernel, dev: Device | null): IommuDomain | ErrPtr | null;
+  /**
+   * domain_alloc_user() (v6.7 to v6.14): iommufd's allocator, with the
+   * user's IOMMU_HWPT_ALLOC_* flags and data; a nested domain when `parent`
+   * is given.
+   */
+  domain_alloc_user?(
+    k: Kernel,
+    dev: Device,
+    flags: number,
+    parent: IommuDomain | null,
+    data: IommuUserData | null,
+  ): IommuDomain | ErrPtr;
   /** The legacy allocator by type. */
   domain_alloc?(k: Kernel, type: number): IommuDomain | ErrPtr | null;
 

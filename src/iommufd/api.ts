@@ -18,9 +18,13 @@ import {
   decode,
   encode,
   ioctlNumber,
+  IOMMU_TEST_OP,
   pack,
   structs,
+  testCmds,
 } from './uapi.js';
+
+type TestCmdName = keyof typeof testCmds;
 
 /** A command's result: errno 0 or negative, and the struct as the kernel left it. */
 export interface IoctlResult {
@@ -172,6 +176,72 @@ export class Iommufd {
       val64: val,
     });
     return { errno: r.errno, val: r.out.val64 as bigint };
+  }
+
+  /** IOMMU_HWPT_ALLOC of a paging HWPT on an IOAS for a device (no driver data). */
+  hwptAlloc(devId: number, ptId: number, flags = 0): { errno: number; id: number } {
+    const r = this.call('IOMMU_HWPT_ALLOC', 'hwpt_alloc', { flags, dev_id: devId, pt_id: ptId });
+    return { errno: r.errno, id: Number(r.out.out_hwpt_id) };
+  }
+
+  /** One IOMMU_TEST_CMD op with its union member's fields (CONFIG_IOMMUFD_TEST). */
+  testCmd(member: TestCmdName, op: number, values: Decoded): IoctlResult {
+    const l = testCmds[member];
+    const bytes = pack(l, { ...values, op });
+    const errno = this.file.ioctl(ioctlNumber('IOMMU_TEST_CMD'), bytes);
+    return { errno, out: decode(l, bytes) };
+  }
+
+  /**
+   * IOMMU_TEST_OP_MOCK_DOMAIN(_FLAGS): a mock device bound to this iommufd and
+   * attached to `ptId` (an IOAS or a HWPT). The selftest must be loaded
+   * (iommufd_test_init()). Destroying `stdevId` undoes it.
+   */
+  mockDomain(
+    ptId: number,
+    devFlags?: number,
+  ): { errno: number; stdevId: number; hwptId: number; idevId: number } {
+    const r =
+      devFlags === undefined
+        ? this.testCmd('mock_domain', IOMMU_TEST_OP.MOCK_DOMAIN, { id: ptId })
+        : this.testCmd('mock_domain_flags', IOMMU_TEST_OP.MOCK_DOMAIN_FLAGS, {
+            id: ptId,
+            dev_flags: devFlags,
+          });
+    return {
+      errno: r.errno,
+      stdevId: Number(r.out.out_stdev_id),
+      hwptId: Number(r.out.out_hwpt_id),
+      idevId: Number(r.out.out_idev_id),
+    };
+  }
+
+  /** IOMMU_TEST_OP_MOCK_DOMAIN_REPLACE: the selftest device moves to `ptId`; the HWPT it lands on comes back. */
+  mockDomainReplace(stdevId: number, ptId: number): { errno: number; hwptId: number } {
+    const r = this.testCmd('mock_domain_replace', IOMMU_TEST_OP.MOCK_DOMAIN_REPLACE, {
+      id: stdevId,
+      pt_id: ptId,
+    });
+    return { errno: r.errno, hwptId: Number(r.out.pt_id) };
+  }
+
+  /** IOMMU_TEST_OP_MD_CHECK_MAP: the mock domain of `hwptId` maps [iova, iova + length) to the user buffer. */
+  checkMap(hwptId: number, iova: bigint | number, length: bigint | number, userVa: bigint | number): number {
+    return this.testCmd('check_map', IOMMU_TEST_OP.MD_CHECK_MAP, {
+      id: hwptId,
+      iova: BigInt(iova),
+      length: BigInt(length),
+      uptr: BigInt(userVa),
+    }).errno;
+  }
+
+  /** IOMMU_TEST_OP_MD_CHECK_REFS: every page of the user range is pinned `refs` times. */
+  checkRefs(userVa: bigint | number, length: bigint | number, refs: number): number {
+    return this.testCmd('check_refs', IOMMU_TEST_OP.MD_CHECK_REFS, {
+      length: BigInt(length),
+      uptr: BigInt(userVa),
+      refs,
+    }).errno;
   }
 
   close(): void {

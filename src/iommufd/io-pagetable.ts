@@ -42,6 +42,13 @@ import { IOMMU_WRITE } from '../pgtable/prot.js';
 import type { IommuDomain } from '../iommu/domain.js';
 import { iommu_map, iommu_unmap } from '../iommu/map.js';
 import type { UserProcess } from '../mm/user-mm.js';
+import type { Device } from '../base/device.js';
+import {
+  IOMMU_RESV_DIRECT_RELAXABLE,
+  IOMMU_RESV_MSI,
+  IOMMU_RESV_SW_MSI,
+  iommu_get_resv_regions,
+} from '../iommu/resv-regions.js';
 import { accountPinned, pinPages, unpinPages } from './pages.js';
 
 export const ULONG_MAX = (1n << 64n) - 1n;
@@ -408,6 +415,43 @@ export class IoPagetable {
     for (const r of this.reserved)
       if (r.owner === owner) this.k.alloc.free(r.mem, 'iopt_remove_reserved_iova');
     this.reserved = this.reserved.filter((r) => r.owner !== owner);
+  }
+
+  /**
+   * iopt_table_enforce_dev_resv_regions(): each of the device's reserved
+   * regions (iommu_get_resv_regions(), the relaxable direct maps skipped)
+   * becomes a reservation owned by the device, -EADDRINUSE over an area or an
+   * allowed range. With `swMsi` the software MSI window's start is reported
+   * there; a driver giving both hardware and software MSI regions, or two
+   * software windows, is a WARN and -EINVAL. On failure the device's
+   * reservations made so far are removed.
+   */
+  enforceDevResvRegions(dev: Device, swMsi: { start: bigint | null } | null): number {
+    let hw = 0;
+    let sw = 0;
+    let rc = 0;
+    for (const r of iommu_get_resv_regions(this.k, dev)) {
+      if (r.type === IOMMU_RESV_DIRECT_RELAXABLE) continue;
+      if (swMsi && r.type === IOMMU_RESV_MSI) hw++;
+      if (swMsi && r.type === IOMMU_RESV_SW_MSI) {
+        swMsi.start = r.start;
+        sw++;
+      }
+      rc = this.reserveIova(r.start, r.start + r.length - 1n, dev);
+      if (rc) break;
+    }
+    if (
+      !rc &&
+      (this.k.printk.warn(
+        sw > 0 && hw > 0,
+        'iopt_table_enforce_dev_resv_regions',
+        'WARN_ON(num_sw_msi && num_hw_msi)',
+      ) ||
+        this.k.printk.warn(sw > 1, 'iopt_table_enforce_dev_resv_regions', 'WARN_ON(num_sw_msi > 1)'))
+    )
+      rc = -EINVAL;
+    if (rc) this.removeReserved(dev);
+    return rc;
   }
 
   /**

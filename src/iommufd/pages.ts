@@ -40,6 +40,7 @@ export function pinPages(pages: IoptPages, first: bigint, last: bigint): number[
       return -EFAULT;
     }
     pages.pinned.set(i, { phys, refs: 1, accounted: false });
+    pages.proc.pin(phys);
     got.push(phys);
   }
   return got;
@@ -78,6 +79,7 @@ export function unpinPages(pages: IoptPages, first: bigint, last: bigint): void 
     const p = pages.pinned.get(i);
     if (!p || --p.refs > 0) continue;
     pages.pinned.delete(i);
+    pages.proc.unpin(p.phys);
     if (!p.accounted) continue;
     if (pages.accountMode === 'user') a.userLockedVm--;
     else if (pages.accountMode === 'mm') a.mmLockedVm--;

@@ -301,6 +301,28 @@ export const testCmds = {
     ['length', 'u64'],
   ]),
   memory_limit: testCmd('memory_limit', [['limit', 'u32']]),
+  mock_domain: testCmd('mock_domain', [
+    ['out_stdev_id', 'u32'],
+    ['out_hwpt_id', 'u32'],
+    ['out_idev_id', 'u32'],
+  ]),
+  mock_domain_flags: testCmd('mock_domain_flags', [
+    ['out_stdev_id', 'u32'],
+    ['out_hwpt_id', 'u32'],
+    ['out_idev_id', 'u32'],
+    ['dev_flags', 'u32'],
+  ]),
+  mock_domain_replace: testCmd('mock_domain_replace', [['pt_id', 'u32']]),
+  check_map: testCmd('check_map', [
+    ['iova', 'u64'],
+    ['length', 'u64'],
+    ['uptr', 'u64'],
+  ]),
+  check_refs: testCmd('check_refs', [
+    ['length', 'u64'],
+    ['uptr', 'u64'],
+    ['refs', 'u32'],
+  ]),
 } as const;
 
 /** IOMMU_TEST_CMD is _IO(IOMMUFD_TYPE, IOMMUFD_CMD_BASE + 32), in the table with CONFIG_IOMMUFD_TEST. */

@@ -58,6 +58,8 @@ export class UserProcess {
   capIpcLock = false;
   /** user_struct.locked_vm, mm.locked_vm and mm.pinned_vm, in pages. */
   readonly accounting = { userLockedVm: 0, mmLockedVm: 0, mmPinnedVm: 0 };
+  /** FOLL_PIN pins per 4 KiB frame: page_ref_count() / GUP_PIN_COUNTING_BIAS of each page. */
+  private readonly pins = new Map<number, number>();
 
   constructor(readonly k: Kernel) {}
 
@@ -140,6 +142,32 @@ export class UserProcess {
       this.frames.set(page, frame);
     }
     return frame + (addr - page * v.pageSize);
+  }
+
+  /** pin_user_pages() of the 4 KiB page at physical address phys (one more FOLL_PIN). */
+  pin(phys: number): void {
+    const f = Math.floor(phys / USER_PAGE_SIZE);
+    this.pins.set(f, (this.pins.get(f) ?? 0) + 1);
+  }
+
+  /** unpin_user_page() */
+  unpin(phys: number): void {
+    const f = Math.floor(phys / USER_PAGE_SIZE);
+    const n = (this.pins.get(f) ?? 0) - 1;
+    if (n > 0) this.pins.set(f, n);
+    else this.pins.delete(f);
+  }
+
+  /**
+   * get_user_pages_fast() of the page at addr, as a refcount check sees it:
+   * its frame, its FOLL_PIN count and whether it is part of a compound (huge)
+   * page; -EFAULT outside a mapping.
+   */
+  pageInfo(addr: number): { phys: number; pins: number; compound: boolean } | number {
+    const phys = this.physOf(addr);
+    if (phys < 0) return phys;
+    const frame = Math.floor(phys / USER_PAGE_SIZE);
+    return { phys, pins: this.pins.get(frame) ?? 0, compound: this.vmaAt(addr)!.pageSize > USER_PAGE_SIZE };
   }
 
   /** copy_from_user(): the bytes, or -EFAULT when any of them is not mapped readable. */

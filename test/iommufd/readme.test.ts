@@ -15,3 +15,24 @@ it('the README example does what its comments say', () => {
   fd.close();
   expect(k.alloc.liveAllocations()).toEqual([]);
 });
+
+it('the README mock-device example does what its comments say', async () => {
+  const { bootMachine, iommufd_test_init } = await import('../../src/index.js');
+  const m = bootMachine(['arm64-dt-smmuv3-mini'], { profile: 'v6.12' });
+  expect(iommufd_test_init(m.kernel)).toBe(0);
+  const proc = new UserProcess(m.kernel);
+  const fd = Iommufd.open(m.kernel, proc) as Iommufd;
+  const ioas = fd.ioasAlloc().id;
+  expect(ioas).toBe(1);
+  expect(fd.mockDomain(ioas)).toEqual({ errno: 0, stdevId: 2, hwptId: 4, idevId: 3 });
+  const buf = proc.mmap(16 * 4096);
+  const { iova } = fd.ioasMap({ ioasId: ioas, userVa: buf, length: 16 * 4096 });
+  expect(fd.checkMap(4, iova, 16 * 4096, buf)).toBe(0);
+  expect(fd.checkRefs(buf, 16 * 4096, 1)).toBe(0);
+  expect(fd.hwptAlloc(3, ioas)).toEqual({ errno: 0, id: 5 });
+  expect(fd.mockDomainReplace(2, 5)).toEqual({ errno: 0, hwptId: 5 });
+  expect(fd.destroy(4)).toBe(-2);
+  fd.close();
+  expect(proc.accounting.mmPinnedVm).toBe(0);
+  expect(m.finish().leaks).toEqual([]);
+});

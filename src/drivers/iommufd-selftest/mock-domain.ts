@@ -25,6 +25,7 @@
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Device } from '../../base/device.js';
 import type { IommuDomainOps } from '../../iommu/domain.js';
+import type { IommuUserData } from '../../iommu/user-data.js';
 import { IommuDomain, IOMMU_DOMAIN_UNMANAGED } from '../../iommu/domain.js';
 import { EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, ERR_PTR, type ErrPtr } from '../../kernel/errno.js';
 import { allocPageTable, PageTable } from '../../pgtable/page-table.js';
@@ -89,15 +90,23 @@ export function mock_domain_alloc_paging(k: Kernel, dev: Device | null): MockIom
 }
 
 /**
- * mock_domain_alloc_user() for a paging domain (no parent): only the nest
- * parent and dirty tracking flags, no user data, dirty tracking only for a
- * device that has it.
+ * mock_domain_alloc_user() (6.12): without a parent a paging domain, for
+ * the nest-parent and dirty-tracking flags only, no user data, and dirty
+ * tracking only for a device that has it. Nested mock domains (a parent
+ * given) are not modelled yet: -EOPNOTSUPP.
  */
-export function mock_domain_alloc_user(k: Kernel, dev: Device, flags: number): MockIommuDomain | ErrPtr {
+export function mock_domain_alloc_user(
+  k: Kernel,
+  dev: Device,
+  flags: number,
+  parent: IommuDomain | null = null,
+  data: IommuUserData | null = null,
+): MockIommuDomain | ErrPtr {
+  if (parent) return ERR_PTR(-EOPNOTSUPP);
   const has_dirty_flag = (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) !== 0;
   const no_dirty_ops = (mock_dev_flags(dev) & MOCK_FLAGS_DEVICE_NO_DIRTY) !== 0;
   if (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) return ERR_PTR(-EOPNOTSUPP);
-  if (has_dirty_flag && no_dirty_ops) return ERR_PTR(-EOPNOTSUPP);
+  if (data || (has_dirty_flag && no_dirty_ops)) return ERR_PTR(-EOPNOTSUPP);
   const domain = mock_domain_alloc_paging(k, dev);
   if (!domain) return ERR_PTR(-ENOMEM);
   if (has_dirty_flag) domain.dirty_ops = true;

@@ -23,7 +23,7 @@ import { bus_register, bus_unregister, createBus } from '../../base/bus.js';
 import { platform_device_register_full, platform_device_unregister } from '../../base/platform.js';
 import { ENODEV, EOPNOTSUPP, ERR_PTR } from '../../kernel/errno.js';
 import { type IommuDomain, IOMMU_DOMAIN_BLOCKED, staticDomain } from '../../iommu/domain.js';
-import { mock_domain_alloc_paging, mock_domain_ops } from './mock-domain.js';
+import { mock_domain_alloc_paging, mock_domain_alloc_user, mock_domain_ops } from './mock-domain.js';
 import { MOCK_FLAGS_DEVICE_NO_DIRTY, mock_dev_flags } from './mock-dev.js';
 import {
   IommuDevice,
@@ -75,6 +75,8 @@ function makeMockOps(k: Kernel, bus: BusType, iommu: IommuDevice, blocking: Iomm
     device_group: generic_device_group,
     /** mock_domain_alloc_paging() (mock-domain.ts) */
     domain_alloc_paging: mock_domain_alloc_paging,
+    /** mock_domain_alloc_user() (mock-domain.ts): iommufd's HWPT_ALLOC path; v6.4's mock had none. */
+    domain_alloc_user: k.profile.mock.isDriver ? mock_domain_alloc_user : undefined,
     /** mock_domain_capable() */
     capable: (_kk, dev, cap) =>
       cap === 'CACHE_COHERENCY' ||

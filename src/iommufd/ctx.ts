@@ -1,0 +1,161 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * struct iommufd_ctx and its object table (drivers/iommu/iommufd/main.c,
+ * 6.12: _iommufd_object_alloc(), iommufd_object_finalize(),
+ * iommufd_object_abort(), iommufd_object_abort_and_destroy(),
+ * iommufd_get_object(), iommufd_object_remove(), iommufd_fops_release()).
+ *
+ * Ids are the lowest free in [1, 2^31 - 1] (xa_alloc with XA_FLAGS_ALLOC1
+ * and xa_limit_31b), reserved at allocation and visible to lookups only once
+ * finalized. `users` starts at 1 (the table's); each dependent object and
+ * each driver holding an object adds one, so removing an object someone
+ * uses is -EBUSY. The short-term references an ioctl takes while it runs
+ * (iommufd_get_object()/iommufd_put_object()) are not modelled: nothing runs
+ * concurrently, so they are always dropped before anyone could observe them.
+ */
+import type { Allocation } from '../kernel/alloc.js';
+import { EBUSY, ENOENT, ENOMEM } from '../kernel/errno.js';
+import { Ida } from '../kernel/ida.js';
+import type { Kernel } from '../kernel/kernel.js';
+import type { UserProcess } from '../mm/user-mm.js';
+
+/** enum iommufd_object_type (the ones the model has). */
+export type IommufdObjectType = 'IOAS' | 'DEVICE' | 'HWPT_PAGING' | 'HWPT_NESTED' | 'SELFTEST';
+
+export interface IommufdObject {
+  readonly id: number;
+  readonly type: IommufdObjectType;
+  /** refcount users: 1 for the table, one per dependent object or driver reference. */
+  users: number;
+  readonly mem: Allocation;
+  /** iommufd_object_ops[type].destroy(): releases what the object holds (not its memory). */
+  destroy(): void;
+}
+
+const XA_LIMIT_31B = 2 ** 31 - 1;
+
+/** struct iommufd_ctx */
+export class IommufdCtx {
+  /** id -> object, or null while reserved (allocated, not finalized). */
+  private readonly objects = new Map<number, IommufdObject | null>();
+  private readonly ids = new Ida();
+  /** ictx->groups: iommufd's per-iommu_group state, by group id (device.ts). */
+  readonly groups = new Map<number, unknown>();
+  accountMode: 'user' | 'mm' = 'user';
+  /** CAP_SYS_RESOURCE of the opener (RLIMIT_MODE needs it). */
+  capSysResource = true;
+  /** ictx->vfio_ioas: the IOAS VFIO compatibility uses (IOMMU_VFIO_IOAS), or null. */
+  vfioIoas: IommufdObject | null = null;
+  /** iommufd_test_memory_limit as IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT left it (65536 by default; a module global in the kernel). */
+  testMemoryLimit = 65536;
+  private readonly mem: Allocation;
+
+  constructor(
+    readonly k: Kernel,
+    readonly proc: UserProcess,
+    mem: Allocation,
+  ) {
+    this.mem = mem;
+  }
+
+  /** Objects in the table, finalized ones. */
+  get objectCount(): number {
+    let n = 0;
+    for (const o of this.objects.values()) if (o) n++;
+    return n;
+  }
+
+  /** The finalized objects, by id. */
+  *entries(): IterableIterator<IommufdObject> {
+    for (const o of this.objects.values()) if (o) yield o;
+  }
+
+  /** _iommufd_object_alloc(): the object with a reserved id, or -ENOMEM (the kzalloc) or -EBUSY (no id left). */
+  allocObject<T extends IommufdObject>(make: (id: number, mem: Allocation) => T, type: string): T | number {
+    const mem = this.k.alloc.alloc(`iommufd ${type}`, 'iommufd', '_iommufd_object_alloc');
+    if (!mem) return -ENOMEM;
+    if (this.ids.size >= XA_LIMIT_31B) {
+      // xa_alloc() with no free id under xa_limit_31b.
+      this.k.alloc.free(mem, '_iommufd_object_alloc');
+      return -EBUSY;
+    }
+    const id = this.ids.alloc() + 1;
+    this.objects.set(id, null);
+    return make(id, mem);
+  }
+
+  /** iommufd_object_finalize(): lookups find it from now on. */
+  finalize(obj: IommufdObject): void {
+    this.objects.set(obj.id, obj);
+  }
+
+  /** iommufd_object_abort(): the id and the memory go back; nothing the object holds is released. */
+  abort(obj: IommufdObject): void {
+    this.objects.delete(obj.id);
+    this.ids.free(obj.id - 1);
+    this.k.alloc.free(obj.mem, 'iommufd_object_abort');
+  }
+
+  /** iommufd_object_abort_and_destroy() */
+  abortAndDestroy(obj: IommufdObject): void {
+    obj.destroy();
+    this.abort(obj);
+  }
+
+  /** iommufd_get_object(): the finalized object of that id and type ('ANY' for any), or -ENOENT. */
+  get(id: number, type: IommufdObjectType | 'ANY'): IommufdObject | number {
+    const obj = this.objects.get(id);
+    return obj && (type === 'ANY' || obj.type === type) ? obj : -ENOENT;
+  }
+
+  /**
+   * iommufd_object_remove(): with `held`, the caller's own reference is
+   * dropped first (iommufd_object_destroy_user() for a driver's object,
+   * iommufd_object_put_and_try_destroy() for an automatic HWPT) and stays
+   * dropped when someone else still uses it (-EBUSY); without it, IOMMU_DESTROY
+   * of an id: -ENOENT, -EBUSY while used, else destroyed.
+   */
+  remove(id: number, held: IommufdObject | null = null): number {
+    const obj = this.objects.get(id);
+    if (held) {
+      held.users--;
+      if (this.k.printk.warn(obj !== held, 'iommufd_object_remove', 'WARN_ON(obj != to_destroy)'))
+        return -ENOENT;
+    } else if (!obj) {
+      return -ENOENT;
+    }
+    if (obj!.users !== 1) return -EBUSY;
+    obj!.users = 0;
+    this.objects.delete(id);
+    if (this.vfioIoas === obj) this.vfioIoas = null;
+    this.ids.free(id - 1);
+    obj!.destroy();
+    this.k.alloc.free(obj!.mem, 'iommufd_object_remove');
+    return 0;
+  }
+
+  /**
+   * iommufd_fops_release(): destroy every object whose only user is the
+   * table, again and again (a destroy drops the users it held), until none
+   * is left.
+   */
+  release(): void {
+    while (this.objectCount > 0) {
+      let destroyed = 0;
+      for (const [id, obj] of [...this.objects]) {
+        if (!obj || obj.users !== 1) continue;
+        this.objects.delete(id);
+        this.ids.free(id - 1);
+        obj.users = 0;
+        obj.destroy();
+        this.k.alloc.free(obj.mem, 'iommufd_fops_release');
+        destroyed++;
+      }
+      if (destroyed === 0) {
+        this.k.printk.warn(true, 'iommufd_fops_release', 'WARN_ON(!destroyed): a users count never drops');
+        break;
+      }
+    }
+    this.k.alloc.free(this.mem, 'iommufd_fops_release');
+  }
+}
