@@ -132,6 +132,23 @@ export interface IommuDomainGeometry {
   readonly force_aperture: boolean;
 }
 
+/**
+ * struct iommu_dirty_ops: a paging domain that can track the pages devices
+ * wrote. read_and_clear_dirty() reports each dirty range to `record` (null:
+ * only clear, as iommufd does before turning tracking on).
+ */
+export interface IommuDirtyOps {
+  set_dirty_tracking(k: Kernel, domain: IommuDomain, enable: boolean): number;
+  read_and_clear_dirty(
+    k: Kernel,
+    domain: IommuDomain,
+    iova: number,
+    size: number,
+    flags: number,
+    record: ((iova: number, length: number) => void) | null,
+  ): number;
+}
+
 export class IommuDomain {
   /** Set by __iommu_domain_alloc() (the static domains set it themselves). */
   type: number;
@@ -153,6 +170,8 @@ export class IommuDomain {
   pgtable: PageTable | null = null;
   /** The IOMMU instance whose IOTLB caches this domain's translations (the driver's choice at finalise). */
   iommu: IommuDevice | null = null;
+  /** domain->dirty_ops: set by drivers for domains allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING. */
+  dirty_ops: IommuDirtyOps | null = null;
 
   constructor(type: number, ops: IommuDomainOps | null, label: string) {
     this.type = type;

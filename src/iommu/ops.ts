@@ -12,6 +12,7 @@ import type { IommuDomain, IommuDomainOps } from './domain.js';
 import type { IommuResvRegion } from './resv-regions.js';
 import type { Fwnode } from '../base/fwnode.js';
 import type { IommuUserData } from './user-data.js';
+import type { Allocation } from '../kernel/alloc.js';
 
 /** struct of_phandle_args: the IOMMU node and the cells of one `iommus` entry. */
 export interface OfPhandleArgs {
@@ -67,6 +68,15 @@ export interface IommuOps {
     parent: IommuDomain | null,
     data: IommuUserData | null,
   ): IommuDomain | ErrPtr;
+  /**
+   * hw_info(): the IOMMU's registers as iommufd's IOMMU_GET_HW_INFO reports
+   * them, as the uAPI struct's bytes with its iommu_hw_info_type; `mem` is
+   * the kzalloc the caller frees.
+   */
+  hw_info?(
+    k: Kernel,
+    dev: Device,
+  ): { readonly data: Uint8Array; readonly type: number; readonly mem: Allocation } | ErrPtr;
   /** The legacy allocator by type. */
   domain_alloc?(k: Kernel, type: number): IommuDomain | ErrPtr | null;
 

@@ -244,6 +244,84 @@ export class Iommufd {
     }).errno;
   }
 
+  /** IOMMU_HWPT_SET_DIRTY_TRACKING */
+  setDirtyTracking(hwptId: number, enable: boolean): number {
+    return this.call('IOMMU_HWPT_SET_DIRTY_TRACKING', 'hwpt_set_dirty_tracking', {
+      hwpt_id: hwptId,
+      flags: enable ? 1 : 0,
+    }).errno;
+  }
+
+  /**
+   * IOMMU_HWPT_GET_DIRTY_BITMAP into the bitmap at user address `data`
+   * (one bit per page_size from iova); `noClear` keeps the dirty bits.
+   */
+  getDirtyBitmap(a: {
+    hwptId: number;
+    iova: bigint | number;
+    length: bigint | number;
+    pageSize: bigint | number;
+    data: bigint | number;
+    noClear?: boolean;
+  }): number {
+    return this.call('IOMMU_HWPT_GET_DIRTY_BITMAP', 'hwpt_get_dirty_bitmap', {
+      hwpt_id: a.hwptId,
+      flags: a.noClear ? 1 : 0,
+      iova: BigInt(a.iova),
+      length: BigInt(a.length),
+      page_size: BigInt(a.pageSize),
+      data: BigInt(a.data),
+    }).errno;
+  }
+
+  /** IOMMU_GET_HW_INFO with a `dataLen`-byte buffer: the driver's struct as the kernel copied it. */
+  hwInfo(
+    devId: number,
+    dataLen = 64,
+  ): {
+    errno: number;
+    type: number;
+    dataLen: number;
+    data: Uint8Array;
+    capabilities: bigint;
+    maxPasidLog2: number;
+  } {
+    const buf = this.scratch(Math.max(1, dataLen));
+    const r = this.call('IOMMU_GET_HW_INFO', 'hw_info', {
+      dev_id: devId,
+      data_len: dataLen,
+      data_uptr: BigInt(buf),
+    });
+    const data = this.proc.read(buf, dataLen);
+    this.proc.munmap(buf, Math.max(1, dataLen));
+    return {
+      errno: r.errno,
+      type: Number(r.out.out_data_type),
+      dataLen: Number(r.out.data_len),
+      data: typeof data === 'number' ? new Uint8Array(0) : data,
+      capabilities: r.out.out_capabilities as bigint,
+      maxPasidLog2: Number(r.out.out_max_pasid_log2),
+    };
+  }
+
+  /** IOMMU_TEST_OP_DIRTY: mark the mock entries of the set bits of the user bitmap dirty; how many were. */
+  mockDirty(a: {
+    hwptId: number;
+    iova: bigint | number;
+    length: bigint | number;
+    pageSize: bigint | number;
+    bitmap: bigint | number;
+  }): { errno: number; nrDirty: number } {
+    const r = this.testCmd('dirty', IOMMU_TEST_OP.DIRTY, {
+      id: a.hwptId,
+      iova: BigInt(a.iova),
+      length: BigInt(a.length),
+      page_size: BigInt(a.pageSize),
+      uptr: BigInt(a.bitmap),
+    });
+    return { errno: r.errno, nrDirty: Number(r.out.out_nr_dirty) };
+  }
+
   close(): void {
     this.file.close();
   }

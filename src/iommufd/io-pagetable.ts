@@ -368,6 +368,31 @@ export class IoPagetable {
     return this.unmapRange(iova, last);
   }
 
+  /**
+   * iopt_for_each_contig_area(): fn(cur, last) for each published area
+   * covering [iova, lastIova] one after the other, clipped to the range; an
+   * error from fn stops it; a hole or an unpublished area is -EINVAL
+   * (!iopt_area_contig_done()).
+   */
+  forEachContigArea(iova: bigint, lastIova: bigint, fn: (cur: bigint, last: bigint) => number): number {
+    let cur = iova;
+    let node = this.areas.firstIntersecting(iova, iova);
+    while (node && node.start <= cur && node.value.pages) {
+      const last: bigint = lastIova < node.last ? lastIova : node.last;
+      const rc = fn(cur, last);
+      if (rc) return rc;
+      if (last === lastIova) return 0;
+      cur = last + 1n;
+      node = this.areas.next(node);
+    }
+    return -EINVAL;
+  }
+
+  /** The areas with pages, in IOVA order, as [start, last]. */
+  *publishedAreas(): IterableIterator<{ readonly start: bigint; readonly last: bigint }> {
+    for (const node of this.areas) if (node.value.pages) yield { start: node.start, last: node.last };
+  }
+
   /** iopt_get_pages(): the slices backing [iova, iova + length), which must be covered contiguously. */
   getPages(iova: bigint, length: bigint, list: PagesListElm[]): number {
     if (length === 0n) return -EINVAL;

@@ -19,8 +19,9 @@
  * The object table is ctx.ts; the commands are ioas.ts (the IOAS commands,
  * OPTION, VFIO_IOAS), hw-pagetable.ts (HWPT_ALLOC), device.ts (bind,
  * attach, replace, detach, used by the selftest and by drivers) and
- * selftest.ts (IOMMU_TEST_CMD with CONFIG_IOMMUFD_TEST). The rest of 6.12's
- * table (GET_HW_INFO, the dirty-tracking and invalidate commands,
+ * selftest.ts (IOMMU_TEST_CMD with CONFIG_IOMMUFD_TEST), dirty.ts
+ * (HWPT_SET_DIRTY_TRACKING, HWPT_GET_DIRTY_BITMAP), hw-info.ts
+ * (GET_HW_INFO). The rest of 6.12's table (HWPT_INVALIDATE,
  * FAULT_QUEUE_ALLOC) passes the generic checks and then throws a
  * NotModelledError naming the command rather than answering wrongly.
  */
@@ -29,6 +30,8 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { UserProcess } from '../mm/user-mm.js';
 import { IommufdCtx } from './ctx.js';
 import { hwptHandlers } from './hw-pagetable.js';
+import { dirtyHandlers } from './dirty.js';
+import { hwInfoHandlers } from './hw-info.js';
 import { ioasHandlers } from './ioas.js';
 import { iommufdTest } from './selftest.js';
 import type { IoctlOp } from './uapi.js';
@@ -153,5 +156,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   IOMMU_DESTROY: (u) => u.ctx.remove(n32(u.cmd.id)),
   ...ioasHandlers,
   ...hwptHandlers,
+  ...dirtyHandlers,
+  ...hwInfoHandlers,
   IOMMU_TEST_CMD: iommufdTest,
 };

@@ -12,11 +12,13 @@
  * all. The selftest must be loaded (iommufd_test_init(), what loading
  * iommufd.ko does in a CONFIG_IOMMUFD_TEST kernel): otherwise -ENODEV.
  */
-import { EFAULT, EINVAL, EIO, EOPNOTSUPP, EOVERFLOW, IS_ERR, PTR_ERR } from '../kernel/errno.js';
+import { EFAULT, EINVAL, EIO, ENOMEM, EOPNOTSUPP, EOVERFLOW, IS_ERR, PTR_ERR } from '../kernel/errno.js';
 import type { Device } from '../base/device.js';
 import { IOMMU_DOMAIN_UNMANAGED } from '../iommu/domain.js';
 import { mock_dev_create, mock_dev_destroy } from '../drivers/iommufd-selftest/mock-dev.js';
-import { mock_domain_ops } from '../drivers/iommufd-selftest/mock-domain.js';
+import type { MockIommuDomain } from '../drivers/iommufd-selftest/mock-domain.js';
+import { MOCK_DIRTY_TRACK, mock_domain_ops } from '../drivers/iommufd-selftest/mock-domain.js';
+import { ACCESS_LEAF } from '../pgtable/engine.js';
 import { MOCK_IO_PAGE_SIZE } from '../pgtable/formats/iommufd-mock.js';
 import { USER_PAGE_SIZE, userPtr } from '../mm/user-mm.js';
 import type { IommufdCtx, IommufdObject } from './ctx.js';
@@ -166,6 +168,54 @@ function testMdCheckRefs(u: Ucmd): number {
   return 0;
 }
 
+/**
+ * iommufd_test_dirty(): for each set bit i of the user's bitmap, the mock
+ * entry is marked dirty as a device write would, and counted. As in 6.12,
+ * the entry looked up is xarray index (iova + i * page_size) / page_size,
+ * which is that IOVA's entry only when page_size is MOCK_IO_PAGE_SIZE.
+ */
+function testDirty(u: Ucmd): number {
+  const c = decode(testCmds.dirty, u.bytes);
+  const iova = n64(c.iova);
+  const length = n64(c.length);
+  const pageSize = n64(c.page_size);
+  const uptr = n64(c.uptr);
+  if (!pageSize || !length || iova % pageSize || length % pageSize || !uptr) return -EINVAL;
+  const max = length / pageSize;
+  if (max > 16n * 1024n * 1024n * 8n) return -EOVERFLOW;
+  const hwpt = getMdPagetable(u.ctx, n32(u.cmd.id));
+  if (typeof hwpt === 'number') return hwpt;
+  const mock = hwpt.domain as MockIommuDomain;
+  if (!(mock.flags & MOCK_DIRTY_TRACK)) return -EINVAL;
+  const k = u.ctx.k;
+  const tmp = k.alloc.alloc('iommufd_test_dirty bitmap', 'iommufd', 'iommufd_test_dirty');
+  if (!tmp) return -ENOMEM;
+  const n = Number(max);
+  const addr = userPtr(uptr);
+  const bits = addr < 0 ? -EFAULT : u.ctx.proc.read(addr, Math.ceil(n / 8));
+  let count = 0;
+  if (typeof bits !== 'number') {
+    const t = mock.pgtable!;
+    for (let byte = 0; byte < bits.length; byte++) {
+      if (!bits[byte]) continue;
+      for (let b = 0; b < 8; b++) {
+        const i = byte * 8 + b;
+        if (i >= n || !(bits[byte] & (1 << b))) continue;
+        const cur = iova + BigInt(i) * pageSize;
+        const at = (cur / pageSize) * BigInt(MOCK_IO_PAGE_SIZE);
+        if (at > BigInt(Number.MAX_SAFE_INTEGER) || !(t.access(Number(at)) & ACCESS_LEAF)) continue;
+        t.markDirty(Number(at));
+        count++;
+      }
+    }
+  }
+  k.alloc.free(tmp, 'iommufd_test_dirty');
+  if (typeof bits === 'number') return bits;
+  c.out_nr_dirty = BigInt(count);
+  encode(testCmds.dirty, c, u.bytes);
+  return u.respond();
+}
+
 /** iommufd_test_add_reserved(): a reservation owned by nobody, kept until the IOAS goes. */
 function testAddReserved(u: Ucmd): number {
   const c = decode(testCmds.add_reserved, u.bytes);
@@ -193,6 +243,8 @@ export function iommufdTest(u: Ucmd): number {
       return testMdCheckPa(u);
     case IOMMU_TEST_OP.MD_CHECK_REFS:
       return testMdCheckRefs(u);
+    case IOMMU_TEST_OP.DIRTY:
+      return testDirty(u);
     case IOMMU_TEST_OP.SET_TEMP_MEMORY_LIMIT: {
       // Only caps the kernel's internal batch buffers; it cannot be below one element.
       const c = decode(testCmds.memory_limit, u.bytes);

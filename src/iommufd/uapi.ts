@@ -318,6 +318,14 @@ export const testCmds = {
     ['length', 'u64'],
     ['uptr', 'u64'],
   ]),
+  dirty: testCmd('dirty', [
+    ['flags', 'u32'],
+    ['iova', 'u64'],
+    ['length', 'u64'],
+    ['page_size', 'u64'],
+    ['uptr', 'u64'],
+    ['out_nr_dirty', 'u64'],
+  ]),
   check_refs: testCmd('check_refs', [
     ['length', 'u64'],
     ['uptr', 'u64'],

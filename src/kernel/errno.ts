@@ -27,6 +27,7 @@ export const errnoNames = {
   ERANGE: 34,
   EDEADLK: 35,
   ENOTTY: 25,
+  EPROTO: 71,
   EOVERFLOW: 75,
   EMSGSIZE: 90,
   EOPNOTSUPP: 95,
@@ -57,6 +58,7 @@ export const EMSGSIZE = errnoNames.EMSGSIZE;
 export const EDEADLK = errnoNames.EDEADLK;
 export const E2BIG = errnoNames.E2BIG;
 export const EOVERFLOW = errnoNames.EOVERFLOW;
+export const EPROTO = errnoNames.EPROTO;
 export const ERANGE = errnoNames.ERANGE;
 export const EOPNOTSUPP = errnoNames.EOPNOTSUPP;
 export const EADDRINUSE = errnoNames.EADDRINUSE;

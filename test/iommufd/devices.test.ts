@@ -21,6 +21,7 @@ import {
   EOPNOTSUPP,
 } from '../../src/kernel/errno.js';
 import type { Kernel } from '../../src/kernel/kernel.js';
+import type { ProfileName } from '../../src/profile/profile.js';
 import { loadPlatform } from '../../src/platform/load.js';
 import { bootPlatform } from '../../src/platform/boot.js';
 import { iommufd_test_init, mockState } from '../../src/drivers/iommufd-selftest/mock.js';
@@ -46,7 +47,7 @@ const P = 4096;
 const HP = 2 * 1024 * 1024;
 
 /** A booted machine with the selftest loaded, a process, /dev/iommu open and an IOAS. */
-function setup(opts: { platform?: string; profile?: string; failNth?: number } = {}) {
+function setup(opts: { platform?: string; profile?: ProfileName; failNth?: number } = {}) {
   const { desc, file } = loadPlatform(opts.platform ?? 'arm64-dt-smmuv3-mini');
   const { k } = bootPlatform(desc, { file, profile: opts.profile ?? 'v6.12', failNth: opts.failNth });
   const loaded = iommufd_test_init(k);
@@ -330,13 +331,13 @@ describe('IOMMU_HWPT_ALLOC and MOCK_DOMAIN_REPLACE', () => {
 describe('per kernel version: the seed bug through /dev/iommu', () => {
   // On x86 with Intel VT-d registered first, v6.8–v6.17 probe the mock device with Intel's ops:
   // no group, so iommufd_device_bind()'s capability check fails first (-EINVAL).
-  const outcome = (profile: string) => {
+  const outcome = (profile: ProfileName) => {
     const { fd, loaded } = setup({ platform: 'x86-q35-vtd-switch', profile });
     expect(loaded).toBe(0);
     const { id: ioas } = fd.ioasAlloc();
     return fd.mockDomain(ioas).errno;
   };
-  it.each([
+  it.each<[ProfileName, number]>([
     ['v6.7', 0],
     ['v6.8', -EINVAL],
     ['v6.12', -EINVAL],
@@ -347,7 +348,7 @@ describe('per kernel version: the seed bug through /dev/iommu', () => {
   });
 
   it('on arm64 (no global instance before the mock) every version from v6.7 works', () => {
-    for (const profile of ['v6.7', 'v6.8', 'v6.12', 'v6.18']) {
+    for (const profile of ['v6.7', 'v6.8', 'v6.12', 'v6.18'] as const) {
       const { fd } = setup({ profile });
       const { id: ioas } = fd.ioasAlloc();
       expect(fd.mockDomain(ioas).errno, profile).toBe(0);

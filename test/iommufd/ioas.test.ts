@@ -85,11 +85,11 @@ describe('the generic ioctl checks, in the kernel’s order', () => {
 
   it('commands of the table not modelled yet say so instead of answering', () => {
     const { fd } = setup();
-    expect(() => fd.call('IOMMU_GET_HW_INFO', 'hw_info', {})).toThrow(NotModelledError);
+    expect(() => fd.call('IOMMU_HWPT_INVALIDATE', 'hwpt_invalidate', {})).toThrow(NotModelledError);
     // Their generic checks still come first.
-    const b = pack(structs.hw_info, {});
+    const b = pack(structs.hwpt_invalidate, {});
     new DataView(b.buffer).setUint32(0, 8, true);
-    expect(fd.file.ioctl(ioctlNumber('IOMMU_GET_HW_INFO'), b)).toBe(-EINVAL);
+    expect(fd.file.ioctl(ioctlNumber('IOMMU_HWPT_INVALIDATE'), b)).toBe(-EINVAL);
   });
 });
 

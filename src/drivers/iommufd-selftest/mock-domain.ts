@@ -24,7 +24,7 @@
  */
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Device } from '../../base/device.js';
-import type { IommuDomainOps } from '../../iommu/domain.js';
+import type { IommuDirtyOps, IommuDomainOps } from '../../iommu/domain.js';
 import type { IommuUserData } from '../../iommu/user-data.js';
 import { IommuDomain, IOMMU_DOMAIN_UNMANAGED } from '../../iommu/domain.js';
 import { EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, ERR_PTR, type ErrPtr } from '../../kernel/errno.js';
@@ -49,13 +49,11 @@ export const IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
 export class MockIommuDomain extends IommuDomain {
   /** MOCK_DIRTY_TRACK */
   flags = 0;
-  /** domain->dirty_ops is set: allocated through mock_domain_alloc_user() with dirty tracking. */
-  dirty_ops = false;
 }
 
 /** mock_domain_nop_attach(): a domain with dirty ops cannot take a device that has none. */
 export function mock_domain_nop_attach(_k: Kernel, domain: IommuDomain, dev: Device): number {
-  const dirty = domain instanceof MockIommuDomain && domain.dirty_ops;
+  const dirty = domain instanceof MockIommuDomain && domain.dirty_ops !== null;
   if (dirty && mock_dev_flags(dev) & MOCK_FLAGS_DEVICE_NO_DIRTY) return -EINVAL;
   return 0;
 }
@@ -109,7 +107,7 @@ export function mock_domain_alloc_user(
   if (data || (has_dirty_flag && no_dirty_ops)) return ERR_PTR(-EOPNOTSUPP);
   const domain = mock_domain_alloc_paging(k, dev);
   if (!domain) return ERR_PTR(-ENOMEM);
-  if (has_dirty_flag) domain.dirty_ops = true;
+  if (has_dirty_flag) domain.dirty_ops = mock_dirty_ops;
   return domain;
 }
 
@@ -196,3 +194,10 @@ export function mock_domain_read_and_clear_dirty(
   if (!t) return -EINVAL;
   return t.readAndClearDirty(iova, size, flags, bitmap ?? (() => {}));
 }
+
+/** The mock's struct iommu_dirty_ops (dirty_ops in selftest.c). */
+export const mock_dirty_ops: IommuDirtyOps = {
+  set_dirty_tracking: (_k, d, enable) => mock_domain_set_dirty_tracking(d as MockIommuDomain, enable),
+  read_and_clear_dirty: (_k, d, iova, size, flags, record) =>
+    mock_domain_read_and_clear_dirty(d as MockIommuDomain, iova, size, flags, record),
+};

@@ -21,7 +21,7 @@ import type { Kernel } from '../../kernel/kernel.js';
 import type { IommuOps } from '../../iommu/ops.js';
 import { bus_register, bus_unregister, createBus } from '../../base/bus.js';
 import { platform_device_register_full, platform_device_unregister } from '../../base/platform.js';
-import { ENODEV, EOPNOTSUPP, ERR_PTR } from '../../kernel/errno.js';
+import { ENODEV, ENOMEM, EOPNOTSUPP, ERR_PTR } from '../../kernel/errno.js';
 import { type IommuDomain, IOMMU_DOMAIN_BLOCKED, staticDomain } from '../../iommu/domain.js';
 import { mock_domain_alloc_paging, mock_domain_alloc_user, mock_domain_ops } from './mock-domain.js';
 import { MOCK_FLAGS_DEVICE_NO_DIRTY, mock_dev_flags } from './mock-dev.js';
@@ -36,6 +36,9 @@ import { generic_device_group } from '../../iommu/group.js';
 import { makeIommuBusNotifier } from '../../iommu/subsys.js';
 
 export const MOCK_BUS_NAME = 'iommufd_mock';
+/** IOMMU_HW_INFO_TYPE_SELFTEST and IOMMU_HW_INFO_SELFTEST_REGVAL (iommufd_test.h). */
+export const IOMMU_HW_INFO_TYPE_SELFTEST = 0xfeedbeef;
+export const IOMMU_HW_INFO_SELFTEST_REGVAL = 0xdeadbeef;
 /** MOCK_IO_PAGE_SIZE: PAGE_SIZE / 2. */
 export const MOCK_IO_PAGE_SIZE = 2048;
 
@@ -77,6 +80,14 @@ function makeMockOps(k: Kernel, bus: BusType, iommu: IommuDevice, blocking: Iomm
     domain_alloc_paging: mock_domain_alloc_paging,
     /** mock_domain_alloc_user() (mock-domain.ts): iommufd's HWPT_ALLOC path; v6.4's mock had none. */
     domain_alloc_user: k.profile.mock.isDriver ? mock_domain_alloc_user : undefined,
+    /** mock_domain_hw_info(): struct iommu_test_hw_info { flags 0, test_reg 0xdeadbeef }, IOMMU_HW_INFO_TYPE_SELFTEST. */
+    hw_info(kk) {
+      const mem = kk.alloc.alloc('iommu_test_hw_info', 'iommufd-mock', 'mock_domain_hw_info');
+      if (!mem) return ERR_PTR(-ENOMEM);
+      const data = new Uint8Array(8);
+      new DataView(data.buffer).setUint32(4, IOMMU_HW_INFO_SELFTEST_REGVAL, true);
+      return { data, type: IOMMU_HW_INFO_TYPE_SELFTEST, mem };
+    },
     /** mock_domain_capable() */
     capable: (_kk, dev, cap) =>
       cap === 'CACHE_COHERENCY' ||
