@@ -322,6 +322,66 @@ export class Iommufd {
     return { errno: r.errno, nrDirty: Number(r.out.out_nr_dirty) };
   }
 
+  /** IOMMU_TEST_OP_CREATE_ACCESS on an IOAS: the access's file descriptor (close it with proc.close(fd)). */
+  createAccess(ioasId: number, needsPinPages = true): { errno: number; fd: number } {
+    const r = this.testCmd('create_access', IOMMU_TEST_OP.CREATE_ACCESS, {
+      id: ioasId,
+      flags: needsPinPages ? 1 : 0,
+    });
+    return { errno: r.errno, fd: Number(r.out.out_access_fd) };
+  }
+
+  /** IOMMU_TEST_OP_ACCESS_PAGES: pin through the access (checked against the user buffer when given); the item's id. */
+  accessPages(
+    accessFd: number,
+    iova: bigint | number,
+    length: bigint | number,
+    userVa: bigint | number = 0,
+    flags = 0,
+  ): { errno: number; id: number } {
+    const r = this.testCmd('access_pages', IOMMU_TEST_OP.ACCESS_PAGES, {
+      id: accessFd,
+      flags,
+      iova: BigInt(iova),
+      length: BigInt(length),
+      uptr: BigInt(userVa),
+    });
+    return { errno: r.errno, id: Number(r.out.out_access_pages_id) };
+  }
+
+  /** IOMMU_TEST_OP_DESTROY_ACCESS_PAGES */
+  destroyAccessPages(accessFd: number, itemId: number): number {
+    return this.testCmd('destroy_access_pages', IOMMU_TEST_OP.DESTROY_ACCESS_PAGES, {
+      id: accessFd,
+      access_pages_id: itemId,
+    }).errno;
+  }
+
+  /** IOMMU_TEST_OP_ACCESS_RW: copy between the user buffer and the IOAS (MOCK_ACCESS_RW_WRITE: into the IOAS). */
+  accessRw(
+    accessFd: number,
+    iova: bigint | number,
+    length: bigint | number,
+    userVa: bigint | number,
+    flags = 0,
+  ): number {
+    return this.testCmd('access_rw', IOMMU_TEST_OP.ACCESS_RW, {
+      id: accessFd,
+      iova: BigInt(iova),
+      length: BigInt(length),
+      uptr: BigInt(userVa),
+      flags,
+    }).errno;
+  }
+
+  /** IOMMU_TEST_OP_ACCESS_REPLACE_IOAS */
+  accessReplaceIoas(accessFd: number, ioasId: number): number {
+    return this.testCmd('access_replace_ioas', IOMMU_TEST_OP.ACCESS_REPLACE_IOAS, {
+      id: accessFd,
+      ioas_id: ioasId,
+    }).errno;
+  }
+
   close(): void {
     this.file.close();
   }

@@ -20,7 +20,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { UserProcess } from '../mm/user-mm.js';
 
 /** enum iommufd_object_type (the ones the model has). */
-export type IommufdObjectType = 'IOAS' | 'DEVICE' | 'HWPT_PAGING' | 'HWPT_NESTED' | 'SELFTEST';
+export type IommufdObjectType = 'IOAS' | 'DEVICE' | 'HWPT_PAGING' | 'HWPT_NESTED' | 'ACCESS' | 'SELFTEST';
 
 export interface IommufdObject {
   readonly id: number;
@@ -46,6 +46,10 @@ export class IommufdCtx {
   capSysResource = true;
   /** ictx->vfio_ioas: the IOAS VFIO compatibility uses (IOMMU_VFIO_IOAS), or null. */
   vfioIoas: IommufdObject | null = null;
+  /** References to the /dev/iommu file: the descriptor's and one per access (iommufd_ctx_get()). */
+  private fileRefs = 1;
+  private releasePending = false;
+  private released = false;
   /** iommufd_test_memory_limit as IOMMU_TEST_OP_SET_TEMP_MEMORY_LIMIT left it (65536 by default; a module global in the kernel). */
   testMemoryLimit = 65536;
   private readonly mem: Allocation;
@@ -132,6 +136,28 @@ export class IommufdCtx {
     obj!.destroy();
     this.k.alloc.free(obj!.mem, 'iommufd_object_remove');
     return 0;
+  }
+
+  /** iommufd_ctx_get(): an access keeps the file (and so every object) alive. */
+  fileGet(): void {
+    this.fileRefs++;
+  }
+
+  /** fput() of the file: the last reference releases the context, once the caller is done (flushRelease()). */
+  filePut(): void {
+    if (--this.fileRefs === 0) this.releasePending = true;
+  }
+
+  /** The deferred fput's release (task work in the kernel), if the last reference went. */
+  flushRelease(): void {
+    if (!this.releasePending || this.released) return;
+    this.released = true;
+    this.release();
+  }
+
+  /** The context was released: every object destroyed, its memory freed. */
+  get isReleased(): boolean {
+    return this.released;
   }
 
   /**

@@ -27,6 +27,7 @@ import type { Allocation } from '../kernel/alloc.js';
 import {
   EADDRINUSE,
   EBUSY,
+  EDEADLK,
   EEXIST,
   EINVAL,
   ENOENT,
@@ -37,6 +38,7 @@ import {
 } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { RangeTree } from '../lib/range-tree.js';
+import { Ida } from '../kernel/ida.js';
 import type { RangeNode } from '../lib/range-tree.js';
 import { IOMMU_WRITE } from '../pgtable/prot.js';
 import type { IommuDomain } from '../iommu/domain.js';
@@ -67,8 +69,26 @@ export interface IoptPages {
   accountMode: 'none' | 'user' | 'mm';
   kref: number;
   readonly mem: Allocation;
-  /** Pinned pages by index: their frame and how many users (domain fills) hold them. */
+  /** Pinned pages by index: their frame and how many users (domain fills, accesses) hold them. */
   readonly pinned: Map<bigint, { phys: number; refs: number; accounted: boolean }>;
+  /** pages->access_itree: the page ranges accesses pinned, each with its users. */
+  readonly accesses: IoptPagesAccess[];
+}
+
+/** struct iopt_pages_access: one pinned page range of a pages object, shared by exact repeats. */
+export interface IoptPagesAccess {
+  readonly start: bigint;
+  readonly last: bigint;
+  users: number;
+  readonly mem: Allocation;
+}
+
+/** What the io_pagetable knows of an iommufd_access on its access_list. */
+export interface IoptAccess {
+  /** access->iova_alignment: PAGE_SIZE for an access that pins pages, else 1. */
+  readonly iovaAlignment: bigint;
+  /** access->ops->unmap(): stop using [iova, iova + length) and unpin it before returning. */
+  unmap(iova: bigint, length: bigint): void;
 }
 
 /** struct iopt_area */
@@ -79,6 +99,10 @@ export interface IoptArea {
   readonly pageOffset: bigint;
   readonly iommuProt: number;
   readonly mem: Allocation;
+  /** Accesses holding pins in the area (area->num_accesses). */
+  numAccesses: number;
+  /** An unmap is waiting for the accesses to let go: no new pins or reads (area->prevent_access). */
+  preventAccess: boolean;
 }
 
 /** struct iopt_pages_list: one slice of a pages object for a new area (or an IOAS_COPY source). */
@@ -125,6 +149,9 @@ export class IoPagetable {
   disableLargePages = false;
   /** The domains of the HWPT_PAGINGs on this IOAS (iopt->domains), in insertion order. */
   readonly domains: IommuDomain[] = [];
+  /** iopt->access_list: the accesses attached, by their id in it (xa_limit_16b). */
+  readonly accessList = new Map<number, IoptAccess>();
+  private readonly accessIds = new Ida();
 
   constructor(
     private readonly k: Kernel,
@@ -242,6 +269,7 @@ export class IoPagetable {
       kref: 1,
       mem,
       pinned: new Map(),
+      accesses: [],
     };
   }
 
@@ -320,6 +348,8 @@ export class IoPagetable {
       pageOffset,
       iommuProt: prot,
       mem: elm.areaMem!,
+      numAccesses: 0,
+      preventAccess: false,
     });
     return 0;
   }
@@ -341,11 +371,22 @@ export class IoPagetable {
    */
   unmapRange(start: bigint, last: bigint): { rc: number; unmapped: bigint } {
     let unmapped = 0n;
+    let tries = 0;
     for (let node = this.areas.firstIntersecting(start, last); node;) {
       const area = node.value;
       if (!area.pages) return { rc: -EBUSY, unmapped };
       if (node.start < start || node.last > last) return { rc: -ENOENT, unmapped };
-      // No accesses yet (their unmap callbacks come with them).
+      if (node.start !== start) tries = 0;
+      if (area.numAccesses) {
+        // iommufd_access_notify_unmap(): every access must let go of the area, then look again.
+        start = node.start;
+        area.preventAccess = true;
+        this.notifyUnmap(node.start, node.last - node.start + 1n);
+        if (this.k.printk.warn(++tries > 100, 'iopt_unmap_iova_range', 'WARN_ON(tries > 100)'))
+          return { rc: -EDEADLK, unmapped };
+        node = this.areas.firstIntersecting(start, last);
+        continue;
+      }
       const pages = area.pages;
       area.pages = null;
       this.unfillAreaDomains(node, pages);
@@ -355,9 +396,80 @@ export class IoPagetable {
       this.putPages(pages);
       unmapped += areaLast - node.start + 1n;
       if (areaLast >= last) break;
-      node = this.areas.firstIntersecting(areaLast + 1n, last);
+      start = areaLast + 1n;
+      node = this.areas.firstIntersecting(start, last);
     }
     return { rc: 0, unmapped };
+  }
+
+  /** iommufd_access_notify_unmap(): each attached access's unmap callback, in id order. */
+  private notifyUnmap(iova: bigint, length: bigint): void {
+    for (const id of [...this.accessList.keys()].sort((a, b) => a - b))
+      this.accessList.get(id)?.unmap(iova, length);
+  }
+
+  /** iopt_add_access(): an id on the access list (-EBUSY past 2^16), then the alignment with it (-EADDRINUSE). */
+  addAccess(access: IoptAccess): number {
+    if (this.accessIds.size >= 1 << 16) return -EBUSY; // xa_alloc() with xa_limit_16b full
+    const id = this.accessIds.alloc();
+    this.accessList.set(id, access);
+    const rc = this.calculateAlignment();
+    if (rc) {
+      this.accessList.delete(id);
+      this.accessIds.free(id);
+      return rc;
+    }
+    return id;
+  }
+
+  /** iopt_remove_access() */
+  removeAccess(access: IoptAccess, id: number): void {
+    this.k.printk.warn(
+      this.accessList.get(id) !== access,
+      'iopt_remove_access',
+      'WARN_ON(xa_erase() != access)',
+    );
+    this.accessList.delete(id);
+    this.accessIds.free(id);
+    this.k.printk.warn(
+      this.calculateAlignment() !== 0,
+      'iopt_remove_access',
+      'WARN_ON(iopt_calculate_iova_alignment())',
+    );
+  }
+
+  /** iopt_area_iova_to_index(): the page index in the area's pages object of the byte behind iova. */
+  static iovaToIndex(node: RangeNode<IoptArea>, iova: bigint): bigint {
+    return (node.value.startByte + (iova - node.start)) / PAGE_SIZE;
+  }
+
+  /** iopt_area_start_byte() */
+  static startByte(node: RangeNode<IoptArea>, iova: bigint): bigint {
+    return node.value.startByte + (iova - node.start);
+  }
+
+  /**
+   * iopt_for_each_contig_area() with the area nodes: fn(node, cur, last)
+   * for each published area covering [iova, lastIova] in order; returns
+   * fn's error, or whether the range was covered (done) and where it
+   * stopped (cur), for callers that unwind.
+   */
+  contigAreas(
+    iova: bigint,
+    lastIova: bigint,
+    fn: (node: RangeNode<IoptArea>, cur: bigint, last: bigint) => number,
+  ): { rc: number; done: boolean; cur: bigint } {
+    let cur = iova;
+    let node = this.areas.firstIntersecting(iova, iova);
+    while (node && node.start <= cur && node.value.pages) {
+      const last: bigint = lastIova < node.last ? lastIova : node.last;
+      const rc = fn(node, cur, last);
+      if (rc) return { rc, done: false, cur };
+      if (last === lastIova) return { rc: 0, done: true, cur };
+      cur = last + 1n;
+      node = this.areas.next(node);
+    }
+    return { rc: 0, done: false, cur };
   }
 
   /** iopt_unmap_iova() */
@@ -375,17 +487,8 @@ export class IoPagetable {
    * (!iopt_area_contig_done()).
    */
   forEachContigArea(iova: bigint, lastIova: bigint, fn: (cur: bigint, last: bigint) => number): number {
-    let cur = iova;
-    let node = this.areas.firstIntersecting(iova, iova);
-    while (node && node.start <= cur && node.value.pages) {
-      const last: bigint = lastIova < node.last ? lastIova : node.last;
-      const rc = fn(cur, last);
-      if (rc) return rc;
-      if (last === lastIova) return 0;
-      cur = last + 1n;
-      node = this.areas.next(node);
-    }
-    return -EINVAL;
+    const r = this.contigAreas(iova, lastIova, (_n, cur, last) => fn(cur, last));
+    return r.rc || (r.done ? 0 : -EINVAL);
   }
 
   /** The areas with pages, in IOVA order, as [start, last]. */
@@ -531,13 +634,14 @@ export class IoPagetable {
     return 0;
   }
 
-  /** iopt_calculate_iova_alignment() (no accesses yet). */
+  /** iopt_calculate_iova_alignment(): the largest of the domains' smallest pages and the accesses' alignments. */
   private calculateAlignment(): number {
     let want = this.disableLargePages ? PAGE_SIZE : 1n;
     for (const d of this.domains) {
       const min = lowBit(BigInt(d.pgsize_bitmap));
       if (min > want) want = min;
     }
+    for (const a of this.accessList.values()) if (a.iovaAlignment > want) want = a.iovaAlignment;
     if (want > this.iovaAlignment) {
       const rc = this.checkAlignment(want);
       if (rc) return rc;

@@ -60,7 +60,11 @@ export interface IommufdFile {
   readonly ctx: IommufdCtx;
   /** ioctl(fd, cmd, arg): 0 or a negative errno; outputs are written into `arg`. */
   ioctl(cmd: number, arg: Uint8Array): number;
-  /** close(fd): releases every object and pin. Further ioctls are -EBADF. */
+  /**
+   * close(fd): releases every object and pin, or, while an access (a
+   * selftest access fd) still holds the context, when that goes. Further
+   * ioctls are -EBADF.
+   */
   close(): void;
 }
 
@@ -76,7 +80,8 @@ export function openIommufd(k: Kernel, proc: UserProcess): IommufdFile | number 
     close: () => {
       if (closed) return;
       closed = true;
-      ctx.release();
+      ctx.filePut();
+      ctx.flushRelease();
     },
   };
 }

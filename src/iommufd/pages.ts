@@ -11,9 +11,10 @@
  * 'user', the mm's for 'mm', nothing for 'none' with CAP_IPC_LOCK), and
  * always the mm's pinned_vm. The last unpin gives an accounted page back.
  */
-import { EFAULT } from '../kernel/errno.js';
+import { EFAULT, ENOMEM, EPERM } from '../kernel/errno.js';
+import type { Kernel } from '../kernel/kernel.js';
 import { USER_PAGE_SIZE } from '../mm/user-mm.js';
-import type { IoptPages } from './io-pagetable.js';
+import type { IoptArea, IoptPages } from './io-pagetable.js';
 
 const PAGE = BigInt(USER_PAGE_SIZE);
 
@@ -85,4 +86,66 @@ export function unpinPages(pages: IoptPages, first: bigint, last: bigint): void 
     else if (pages.accountMode === 'mm') a.mmLockedVm--;
     a.mmPinnedVm--;
   }
+}
+
+/**
+ * iopt_area_add_access(): an access pins pages [start, last] of the area's
+ * pages object. An exact repeat of a range already pinned by an access just
+ * counts another user; otherwise the pages are pinned (reusing domain pins)
+ * and accounted at once (-ENOMEM past RLIMIT_MEMLOCK). The frames, in order.
+ */
+export function addAccess(
+  k: Kernel,
+  area: IoptArea,
+  start: bigint,
+  last: bigint,
+  write: boolean,
+): number[] | number {
+  const pages = area.pages!;
+  if (write && !pages.writable) return -EPERM;
+  const frames = (): number[] => {
+    const out: number[] = [];
+    for (let i = start; i <= last; i++) out.push(pages.pinned.get(i)!.phys);
+    return out;
+  };
+  const same = pages.accesses.find((a) => a.start === start && a.last === last);
+  if (same) {
+    area.numAccesses++;
+    same.users++;
+    return frames();
+  }
+  const mem = k.alloc.alloc('iopt_pages_access', 'iommufd', 'iopt_area_add_access');
+  if (!mem) return -ENOMEM;
+  // iopt_pages_fill_xarray(): pin, then charge what was newly pinned.
+  const got = pinPages(pages, start, last);
+  if (typeof got === 'number') {
+    k.alloc.free(mem, 'iopt_area_add_access');
+    return got;
+  }
+  if (!accountPinned(pages, start, last)) {
+    unpinPages(pages, start, last);
+    k.alloc.free(mem, 'iopt_area_add_access');
+    return -ENOMEM;
+  }
+  pages.accesses.push({ start, last, users: 1, mem });
+  area.numAccesses++;
+  return got;
+}
+
+/** iopt_area_remove_access(): one user of the exact range goes; the last unpins it. */
+export function removeAccess(k: Kernel, area: IoptArea, start: bigint, last: bigint): void {
+  const pages = area.pages!;
+  const i = pages.accesses.findIndex((a) => a.start === start && a.last === last);
+  if (k.printk.warn(i < 0, 'iopt_area_remove_access', 'WARN_ON(!access)')) return;
+  const acc = pages.accesses[i];
+  k.printk.warn(
+    area.numAccesses === 0 || acc.users === 0,
+    'iopt_area_remove_access',
+    'WARN_ON(area->num_accesses == 0 || access->users == 0)',
+  );
+  area.numAccesses--;
+  if (--acc.users) return;
+  pages.accesses.splice(i, 1);
+  unpinPages(pages, start, last);
+  k.alloc.free(acc.mem, 'iopt_area_remove_access');
 }

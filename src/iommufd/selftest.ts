@@ -32,6 +32,13 @@ import {
 } from './device.js';
 import type { HwptPaging } from './hw-pagetable.js';
 import { getIoas } from './ioas.js';
+import {
+  testAccessPages,
+  testAccessReplaceIoas,
+  testAccessRw,
+  testCreateAccess,
+  testDestroyAccessPages,
+} from './selftest-access.js';
 import { ULONG_MAX } from './io-pagetable.js';
 import { IOMMU_TEST_OP, decode, encode, testCmds } from './uapi.js';
 import type { Ucmd } from './ucmd.js';
@@ -245,6 +252,16 @@ export function iommufdTest(u: Ucmd): number {
       return testMdCheckRefs(u);
     case IOMMU_TEST_OP.DIRTY:
       return testDirty(u);
+    case IOMMU_TEST_OP.CREATE_ACCESS:
+      return testCreateAccess(u);
+    case IOMMU_TEST_OP.ACCESS_REPLACE_IOAS:
+      return testAccessReplaceIoas(u);
+    case IOMMU_TEST_OP.ACCESS_PAGES:
+      return testAccessPages(u);
+    case IOMMU_TEST_OP.DESTROY_ACCESS_PAGES:
+      return testDestroyAccessPages(u);
+    case IOMMU_TEST_OP.ACCESS_RW:
+      return testAccessRw(u);
     case IOMMU_TEST_OP.SET_TEMP_MEMORY_LIMIT: {
       // Only caps the kernel's internal batch buffers; it cannot be below one element.
       const c = decode(testCmds.memory_limit, u.bytes);

@@ -318,6 +318,25 @@ export const testCmds = {
     ['length', 'u64'],
     ['uptr', 'u64'],
   ]),
+  create_access: testCmd('create_access', [
+    ['out_access_fd', 'u32'],
+    ['flags', 'u32'],
+  ]),
+  destroy_access_pages: testCmd('destroy_access_pages', [['access_pages_id', 'u32']]),
+  access_pages: testCmd('access_pages', [
+    ['flags', 'u32'],
+    ['out_access_pages_id', 'u32'],
+    ['iova', 'u64'],
+    ['length', 'u64'],
+    ['uptr', 'u64'],
+  ]),
+  access_rw: testCmd('access_rw', [
+    ['iova', 'u64'],
+    ['length', 'u64'],
+    ['uptr', 'u64'],
+    ['flags', 'u32'],
+  ]),
+  access_replace_ioas: testCmd('access_replace_ioas', [['ioas_id', 'u32']]),
   dirty: testCmd('dirty', [
     ['flags', 'u32'],
     ['iova', 'u64'],

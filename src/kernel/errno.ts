@@ -28,6 +28,8 @@ export const errnoNames = {
   EDEADLK: 35,
   ENOTTY: 25,
   EPROTO: 71,
+  EBADE: 52,
+  EBADFD: 77,
   EOVERFLOW: 75,
   EMSGSIZE: 90,
   EOPNOTSUPP: 95,
@@ -59,6 +61,8 @@ export const EDEADLK = errnoNames.EDEADLK;
 export const E2BIG = errnoNames.E2BIG;
 export const EOVERFLOW = errnoNames.EOVERFLOW;
 export const EPROTO = errnoNames.EPROTO;
+export const EBADE = errnoNames.EBADE;
+export const EBADFD = errnoNames.EBADFD;
 export const ERANGE = errnoNames.ERANGE;
 export const EOPNOTSUPP = errnoNames.EOPNOTSUPP;
 export const EADDRINUSE = errnoNames.EADDRINUSE;

@@ -13,7 +13,7 @@
  * Addresses are numbers (user space is below 2^47); the iommufd layer turns
  * the ABI's u64 pointers into them and treats anything else as -EFAULT.
  */
-import { EFAULT, EINVAL, ENOMEM } from '../kernel/errno.js';
+import { EBADF, EFAULT, EINVAL, ENOMEM } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { physMem } from './phys-mem.js';
 
@@ -34,6 +34,12 @@ export interface MmapOptions {
   readonly prot?: number;
   /** Back the mapping with 2 MiB pages (MAP_HUGETLB): its address and length are 2 MiB aligned. */
   readonly hugePages?: boolean;
+}
+
+/** An open file of the process: what close() of its last descriptor releases. */
+export interface ModelFile {
+  readonly name: string;
+  release(): void;
 }
 
 interface Vma {
@@ -60,6 +66,8 @@ export class UserProcess {
   readonly accounting = { userLockedVm: 0, mmLockedVm: 0, mmPinnedVm: 0 };
   /** FOLL_PIN pins per 4 KiB frame: page_ref_count() / GUP_PIN_COUNTING_BIAS of each page. */
   private readonly pins = new Map<number, number>();
+  /** The file table: descriptors from 3 up (0-2 are the standard streams). */
+  private readonly files = new Map<number, ModelFile>();
 
   constructor(readonly k: Kernel) {}
 
@@ -142,6 +150,28 @@ export class UserProcess {
       this.frames.set(page, frame);
     }
     return frame + (addr - page * v.pageSize);
+  }
+
+  /** get_unused_fd_flags() + fd_install(): the lowest free descriptor now refers to `file`. */
+  installFd(file: ModelFile): number {
+    let fd = 3;
+    while (this.files.has(fd)) fd++;
+    this.files.set(fd, file);
+    return fd;
+  }
+
+  /** fget(): the open file behind a descriptor, if any. */
+  fget(fd: number): ModelFile | undefined {
+    return this.files.get(fd);
+  }
+
+  /** close(fd): the file's release() runs (its last reference); -EBADF for a descriptor not open. */
+  close(fd: number): number {
+    const f = this.files.get(fd);
+    if (!f) return -EBADF;
+    this.files.delete(fd);
+    f.release();
+    return 0;
   }
 
   /** pin_user_pages() of the 4 KiB page at physical address phys (one more FOLL_PIN). */

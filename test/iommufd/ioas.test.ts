@@ -428,9 +428,9 @@ describe('IOMMU_TEST_CMD: ADD_RESERVED', () => {
     expect(limit(12)).toBe(0);
     expect(fd.file.ctx.testMemoryLimit).toBe(12);
     expect(fd.file.ioctl(cmd, pack(testCmds.memory_limit, { op: 99 }))).toBe(-EOPNOTSUPP);
-    expect(() =>
-      fd.file.ioctl(cmd, pack(testCmds.memory_limit, { op: IOMMU_TEST_OP.CREATE_ACCESS })),
-    ).toThrow(NotModelledError);
+    expect(() => fd.file.ioctl(cmd, pack(testCmds.memory_limit, { op: IOMMU_TEST_OP.TRIGGER_IOPF }))).toThrow(
+      NotModelledError,
+    );
     // No mock devices without the selftest loaded (iommufd_test_init()).
     expect(fd.file.ioctl(cmd, pack(testCmds.memory_limit, { op: IOMMU_TEST_OP.MOCK_DOMAIN }))).toBe(-ENODEV);
     // The struct is 72 bytes and min_size runs through `last` (68).
