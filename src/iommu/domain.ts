@@ -14,6 +14,7 @@ import type { Allocation } from '../kernel/alloc.js';
 import type { Device } from '../base/device.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { IommuOps } from './ops.js';
+import type { IommuUserDataArray } from './user-data.js';
 
 // Domain feature bits (__IOMMU_DOMAIN_*).
 export const __IOMMU_DOMAIN_PAGING = 1 << 0;
@@ -103,6 +104,11 @@ export interface IommuDomainOps {
   iotlb_sync?(k: Kernel, domain: IommuDomain, gather: IommuIotlbGather): void;
   /** flush_iotlb_all() */
   flush_iotlb_all?(k: Kernel, domain: IommuDomain): void;
+  /**
+   * cache_invalidate_user(): a nested domain's stage-1 caches invalidated as
+   * the user's requests say; array.entryNum comes back as the requests handled.
+   */
+  cache_invalidate_user?(k: Kernel, domain: IommuDomain, array: IommuUserDataArray): number;
   /** enforce_cache_coherency(): make every mapping snoop the CPU caches; false when it cannot. */
   enforce_cache_coherency?(k: Kernel, domain: IommuDomain): boolean;
   /** iova_to_phys(): 0 when unmapped. */

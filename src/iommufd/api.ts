@@ -184,6 +184,67 @@ export class Iommufd {
     return { errno: r.errno, id: Number(r.out.out_hwpt_id) };
   }
 
+  /**
+   * IOMMU_HWPT_ALLOC with driver data: `data` is written to scratch user
+   * memory and passed with its type (a nested HWPT when `ptId` is a paging
+   * HWPT; the mock wants IOMMU_HWPT_DATA_SELFTEST and a u32 iotlb value).
+   */
+  hwptAllocData(
+    devId: number,
+    ptId: number,
+    dataType: number,
+    data: Uint8Array,
+    flags = 0,
+  ): { errno: number; id: number } {
+    const buf = this.scratch(Math.max(1, data.length));
+    this.proc.write(buf, data);
+    const r = this.call('IOMMU_HWPT_ALLOC', 'hwpt_alloc', {
+      flags,
+      dev_id: devId,
+      pt_id: ptId,
+      data_type: dataType,
+      data_len: data.length,
+      data_uptr: BigInt(buf),
+    });
+    this.proc.munmap(buf, Math.max(1, data.length));
+    return { errno: r.errno, id: Number(r.out.out_hwpt_id) };
+  }
+
+  /**
+   * IOMMU_HWPT_INVALIDATE with `entries` (each entry's bytes, entryLen apart)
+   * at a user pointer (0 for none): the errno and how many the driver handled.
+   */
+  hwptInvalidate(
+    hwptId: number,
+    dataType: number,
+    entries: readonly Uint8Array[],
+    entryLen: number,
+    entryNum = entries.length,
+    pointer = true,
+  ): { errno: number; num: number } {
+    const size = Math.max(1, entries.length * entryLen);
+    const buf = this.scratch(size);
+    entries.forEach((e, i) => this.proc.write(buf + i * entryLen, e.subarray(0, entryLen)));
+    const r = this.call('IOMMU_HWPT_INVALIDATE', 'hwpt_invalidate', {
+      hwpt_id: hwptId,
+      data_uptr: pointer ? BigInt(buf) : 0n,
+      data_type: dataType,
+      entry_len: entryLen,
+      entry_num: entryNum,
+    });
+    this.proc.munmap(buf, size);
+    return { errno: r.errno, num: Number(r.out.entry_num) };
+  }
+
+  /** IOMMU_TEST_OP_MD_CHECK_IOTLB: slot `slot` of the mock nested HWPT's IOTLB holds `value`. */
+  checkIotlb(hwptId: number, slot: number, value: number): number {
+    return this.testCmd('check_iotlb', IOMMU_TEST_OP.MD_CHECK_IOTLB, {
+      id: hwptId,
+      iotlb_id: slot,
+      iotlb: value,
+    }).errno;
+  }
+
   /** One IOMMU_TEST_CMD op with its union member's fields (CONFIG_IOMMUFD_TEST). */
   testCmd(member: TestCmdName, op: number, values: Decoded): IoctlResult {
     const l = testCmds[member];

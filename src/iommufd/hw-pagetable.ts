@@ -9,21 +9,27 @@
  * an IOAS, destroyed with its last device) or manual (IOMMU_HWPT_ALLOC, kept
  * until IOMMU_DESTROY). Automatic selection only ever reuses automatic ones.
  *
- * Not modelled yet: nested HWPTs (on a paging parent or a vIOMMU) and fault
- * queues (IOMMU_HWPT_FAULT_ID_VALID), which 6.12 rejects for paging HWPTs
- * anyway (-EOPNOTSUPP).
+ * A nested HWPT is a user-managed stage 1 on a manual nest-parent paging
+ * HWPT (holding a reference on it); devices attached to it take their
+ * reserved regions into the parent's IOAS, and IOMMU_HWPT_INVALIDATE hands
+ * the user's cache invalidations to its driver.
+ *
+ * Not modelled: nested HWPTs on a vIOMMU and fault queues
+ * (IOMMU_HWPT_FAULT_ID_VALID: no FAULT object can exist, so the lookup
+ * fails; 6.12 rejects the flag for paging HWPTs anyway, -EOPNOTSUPP).
  */
-import { EINVAL, EOPNOTSUPP, IS_ERR, PTR_ERR } from '../kernel/errno.js';
+import { EFAULT, EINVAL, ENOENT, EOPNOTSUPP, IS_ERR, PTR_ERR } from '../kernel/errno.js';
 import type { IommuDomain } from '../iommu/domain.js';
 import { dev_iommu_ops, iommu_domain_free, iommu_paging_domain_alloc } from '../iommu/domain-alloc.js';
-import type { IommuUserData } from '../iommu/user-data.js';
+import type { IommuUserData, IommuUserDataArray } from '../iommu/user-data.js';
+import { IOMMU_DOMAIN_NESTED } from '../iommu/domain.js';
 import type { IommufdCtx, IommufdObject } from './ctx.js';
 import type { IommufdDevice } from './device.js';
 import { device_iommu_capable, iommufdHwptAttach, iommufdHwptDetach } from './device.js';
 import type { IommufdIoas } from './ioas.js';
 import { getDevice } from './device.js';
 import type { Handler } from './ucmd.js';
-import { NotModelledError, n32, n64 } from './ucmd.js';
+import { n32, n64 } from './ucmd.js';
 import { userPtr } from '../mm/user-mm.js';
 
 /** enum iommufd_hwpt_alloc_flags */
@@ -51,9 +57,17 @@ export interface HwptPaging extends IommufdHwpt {
   msiCookie: boolean;
 }
 
-/** find_hwpt_paging(): the paging HWPT behind a HWPT (itself; a nested one's parent is not modelled). */
+/** struct iommufd_hwpt_nested: a user-managed stage 1 on a nest-parent paging HWPT. */
+export interface HwptNested extends IommufdHwpt {
+  readonly type: 'HWPT_NESTED';
+  readonly parent: HwptPaging;
+}
+
+/** find_hwpt_paging(): the paging HWPT behind a HWPT: itself, or a nested one's parent. */
 export function findHwptPaging(hwpt: IommufdHwpt | null): HwptPaging | null {
-  return hwpt?.type === 'HWPT_PAGING' ? (hwpt as HwptPaging) : null;
+  if (hwpt?.type === 'HWPT_PAGING') return hwpt as HwptPaging;
+  if (hwpt?.type === 'HWPT_NESTED') return (hwpt as HwptNested).parent;
+  return null;
 }
 
 /** iommufd_hwpt_paging_destroy() (and _abort(), which is the same once nothing runs concurrently). */
@@ -155,6 +169,61 @@ export function hwptPagingAlloc(
 }
 
 /**
+ * iommufd_hwpt_nested_alloc(): a nested domain from the driver over the
+ * parent's (which must be a manual nest parent of the same driver: -EINVAL),
+ * with the user's data (none, or other flags: -EOPNOTSUPP). Not finalized.
+ */
+function hwptNestedAlloc(
+  ctx: IommufdCtx,
+  parent: HwptPaging,
+  idev: IommufdDevice,
+  flags: number,
+  data: IommuUserData,
+): HwptNested | number {
+  const k = ctx.k;
+  const ops = dev_iommu_ops(idev.dev);
+  if (flags & ~IOMMU_HWPT_FAULT_ID_VALID || !data.len || !ops.domain_alloc_user) return -EOPNOTSUPP;
+  if (parent.autoDomain || !parent.nestParent || parent.domain!.owner !== ops) return -EINVAL;
+  const hwpt = ctx.allocObject((id, mem): HwptNested => {
+    const h: HwptNested = {
+      id,
+      type: 'HWPT_NESTED',
+      users: 1,
+      mem,
+      domain: null,
+      parent,
+      // iommufd_hwpt_nested_destroy()
+      destroy: () => {
+        if (h.domain) iommu_domain_free(k, h.domain);
+        h.domain = null;
+        parent.users--;
+      },
+    };
+    return h;
+  }, 'hwpt_nested');
+  if (typeof hwpt === 'number') return hwpt;
+  parent.users++;
+  const domain = ops.domain_alloc_user(k, idev.dev, flags & ~IOMMU_HWPT_FAULT_ID_VALID, parent.domain, data);
+  if (IS_ERR(domain)) {
+    ctx.abortAndDestroy(hwpt);
+    return PTR_ERR(domain);
+  }
+  domain.owner = ops;
+  hwpt.domain = domain;
+  if (
+    k.printk.warn(
+      domain.type !== IOMMU_DOMAIN_NESTED || !domain.ops?.cache_invalidate_user,
+      'iommufd_hwpt_nested_alloc',
+      'WARN_ON_ONCE(domain->type != IOMMU_DOMAIN_NESTED || !domain->ops->cache_invalidate_user)',
+    )
+  ) {
+    ctx.abortAndDestroy(hwpt);
+    return -EINVAL;
+  }
+  return hwpt;
+}
+
+/**
  * iommufd_hw_pagetable_put(): a device's reference dropped. An automatic
  * HWPT nobody else uses is destroyed with it.
  */
@@ -184,7 +253,7 @@ function userData(ctx: IommufdCtx, type: number, uptr: bigint, len: number): Iom
   };
 }
 
-export const hwptHandlers: Readonly<Record<string, Handler>> = {
+export const hwptHandlers: Record<string, Handler> = {
   /** iommufd_hwpt_alloc() */
   IOMMU_HWPT_ALLOC: (u) => {
     const c = u.cmd;
@@ -206,11 +275,24 @@ export const hwptHandlers: Readonly<Record<string, Handler>> = {
       if (typeof r === 'number') return r;
       hwpt = r;
     } else if (pt.type === 'HWPT_PAGING') {
-      throw new NotModelledError('IOMMU_HWPT_ALLOC of a nested HWPT');
+      const r = hwptNestedAlloc(
+        ctx,
+        pt as HwptPaging,
+        idev,
+        flags,
+        userData(ctx, dataType, n64(c.data_uptr), dataLen),
+      );
+      if (typeof r === 'number') return r;
+      hwpt = r;
     } else {
       return -EINVAL;
     }
-    // IOMMU_HWPT_FAULT_ID_VALID: the paging path refused it above (valid_flags), as 6.12 does.
+    if (flags & IOMMU_HWPT_FAULT_ID_VALID) {
+      // iommufd_get_fault(): FAULT objects come from IOMMU_FAULT_QUEUE_ALLOC, which the model
+      // does not have, so no id names one.
+      ctx.abortAndDestroy(hwpt);
+      return -ENOENT;
+    }
     c.out_hwpt_id = hwpt.id;
     const rc = u.respond();
     if (rc) {
@@ -220,4 +302,44 @@ export const hwptHandlers: Readonly<Record<string, Handler>> = {
     ctx.finalize(hwpt);
     return 0;
   },
+};
+
+/** An arbitrary cap on IOMMU_HWPT_INVALIDATE's entry_num, far above a real batch. */
+const INVALIDATE_ENTRY_NUM_MAX = 1 << 19;
+
+hwptHandlers.IOMMU_HWPT_INVALIDATE = (u) => {
+  /**
+   * iommufd_hwpt_invalidate(): the driver handles the user's requests on a
+   * nested HWPT; entry_num comes back as the requests handled, even when
+   * one failed.
+   */
+  const c = u.cmd;
+  let rc = 0;
+  let done = 0;
+  const num = n32(c.entry_num);
+  const len = n32(c.entry_len);
+  if (c.__reserved) rc = -EOPNOTSUPP;
+  else if (num && (!c.data_uptr || !len || len > 4096 || num > INVALIDATE_ENTRY_NUM_MAX)) rc = -EINVAL;
+  else {
+    const hwpt = u.ctx.get(n32(c.hwpt_id), 'HWPT_NESTED') as HwptNested | number;
+    if (typeof hwpt === 'number') rc = hwpt;
+    else {
+      const ptr = n64(c.data_uptr);
+      const array: IommuUserDataArray = {
+        type: n32(c.data_type),
+        entryLen: len,
+        entryNum: num,
+        read: (offset, n) => {
+          const p = userPtr(ptr + BigInt(offset));
+          return p < 0 ? -EFAULT : u.ctx.proc.read(p, n);
+        },
+      };
+      const d = hwpt.domain!;
+      rc = d.ops!.cache_invalidate_user!(u.ctx.k, d, array);
+      done = array.entryNum;
+    }
+  }
+  c.entry_num = done;
+  if (u.respond()) return -EFAULT;
+  return rc;
 };

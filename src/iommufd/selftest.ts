@@ -14,10 +14,15 @@
  */
 import { EFAULT, EINVAL, EIO, ENOMEM, EOPNOTSUPP, EOVERFLOW, IS_ERR, PTR_ERR } from '../kernel/errno.js';
 import type { Device } from '../base/device.js';
-import { IOMMU_DOMAIN_UNMANAGED } from '../iommu/domain.js';
+import { IOMMU_DOMAIN_NESTED, IOMMU_DOMAIN_UNMANAGED } from '../iommu/domain.js';
 import { mock_dev_create, mock_dev_destroy } from '../drivers/iommufd-selftest/mock-dev.js';
-import type { MockIommuDomain } from '../drivers/iommufd-selftest/mock-domain.js';
-import { MOCK_DIRTY_TRACK, mock_domain_ops } from '../drivers/iommufd-selftest/mock-domain.js';
+import type { MockIommuDomain, MockIommuDomainNested } from '../drivers/iommufd-selftest/mock-domain.js';
+import {
+  MOCK_DIRTY_TRACK,
+  MOCK_NESTED_DOMAIN_IOTLB_ID_MAX,
+  domain_nested_ops,
+  mock_domain_ops,
+} from '../drivers/iommufd-selftest/mock-domain.js';
 import { ACCESS_LEAF } from '../pgtable/engine.js';
 import { MOCK_IO_PAGE_SIZE } from '../pgtable/formats/iommufd-mock.js';
 import { USER_PAGE_SIZE, userPtr } from '../mm/user-mm.js';
@@ -30,7 +35,7 @@ import {
   iommufdDeviceReplace,
   iommufdDeviceUnbind,
 } from './device.js';
-import type { HwptPaging } from './hw-pagetable.js';
+import type { HwptNested, HwptPaging } from './hw-pagetable.js';
 import { getIoas } from './ioas.js';
 import {
   testAccessPages,
@@ -223,6 +228,19 @@ function testDirty(u: Ucmd): number {
   return u.respond();
 }
 
+/** iommufd_test_md_check_iotlb(): slot `iotlb_id` of a mock nested HWPT's IOTLB holds `iotlb` (-EINVAL). */
+function testMdCheckIotlb(u: Ucmd): number {
+  const c = decode(testCmds.check_iotlb, u.bytes);
+  const hwpt = u.ctx.get(n32(c.id), 'HWPT_NESTED') as HwptNested | number;
+  if (typeof hwpt === 'number') return hwpt;
+  const d = hwpt.domain!;
+  if (d.type !== IOMMU_DOMAIN_NESTED || d.ops !== domain_nested_ops) return -EINVAL;
+  const slot = n32(c.iotlb_id);
+  const mock = d as MockIommuDomainNested;
+  if (slot > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX || mock.iotlb[slot] !== n32(c.iotlb)) return -EINVAL;
+  return 0;
+}
+
 /** iommufd_test_add_reserved(): a reservation owned by nobody, kept until the IOAS goes. */
 function testAddReserved(u: Ucmd): number {
   const c = decode(testCmds.add_reserved, u.bytes);
@@ -252,6 +270,8 @@ export function iommufdTest(u: Ucmd): number {
       return testMdCheckRefs(u);
     case IOMMU_TEST_OP.DIRTY:
       return testDirty(u);
+    case IOMMU_TEST_OP.MD_CHECK_IOTLB:
+      return testMdCheckIotlb(u);
     case IOMMU_TEST_OP.CREATE_ACCESS:
       return testCreateAccess(u);
     case IOMMU_TEST_OP.ACCESS_REPLACE_IOAS:

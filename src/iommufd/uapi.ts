@@ -345,6 +345,11 @@ export const testCmds = {
     ['uptr', 'u64'],
     ['out_nr_dirty', 'u64'],
   ]),
+  /** check_iotlb { id, iotlb }: the member's `id` (a slot) is named iotlb_id here, apart from the header's. */
+  check_iotlb: testCmd('check_iotlb', [
+    ['iotlb_id', 'u32'],
+    ['iotlb', 'u32'],
+  ]),
   check_refs: testCmd('check_refs', [
     ['length', 'u64'],
     ['uptr', 'u64'],

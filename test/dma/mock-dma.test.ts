@@ -77,7 +77,7 @@ function hwptAlloc(k: Kernel, dev: Device, flags: number): MockIommuDomain | num
   const d = mock_domain_alloc_user(k, dev, flags);
   if (IS_ERR(d)) return PTR_ERR(d);
   d.owner = dev.iommu!.iommu_dev!.ops;
-  return d;
+  return d as MockIommuDomain;
 }
 
 function pagingDomain(k: Kernel, dev: Device): IommuDomain {

@@ -18,15 +18,17 @@
  * (MOCK_PFN_DIRTY_IOVA), which is what the selftest's IOMMU_TEST_OP_DIRTY
  * does by hand in the kernel.
  *
- * Not modelled: nested domains (mock_domain_alloc_user() with a parent), the
- * hw_info and IOPF ops. The kernel's xa_init() allocates nothing; the
+ * Nested domains (mock_domain_alloc_user() with a parent) are
+ * MockIommuDomainNested with the four-slot mock IOTLB. Not modelled: the
+ * IOPF ops. The kernel's xa_init() allocates nothing; the
  * model's empty xarray holds one node, allocated with the domain.
  */
 import type { Kernel } from '../../kernel/kernel.js';
 import type { Device } from '../../base/device.js';
 import type { IommuDirtyOps, IommuDomainOps } from '../../iommu/domain.js';
-import type { IommuUserData } from '../../iommu/user-data.js';
-import { IommuDomain, IOMMU_DOMAIN_UNMANAGED } from '../../iommu/domain.js';
+import type { IommuUserData, IommuUserDataArray } from '../../iommu/user-data.js';
+import { iommu_copy_struct_from_user, iommu_copy_struct_from_user_array } from '../../iommu/user-data.js';
+import { IommuDomain, IOMMU_DOMAIN_NESTED, IOMMU_DOMAIN_UNMANAGED } from '../../iommu/domain.js';
 import { EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, ERR_PTR, type ErrPtr } from '../../kernel/errno.js';
 import { allocPageTable, PageTable } from '../../pgtable/page-table.js';
 import { pgtableMemory } from '../../mm/table-memory.js';
@@ -87,11 +89,86 @@ export function mock_domain_alloc_paging(k: Kernel, dev: Device | null): MockIom
   return mock;
 }
 
+/** IOMMU_HWPT_DATA_SELFTEST and IOMMU_TEST_IOTLB_DEFAULT (iommufd_test.h). */
+export const IOMMU_HWPT_DATA_SELFTEST = 0xdead;
+export const IOMMU_TEST_IOTLB_DEFAULT = 0xbadbeef;
+/** IOMMU_HWPT_INVALIDATE_DATA_SELFTEST and IOMMU_TEST_INVALIDATE_FLAG_ALL */
+export const IOMMU_HWPT_INVALIDATE_DATA_SELFTEST = 0xdeadbeef;
+export const IOMMU_TEST_INVALIDATE_FLAG_ALL = 1 << 0;
+export const MOCK_NESTED_DOMAIN_IOTLB_NUM = 4;
+export const MOCK_NESTED_DOMAIN_IOTLB_ID_MAX = MOCK_NESTED_DOMAIN_IOTLB_NUM - 1;
+
+/**
+ * struct mock_iommu_domain_nested: a user-managed stage 1 over a mock
+ * paging parent. Its "IOTLB" is four u32 slots the user fills at allocation
+ * and clears with IOMMU_HWPT_INVALIDATE; it translates nothing itself.
+ */
+export class MockIommuDomainNested extends IommuDomain {
+  readonly iotlb = new Uint32Array(MOCK_NESTED_DOMAIN_IOTLB_NUM);
+  constructor(readonly parent: MockIommuDomain) {
+    super(IOMMU_DOMAIN_NESTED, domain_nested_ops, 'mock nested');
+  }
+}
+
+/**
+ * mock_domain_cache_invalidate_user(): the selftest's request
+ * { flags, iotlb_id } per entry; another data type is -EINVAL, an unknown
+ * flag -EOPNOTSUPP, a slot past 3 -EINVAL; FLAG_ALL clears every slot. It
+ * stops at the first bad entry; entryNum comes back as those handled.
+ */
+function mock_domain_cache_invalidate_user(
+  _k: Kernel,
+  domain: IommuDomain,
+  array: IommuUserDataArray,
+): number {
+  const mock = domain as MockIommuDomainNested;
+  let processed = 0;
+  let rc = 0;
+  if (array.type !== IOMMU_HWPT_INVALIDATE_DATA_SELFTEST) rc = -EINVAL;
+  for (let i = 0; !rc && i < array.entryNum; i++) {
+    const inv = iommu_copy_struct_from_user_array(array, IOMMU_HWPT_INVALIDATE_DATA_SELFTEST, i, 8, 8);
+    if (typeof inv === 'number') {
+      rc = inv;
+      break;
+    }
+    const dv = new DataView(inv.buffer, inv.byteOffset, 8);
+    const flags = dv.getUint32(0, true);
+    const id = dv.getUint32(4, true);
+    if (flags & ~IOMMU_TEST_INVALIDATE_FLAG_ALL) {
+      rc = -EOPNOTSUPP;
+      break;
+    }
+    if (id > MOCK_NESTED_DOMAIN_IOTLB_ID_MAX) {
+      rc = -EINVAL;
+      break;
+    }
+    if (flags & IOMMU_TEST_INVALIDATE_FLAG_ALL) mock.iotlb.fill(0);
+    else mock.iotlb[id] = 0;
+    processed++;
+  }
+  array.entryNum = processed;
+  return rc;
+}
+
+/** mock_domain_free_nested() */
+function mock_domain_free_nested(k: Kernel, domain: IommuDomain): void {
+  k.alloc.free(domain.mem, 'mock_domain_free_nested');
+  domain.mem = null;
+}
+
+/** domain_nested_ops */
+export const domain_nested_ops: IommuDomainOps = {
+  free: mock_domain_free_nested,
+  attach_dev: (k, d, dev) => mock_domain_nop_attach(k, d, dev),
+  cache_invalidate_user: mock_domain_cache_invalidate_user,
+};
+
 /**
  * mock_domain_alloc_user() (6.12): without a parent a paging domain, for
  * the nest-parent and dirty-tracking flags only, no user data, and dirty
- * tracking only for a device that has it. Nested mock domains (a parent
- * given) are not modelled yet: -EOPNOTSUPP.
+ * tracking only for a device that has it. With a parent, a nested domain:
+ * selftest data and no flags (-EOPNOTSUPP), a mock paging parent (-EINVAL),
+ * struct iommu_hwpt_selftest { iotlb } as the initial value of every slot.
  */
 export function mock_domain_alloc_user(
   k: Kernel,
@@ -99,16 +176,29 @@ export function mock_domain_alloc_user(
   flags: number,
   parent: IommuDomain | null = null,
   data: IommuUserData | null = null,
-): MockIommuDomain | ErrPtr {
-  if (parent) return ERR_PTR(-EOPNOTSUPP);
-  const has_dirty_flag = (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) !== 0;
-  const no_dirty_ops = (mock_dev_flags(dev) & MOCK_FLAGS_DEVICE_NO_DIRTY) !== 0;
-  if (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING)) return ERR_PTR(-EOPNOTSUPP);
-  if (data || (has_dirty_flag && no_dirty_ops)) return ERR_PTR(-EOPNOTSUPP);
-  const domain = mock_domain_alloc_paging(k, dev);
-  if (!domain) return ERR_PTR(-ENOMEM);
-  if (has_dirty_flag) domain.dirty_ops = mock_dirty_ops;
-  return domain;
+): IommuDomain | ErrPtr {
+  if (!parent) {
+    const has_dirty_flag = (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) !== 0;
+    const no_dirty_ops = (mock_dev_flags(dev) & MOCK_FLAGS_DEVICE_NO_DIRTY) !== 0;
+    if (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING))
+      return ERR_PTR(-EOPNOTSUPP);
+    if (data || (has_dirty_flag && no_dirty_ops)) return ERR_PTR(-EOPNOTSUPP);
+    const domain = mock_domain_alloc_paging(k, dev);
+    if (!domain) return ERR_PTR(-ENOMEM);
+    if (has_dirty_flag) domain.dirty_ops = mock_dirty_ops;
+    return domain;
+  }
+  if (!data || data.type !== IOMMU_HWPT_DATA_SELFTEST || flags) return ERR_PTR(-EOPNOTSUPP);
+  if (parent.ops !== mock_domain_ops) return ERR_PTR(-EINVAL);
+  const cfg = iommu_copy_struct_from_user(data, IOMMU_HWPT_DATA_SELFTEST, 4, 4);
+  if (typeof cfg === 'number') return ERR_PTR(cfg);
+  // __mock_domain_alloc_nested()
+  const mem = k.alloc.alloc('mock_iommu_domain_nested', 'iommufd-mock', '__mock_domain_alloc_nested');
+  if (!mem) return ERR_PTR(-ENOMEM);
+  const nested = new MockIommuDomainNested(parent as MockIommuDomain);
+  nested.mem = mem;
+  nested.iotlb.fill(new DataView(cfg.buffer, cfg.byteOffset, 4).getUint32(0, true));
+  return nested;
 }
 
 /** mock_domain_free(): the xarray should be empty by now (the kernel WARNs and leaks what is left). */
