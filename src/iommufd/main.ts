@@ -16,6 +16,10 @@
  * zeros in the extra bytes (-E2BIG, copy_struct_from_user()), and bytes
  * missing from a shorter struct read as zero.
  *
+ * The table of commands is the kernel profile's (iommufdLastCmd); the
+ * struct layouts and the commands' behaviour are 6.12's, and commands
+ * newer than 6.12 pass the generic checks and then throw NotModelledError.
+ *
  * The object table is ctx.ts; the commands are ioas.ts (the IOAS commands,
  * OPTION, VFIO_IOAS), hw-pagetable.ts (HWPT_ALLOC), device.ts (bind,
  * attach, replace, detach, used by the selftest and by drivers) and
@@ -98,12 +102,27 @@ function buildTable(ops: readonly IoctlOp[]): OpTable {
   };
 }
 
-/** iommufd_ioctl_ops[]: 6.12's commands, and IOMMU_TEST_CMD in a kernel built with CONFIG_IOMMUFD_TEST. */
-const TABLES = { plain: buildTable(IOCTL_OPS), test: buildTable([...IOCTL_OPS, TEST_CMD_OP]) };
+const tables = new Map<string, OpTable>();
+
+/**
+ * iommufd_ioctl_ops[] of the kernel: the profile's commands (0x80 to its
+ * iommufdLastCmd), and IOMMU_TEST_CMD in a kernel built with
+ * CONFIG_IOMMUFD_TEST.
+ */
+function tableOf(lastCmd: number, test: boolean): OpTable {
+  const key = `${lastCmd}/${test}`;
+  let t = tables.get(key);
+  if (!t) {
+    const ops = IOCTL_OPS.filter((o) => o.nr <= lastCmd);
+    t = buildTable(test ? [...ops, TEST_CMD_OP] : ops);
+    tables.set(key, t);
+  }
+  return t;
+}
 
 /** iommufd_fops_ioctl() */
 export function iommufdIoctl(ctx: IommufdCtx, cmd: number, arg: Uint8Array): number {
-  const table = ctx.k.kconfig.IOMMUFD_TEST ? TABLES.test : TABLES.plain;
+  const table = tableOf(ctx.k.profile.iommufdLastCmd, ctx.k.kconfig.IOMMUFD_TEST);
   const nr = ioctlNr(cmd);
   if (nr < IOMMUFD_CMD_BASE || nr - IOMMUFD_CMD_BASE >= table.len) return -ENOTTY; // iommufd_vfio_ioctl()
   if (arg.length < 4) return -EFAULT; // get_user(ucmd.user_size)

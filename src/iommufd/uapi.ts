@@ -292,6 +292,58 @@ export const structs = {
     ['out_fault_id', 'u32'],
     ['out_fault_fd', 'u32'],
   ]),
+  // The commands after 6.12 (v6.13 on), for the tables of the newer profiles.
+  ioas_map_file: layout('iommu_ioas_map_file', [
+    ['size', 'u32'],
+    ['flags', 'u32'],
+    ['ioas_id', 'u32'],
+    ['fd', 's32'],
+    ['start', 'u64'],
+    ['length', 'u64'],
+    ['iova', 'u64'],
+  ]),
+  viommu_alloc: layout('iommu_viommu_alloc', [
+    ['size', 'u32'],
+    ['flags', 'u32'],
+    ['type', 'u32'],
+    ['dev_id', 'u32'],
+    ['hwpt_id', 'u32'],
+    ['out_viommu_id', 'u32'],
+    ['data_len', 'u32'],
+    ['__reserved', 'u32'],
+    ['data_uptr', 'u64'],
+  ]),
+  vdevice_alloc: layout('iommu_vdevice_alloc', [
+    ['size', 'u32'],
+    ['viommu_id', 'u32'],
+    ['dev_id', 'u32'],
+    ['out_vdevice_id', 'u32'],
+    ['virt_id', 'u64'],
+  ]),
+  ioas_change_process: layout('iommu_ioas_change_process', [
+    ['size', 'u32'],
+    ['__reserved', 'u32'],
+  ]),
+  veventq_alloc: layout('iommu_veventq_alloc', [
+    ['size', 'u32'],
+    ['flags', 'u32'],
+    ['viommu_id', 'u32'],
+    ['type', 'u32'],
+    ['veventq_depth', 'u32'],
+    ['out_veventq_id', 'u32'],
+    ['out_veventq_fd', 'u32'],
+    ['__reserved', 'u32'],
+  ]),
+  hw_queue_alloc: layout('iommu_hw_queue_alloc', [
+    ['size', 'u32'],
+    ['flags', 'u32'],
+    ['viommu_id', 'u32'],
+    ['type', 'u32'],
+    ['index', 'u32'],
+    ['out_hw_queue_id', 'u32'],
+    ['nesting_parent_iova', 'u64'],
+    ['length', 'u64'],
+  ]),
 } as const;
 
 /** Each union member of struct iommu_test_cmd that the model handles, as its own layout. */
@@ -389,7 +441,7 @@ export interface IoctlOp {
   readonly last: string;
 }
 
-/** 6.12's iommufd_ioctl_ops[] (without CONFIG_IOMMUFD_TEST's IOMMU_TEST_CMD). */
+/** iommufd_ioctl_ops[] of the newest profile (without CONFIG_IOMMUFD_TEST's IOMMU_TEST_CMD); each profile's table ends at its iommufdLastCmd. */
 export const IOCTL_OPS: readonly IoctlOp[] = [
   { name: 'IOMMU_DESTROY', nr: 0x80, struct: 'destroy', last: 'id' },
   { name: 'IOMMU_IOAS_ALLOC', nr: 0x81, struct: 'ioas_alloc', last: 'out_ioas_id' },
@@ -412,6 +464,13 @@ export const IOCTL_OPS: readonly IoctlOp[] = [
   { name: 'IOMMU_HWPT_GET_DIRTY_BITMAP', nr: 0x8c, struct: 'hwpt_get_dirty_bitmap', last: 'data' },
   { name: 'IOMMU_HWPT_INVALIDATE', nr: 0x8d, struct: 'hwpt_invalidate', last: '__reserved' },
   { name: 'IOMMU_FAULT_QUEUE_ALLOC', nr: 0x8e, struct: 'fault_alloc', last: 'out_fault_fd' },
+  // Past 6.12: in the tables of the profiles whose iommufdLastCmd reaches them.
+  { name: 'IOMMU_IOAS_MAP_FILE', nr: 0x8f, struct: 'ioas_map_file', last: 'iova' },
+  { name: 'IOMMU_VIOMMU_ALLOC', nr: 0x90, struct: 'viommu_alloc', last: 'out_viommu_id' },
+  { name: 'IOMMU_VDEVICE_ALLOC', nr: 0x91, struct: 'vdevice_alloc', last: 'virt_id' },
+  { name: 'IOMMU_IOAS_CHANGE_PROCESS', nr: 0x92, struct: 'ioas_change_process', last: '__reserved' },
+  { name: 'IOMMU_VEVENTQ_ALLOC', nr: 0x93, struct: 'veventq_alloc', last: 'out_veventq_fd' },
+  { name: 'IOMMU_HW_QUEUE_ALLOC', nr: 0x94, struct: 'hw_queue_alloc', last: 'length' },
 ];
 
 /** IOCTL_OP(IOMMU_TEST_CMD, iommufd_test, struct iommu_test_cmd, last) */

@@ -152,6 +152,17 @@ export interface KernelProfile {
   /** ops->release_domain is attached before release_device() (iommu/probe.ts). */
   readonly releaseDomain: boolean;
 
+  /**
+   * The last command of /dev/iommu's ioctl table (iommufd/main.ts): each
+   * version appended commands, so the table is 0x80 to this. 0x88 (v6.2:
+   * the IOAS commands, OPTION, VFIO_IOAS), 0x8c (v6.7: HWPT_ALLOC,
+   * GET_HW_INFO, dirty tracking), 0x8d (v6.8: HWPT_INVALIDATE), 0x8e (v6.11:
+   * FAULT_QUEUE_ALLOC), 0x93 (v6.15: IOAS_MAP_FILE, VIOMMU_ALLOC,
+   * VDEVICE_ALLOC, IOAS_CHANGE_PROCESS from v6.13, VEVENTQ_ALLOC), 0x94
+   * (v6.17: HW_QUEUE_ALLOC). A number past it is -ENOTTY.
+   */
+  readonly iommufdLastCmd: number;
+
   /** The iommufd selftest mock driver (drivers/iommufd-selftest). */
   readonly mock: {
     /** The mock is a real IOMMU driver on its own bus (v6.6 on). */

@@ -8,6 +8,7 @@ import { profileNames } from './profile.js';
 
 const v6_4: KernelProfile = {
   name: 'v6.4',
+  iommufdLastCmd: 0x88,
   summary:
     'bus ops; iommu_release_device() returns early without a group (leaks dev_iommu and fwspec); the mock is not a driver',
   opsLookup: 'bus',
@@ -38,6 +39,7 @@ const v6_4: KernelProfile = {
 const v6_7: KernelProfile = {
   ...v6_4,
   name: 'v6.7',
+  iommufdLastCmd: 0x8c,
   summary: 'bus ops; a second driver with other ops gets -EBUSY; the mock is a real driver found by its bus',
   release: 'free-remaining',
   defDomainConflict: 'identity-wins',
@@ -55,6 +57,7 @@ const v6_7: KernelProfile = {
 const v6_8: KernelProfile = {
   ...v6_7,
   name: 'v6.8',
+  iommufdLastCmd: 0x8d,
   summary: 'bus ops retired: fwspec->ops, else the first instance without a fwnode (the seed bug)',
   opsLookup: 'fwspec-ops-or-first-global',
   registerRejectsSecondDriver: false,
@@ -71,6 +74,7 @@ const v6_8: KernelProfile = {
 const v6_12: KernelProfile = {
   ...v6_8,
   name: 'v6.12',
+  iommufdLastCmd: 0x8e,
   summary:
     'ops from the fwspec fwnode; firmware configured (and the device replayed) at driver bind (as Debian 6.12.117, with the -EPROBE_DEFER backport)',
   opsLookup: 'fwnode',
@@ -89,6 +93,7 @@ const v6_12: KernelProfile = {
 const v6_15: KernelProfile = {
   ...v6_12,
   name: 'v6.15',
+  iommufdLastCmd: 0x93,
   summary: 'firmware configured from the probe path (iommu_init_device runs dma_configure); ready flag',
   firmwareConfigure: 'probe-path',
   ready: 'register',
@@ -99,6 +104,7 @@ const v6_15: KernelProfile = {
 const v6_18: KernelProfile = {
   ...v6_15,
   name: 'v6.18',
+  iommufdLastCmd: 0x94,
   summary: 'the mock IOMMU has a software node and mock devices get a fwspec before device_add',
   ready: 'register-and-register-bus',
   smmuV3AliasedStream: 'enodev',
