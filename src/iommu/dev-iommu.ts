@@ -5,6 +5,7 @@
  * The fwspec always dies with it: dev_iommu_free() drops the fwspec's fwnode
  * reference and frees the fwspec too.
  */
+import type { IommuFaultParam } from './io-pgfault.js';
 import type { Allocation } from '../kernel/alloc.js';
 import type { Device } from '../base/device.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -25,6 +26,8 @@ export class DevIommu {
   pci_32bit_workaround = false;
   /** The IOMMU shadows its IOTLB on flushes (s390): iommu-dma uses one big flush queue. */
   shadow_on_flush = false;
+  /** On an IOPF queue: where its page requests wait (iopf_queue_add_device()). */
+  fault_param: IommuFaultParam | null = null;
 
   constructor(readonly mem: Allocation) {}
 }

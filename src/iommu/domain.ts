@@ -15,6 +15,7 @@ import type { Device } from '../base/device.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { IommuOps } from './ops.js';
 import type { IommuUserDataArray } from './user-data.js';
+import type { IopfGroup } from './io-pgfault.js';
 
 // Domain feature bits (__IOMMU_DOMAIN_*).
 export const __IOMMU_DOMAIN_PAGING = 1 << 0;
@@ -176,6 +177,10 @@ export class IommuDomain {
   pgtable: PageTable | null = null;
   /** The IOMMU instance whose IOTLB caches this domain's translations (the driver's choice at finalise). */
   iommu: IommuDevice | null = null;
+  /** domain->iopf_handler: where page faults on this domain go (iommufd's, for a HWPT with a fault queue). */
+  iopf_handler: ((group: IopfGroup) => number) | null = null;
+  /** domain->fault_data: the handler's context (iommufd's HWPT). */
+  fault_data: unknown = null;
   /** domain->dirty_ops: set by drivers for domains allocated with IOMMU_HWPT_ALLOC_DIRTY_TRACKING. */
   dirty_ops: IommuDirtyOps | null = null;
 

@@ -34,6 +34,8 @@ export class IommuGroup {
   owner_cnt = 0;
   /** PASIDs with a domain attached (group->pasid_array is non-empty). */
   readonly pasid_array = new Map<number, IommuDomain>();
+  /** The attach handle stored with each pasid_array entry (iommufd's), for routing page faults. */
+  readonly attach_handles = new Map<number, unknown>();
   /** On a bus_iommu_probe() group list (list_empty(&group->entry) is false). */
   onGroupList = false;
   /** The kref of devices_kobj. */

@@ -13,6 +13,7 @@ import type { IommuResvRegion } from './resv-regions.js';
 import type { Fwnode } from '../base/fwnode.js';
 import type { IommuUserData } from './user-data.js';
 import type { Allocation } from '../kernel/alloc.js';
+import type { IommuPageResponse, IopfFault } from './io-pgfault.js';
 
 /** struct of_phandle_args: the IOMMU node and the cells of one `iommus` entry. */
 export interface OfPhandleArgs {
@@ -77,6 +78,13 @@ export interface IommuOps {
     k: Kernel,
     dev: Device,
   ): { readonly data: Uint8Array; readonly type: number; readonly mem: Allocation } | ErrPtr;
+  /** page_response(): send the answer to a page request to the device. */
+  page_response?(k: Kernel, dev: Device, evt: IopfFault, resp: IommuPageResponse): void;
+  /** dev_enable_feat() / dev_disable_feat(): IOMMU_DEV_FEAT_IOPF and friends. */
+  dev_enable_feat?(k: Kernel, dev: Device, feat: number): number;
+  dev_disable_feat?(k: Kernel, dev: Device, feat: number): number;
+  /** The user owns the PASID table: faults on any PASID go to the RID's nested domain. */
+  readonly user_pasid_table?: boolean;
   /** The legacy allocator by type. */
   domain_alloc?(k: Kernel, type: number): IommuDomain | ErrPtr | null;
 

@@ -443,6 +443,26 @@ export class Iommufd {
     }).errno;
   }
 
+  /** IOMMU_FAULT_QUEUE_ALLOC: the FAULT object's id and its descriptor in the process. */
+  faultAlloc(): { errno: number; id: number; fd: number } {
+    const r = this.call('IOMMU_FAULT_QUEUE_ALLOC', 'fault_alloc', {});
+    return { errno: r.errno, id: Number(r.out.out_fault_id), fd: Number(r.out.out_fault_fd) };
+  }
+
+  /** IOMMU_TEST_OP_TRIGGER_IOPF: the device raises a page request (always 0 once the device exists). */
+  triggerIopf(
+    devId: number,
+    a: { pasid?: number; grpid?: number; perm?: number; addr?: bigint | number } = {},
+  ): number {
+    return this.testCmd('trigger_iopf', IOMMU_TEST_OP.TRIGGER_IOPF, {
+      dev_id: devId,
+      pasid: a.pasid ?? 0,
+      grpid: a.grpid ?? 0,
+      perm: a.perm ?? 0,
+      addr: BigInt(a.addr ?? 0),
+    }).errno;
+  }
+
   close(): void {
     this.file.close();
   }

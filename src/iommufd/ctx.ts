@@ -20,7 +20,8 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { UserProcess } from '../mm/user-mm.js';
 
 /** enum iommufd_object_type (the ones the model has). */
-export type IommufdObjectType = 'IOAS' | 'DEVICE' | 'HWPT_PAGING' | 'HWPT_NESTED' | 'ACCESS' | 'SELFTEST';
+export type IommufdObjectType =
+  'IOAS' | 'DEVICE' | 'HWPT_PAGING' | 'HWPT_NESTED' | 'FAULT' | 'ACCESS' | 'SELFTEST';
 
 export interface IommufdObject {
   readonly id: number;

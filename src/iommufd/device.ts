@@ -17,8 +17,7 @@
  * another HWPT without passing through the blocking domain; the old HWPT,
  * if automatic and now unused, is destroyed.
  *
- * Not modelled: PASID attach, IO page faults (iommufd_fault_iopf_enable())
- * and iommufd_should_fail()'s injected -EINVAL.
+ * Not modelled: PASID attach and iommufd_should_fail()'s injected -EINVAL.
  */
 import type { Allocation } from '../kernel/alloc.js';
 import type { Device } from '../base/device.js';
@@ -37,6 +36,7 @@ import { device_iommu_capable, iommu_group_has_isolated_msi } from './device-bin
 import type { IommufdCtx, IommufdObject } from './ctx.js';
 import type { IommufdHwpt, HwptPaging } from './hw-pagetable.js';
 import { findHwptPaging, hwptPagingAlloc, hwptPut } from './hw-pagetable.js';
+import { iommufdAutoResponseFaults, iommufdFaultIopfDisable, iommufdFaultIopfEnable } from './fault.js';
 import type { IommufdIoas } from './ioas.js';
 
 export { device_iommu_capable };
@@ -54,7 +54,13 @@ export interface IommufdGroup {
   /** The software MSI window's start (IOMMU_RESV_SW_MSI), or null (PHYS_ADDR_MAX). */
   readonly swMsi: { start: bigint | null };
   /** The iommufd_attach_handle of the group's attachment (a kzalloc per attach). */
-  handle: Allocation | null;
+  handle: IommufdAttachHandle | null;
+  readonly mem: Allocation;
+}
+
+/** struct iommufd_attach_handle: stored with the group's domain; page faults find the device through it. */
+export interface IommufdAttachHandle {
+  readonly idev: IommufdDevice;
   readonly mem: Allocation;
 }
 
@@ -65,6 +71,8 @@ export interface IommufdDevice extends IommufdObject {
   readonly igroup: IommufdGroup;
   /** IOMMU_CAP_ENFORCE_CACHE_COHERENCY: HWPTs allocated for it must snoop. */
   readonly enforceCacheCoherency: boolean;
+  /** Attachments to fault-capable HWPTs that turned IOPF on (idev->iopf_enabled). */
+  iopfEnabled: number;
 }
 
 /** iommufd_get_device() */
@@ -161,6 +169,7 @@ export function iommufdDeviceBind(
       dev,
       igroup,
       enforceCacheCoherency: device_iommu_capable(k, dev, 'ENFORCE_CACHE_COHERENCY'),
+      iopfEnabled: 0,
       // iommufd_device_destroy()
       destroy: () => {
         iommu_device_release_dma_owner(k, dev);
@@ -212,25 +221,38 @@ function attachReservedIova(idev: IommufdDevice, hwpt: HwptPaging): number {
   return 0;
 }
 
-/** iommufd_hwpt_attach_device(): the attach handle, then iommu_attach_group_handle(). */
+/**
+ * iommufd_hwpt_attach_device(): the attach handle, IOPF on for a HWPT with a
+ * fault queue, then iommu_attach_group_handle().
+ */
 function hwptAttachDevice(hwpt: IommufdHwpt, idev: IommufdDevice): number {
   const k = idev.igroup.ictx.k;
-  const handle = k.alloc.alloc('iommufd_attach_handle', 'iommufd', 'iommufd_hwpt_attach_device');
-  if (!handle) return -ENOMEM;
-  const rc = iommu_attach_group_handle(k, hwpt.domain!, idev.igroup.group);
+  const mem = k.alloc.alloc('iommufd_attach_handle', 'iommufd', 'iommufd_hwpt_attach_device');
+  if (!mem) return -ENOMEM;
+  const handle: IommufdAttachHandle = { idev, mem };
+  let rc = hwpt.fault ? iommufdFaultIopfEnable(idev) : 0;
+  if (!rc) {
+    rc = iommu_attach_group_handle(k, hwpt.domain!, idev.igroup.group, handle);
+    if (rc && hwpt.fault) iommufdFaultIopfDisable(idev);
+  }
   if (rc) {
-    k.alloc.free(handle, 'iommufd_hwpt_attach_device');
+    k.alloc.free(mem, 'iommufd_hwpt_attach_device');
     return rc;
   }
   idev.igroup.handle = handle;
   return 0;
 }
 
-/** iommufd_hwpt_detach_device() */
-function hwptDetachDevice(idev: IommufdDevice): void {
+/** iommufd_hwpt_detach_device(): unanswered faults that came through the handle are answered INVALID. */
+function hwptDetachDevice(hwpt: IommufdHwpt, idev: IommufdDevice): void {
   const igroup = idev.igroup;
+  const handle = igroup.handle;
   iommu_detach_group_handle(igroup.ictx.k, igroup.group);
-  igroup.ictx.k.alloc.free(igroup.handle, 'iommufd_hwpt_detach_device');
+  if (hwpt.fault) {
+    iommufdAutoResponseFaults(hwpt, handle);
+    iommufdFaultIopfDisable(idev);
+  }
+  igroup.ictx.k.alloc.free(handle?.mem, 'iommufd_hwpt_detach_device');
   igroup.handle = null;
 }
 
@@ -268,7 +290,7 @@ export function iommufdHwptDetach(idev: IommufdDevice): IommufdHwpt {
   const i = igroup.devices.indexOf(idev);
   if (i >= 0) igroup.devices.splice(i, 1);
   if (igroup.devices.length === 0) {
-    hwptDetachDevice(idev);
+    hwptDetachDevice(hwpt, idev);
     igroup.hwpt = null;
   }
   if (paging) paging.ioas.iopt.removeReserved(idev.dev);
@@ -304,18 +326,34 @@ function groupDoReplaceReservedIova(igroup: IommufdGroup, hwpt: HwptPaging): num
   return rc;
 }
 
-/** iommufd_hwpt_replace_device(): a new handle, then iommu_replace_group_handle(). */
-function hwptReplaceDevice(idev: IommufdDevice, hwpt: IommufdHwpt): number {
+/**
+ * iommufd_hwpt_replace_device(): a new handle, IOPF on if only the new HWPT
+ * has a fault queue, iommu_replace_group_handle(); then the old HWPT's
+ * unanswered faults through the old handle are answered, and IOPF goes off
+ * if only the old one had a queue.
+ */
+function hwptReplaceDevice(idev: IommufdDevice, hwpt: IommufdHwpt, old: IommufdHwpt): number {
   const igroup = idev.igroup;
   const k = igroup.ictx.k;
-  const handle = k.alloc.alloc('iommufd_attach_handle', 'iommufd', 'iommufd_hwpt_replace_device');
-  if (!handle) return -ENOMEM;
-  const rc = iommu_replace_group_handle(k, igroup.group, hwpt.domain);
+  const oldHandle = igroup.handle;
+  const mem = k.alloc.alloc('iommufd_attach_handle', 'iommufd', 'iommufd_hwpt_replace_device');
+  if (!mem) return -ENOMEM;
+  const handle: IommufdAttachHandle = { idev, mem };
+  const iopfOn = hwpt.fault !== null && old.fault === null;
+  let rc = iopfOn ? iommufdFaultIopfEnable(idev) : 0;
+  if (!rc) {
+    rc = iommu_replace_group_handle(k, igroup.group, hwpt.domain, handle);
+    if (rc && iopfOn) iommufdFaultIopfDisable(idev);
+  }
   if (rc) {
-    k.alloc.free(handle, 'iommufd_hwpt_replace_device');
+    k.alloc.free(mem, 'iommufd_hwpt_replace_device');
     return rc;
   }
-  k.alloc.free(igroup.handle, 'iommufd_hwpt_replace_device');
+  if (old.fault) {
+    iommufdAutoResponseFaults(old, oldHandle);
+    if (!hwpt.fault) iommufdFaultIopfDisable(idev);
+  }
+  k.alloc.free(oldHandle?.mem, 'iommufd_hwpt_replace_device');
   igroup.handle = handle;
   return 0;
 }
@@ -337,7 +375,7 @@ const doReplace: AttachFn = (idev, hwpt) => {
     rc = groupDoReplaceReservedIova(igroup, paging);
     if (rc) return rc;
   }
-  rc = hwptReplaceDevice(idev, hwpt);
+  rc = hwptReplaceDevice(idev, hwpt, old);
   if (rc) {
     if (paging) groupRemoveReservedIova(igroup, paging);
     return rc;

@@ -14,11 +14,13 @@
  * reserved regions into the parent's IOAS, and IOMMU_HWPT_INVALIDATE hands
  * the user's cache invalidations to its driver.
  *
- * Not modelled: nested HWPTs on a vIOMMU and fault queues
- * (IOMMU_HWPT_FAULT_ID_VALID: no FAULT object can exist, so the lookup
- * fails; 6.12 rejects the flag for paging HWPTs anyway, -EOPNOTSUPP).
+ * A HWPT allocated with IOMMU_HWPT_FAULT_ID_VALID (a nested one: 6.12
+ * rejects the flag for paging HWPTs, -EOPNOTSUPP) routes its devices' page
+ * faults to that fault queue (fault.ts).
+ *
+ * Not modelled: nested HWPTs on a vIOMMU.
  */
-import { EFAULT, EINVAL, ENOENT, EOPNOTSUPP, IS_ERR, PTR_ERR } from '../kernel/errno.js';
+import { EFAULT, EINVAL, EOPNOTSUPP, IS_ERR, PTR_ERR } from '../kernel/errno.js';
 import type { IommuDomain } from '../iommu/domain.js';
 import { dev_iommu_ops, iommu_domain_free, iommu_paging_domain_alloc } from '../iommu/domain-alloc.js';
 import type { IommuUserData, IommuUserDataArray } from '../iommu/user-data.js';
@@ -29,6 +31,8 @@ import { device_iommu_capable, iommufdHwptAttach, iommufdHwptDetach } from './de
 import type { IommufdIoas } from './ioas.js';
 import { getDevice } from './device.js';
 import type { Handler } from './ucmd.js';
+import type { IommufdFault } from './fault.js';
+import { getFault, iommufdFaultIopfHandler } from './fault.js';
 import { n32, n64 } from './ucmd.js';
 import { userPtr } from '../mm/user-mm.js';
 
@@ -43,6 +47,8 @@ export const IOMMU_HWPT_DATA_NONE = 0;
 export interface IommufdHwpt extends IommufdObject {
   readonly type: 'HWPT_PAGING' | 'HWPT_NESTED';
   domain: IommuDomain | null;
+  /** The fault queue its devices' page requests go to (IOMMU_HWPT_FAULT_ID_VALID), holding a reference. */
+  fault: IommufdFault | null;
 }
 
 /** struct iommufd_hwpt_paging */
@@ -70,6 +76,13 @@ export function findHwptPaging(hwpt: IommufdHwpt | null): HwptPaging | null {
   return null;
 }
 
+/** __iommufd_hwpt_destroy(): the domain, and the hold on the fault queue. */
+function hwptDestroyCommon(ctx: IommufdCtx, hwpt: IommufdHwpt): void {
+  if (hwpt.domain) iommu_domain_free(ctx.k, hwpt.domain);
+  hwpt.domain = null;
+  if (hwpt.fault) hwpt.fault.users--;
+}
+
 /** iommufd_hwpt_paging_destroy() (and _abort(), which is the same once nothing runs concurrently). */
 function hwptPagingDestroy(ctx: IommufdCtx, hwpt: HwptPaging): void {
   const list = hwpt.ioas.hwptList;
@@ -78,9 +91,7 @@ function hwptPagingDestroy(ctx: IommufdCtx, hwpt: HwptPaging): void {
     list.splice(i, 1);
     hwpt.ioas.iopt.removeDomain(hwpt.domain!);
   }
-  // __iommufd_hwpt_destroy()
-  if (hwpt.domain) iommu_domain_free(ctx.k, hwpt.domain);
-  hwpt.domain = null;
+  hwptDestroyCommon(ctx, hwpt);
   hwpt.ioas.users--;
 }
 
@@ -121,6 +132,7 @@ export function hwptPagingAlloc(
       users: 1,
       mem,
       domain: null,
+      fault: null,
       ioas,
       autoDomain: false,
       nestParent: (flags & IOMMU_HWPT_ALLOC_NEST_PARENT) !== 0,
@@ -192,10 +204,10 @@ function hwptNestedAlloc(
       mem,
       domain: null,
       parent,
+      fault: null,
       // iommufd_hwpt_nested_destroy()
       destroy: () => {
-        if (h.domain) iommu_domain_free(k, h.domain);
-        h.domain = null;
+        hwptDestroyCommon(ctx, h);
         parent.users--;
       },
     };
@@ -288,10 +300,15 @@ export const hwptHandlers: Record<string, Handler> = {
       return -EINVAL;
     }
     if (flags & IOMMU_HWPT_FAULT_ID_VALID) {
-      // iommufd_get_fault(): FAULT objects come from IOMMU_FAULT_QUEUE_ALLOC, which the model
-      // does not have, so no id names one.
-      ctx.abortAndDestroy(hwpt);
-      return -ENOENT;
+      const fault = getFault(ctx, n32(c.fault_id));
+      if (typeof fault === 'number') {
+        ctx.abortAndDestroy(hwpt);
+        return fault;
+      }
+      hwpt.fault = fault;
+      hwpt.domain!.iopf_handler = iommufdFaultIopfHandler;
+      hwpt.domain!.fault_data = hwpt;
+      fault.users++;
     }
     c.out_hwpt_id = hwpt.id;
     const rc = u.respond();

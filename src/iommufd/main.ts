@@ -21,13 +21,11 @@
  * newer than 6.12 pass the generic checks and then throw NotModelledError.
  *
  * The object table is ctx.ts; the commands are ioas.ts (the IOAS commands,
- * OPTION, VFIO_IOAS), hw-pagetable.ts (HWPT_ALLOC), device.ts (bind,
- * attach, replace, detach, used by the selftest and by drivers) and
- * selftest.ts (IOMMU_TEST_CMD with CONFIG_IOMMUFD_TEST), dirty.ts
- * (HWPT_SET_DIRTY_TRACKING, HWPT_GET_DIRTY_BITMAP), hw-info.ts
- * (GET_HW_INFO). The rest of 6.12's table (HWPT_INVALIDATE,
- * FAULT_QUEUE_ALLOC) passes the generic checks and then throws a
- * NotModelledError naming the command rather than answering wrongly.
+ * OPTION, VFIO_IOAS), hw-pagetable.ts (HWPT_ALLOC, HWPT_INVALIDATE),
+ * dirty.ts (HWPT_SET_DIRTY_TRACKING, HWPT_GET_DIRTY_BITMAP), hw-info.ts
+ * (GET_HW_INFO), fault.ts (FAULT_QUEUE_ALLOC and the fault file), and
+ * selftest.ts (IOMMU_TEST_CMD with CONFIG_IOMMUFD_TEST); device.ts and
+ * access.ts are the in-kernel APIs drivers (and the selftest) use.
  */
 import { E2BIG, EBADF, EFAULT, EINVAL, ENOMEM, ENOTTY } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -36,6 +34,7 @@ import { IommufdCtx } from './ctx.js';
 import { hwptHandlers } from './hw-pagetable.js';
 import { dirtyHandlers } from './dirty.js';
 import { hwInfoHandlers } from './hw-info.js';
+import { faultHandlers } from './fault.js';
 import { ioasHandlers } from './ioas.js';
 import { iommufdTest } from './selftest.js';
 import type { IoctlOp } from './uapi.js';
@@ -182,5 +181,6 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   ...hwptHandlers,
   ...dirtyHandlers,
   ...hwInfoHandlers,
+  ...faultHandlers,
   IOMMU_TEST_CMD: iommufdTest,
 };

@@ -28,6 +28,14 @@ import { MOCK_IO_PAGE_SIZE } from '../pgtable/formats/iommufd-mock.js';
 import { USER_PAGE_SIZE, userPtr } from '../mm/user-mm.js';
 import type { IommufdCtx, IommufdObject } from './ctx.js';
 import type { IommufdDevice } from './device.js';
+import { getDevice } from './device.js';
+import {
+  IOMMU_FAULT_PAGE_REQ,
+  IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE,
+  IOMMU_FAULT_PAGE_REQUEST_PASID_VALID,
+  iommu_report_device_fault,
+} from '../iommu/io-pgfault.js';
+import { IOMMU_NO_PASID } from '../iommu/attach.js';
 import {
   iommufdDeviceAttach,
   iommufdDeviceBind,
@@ -241,6 +249,28 @@ function testMdCheckIotlb(u: Ucmd): number {
   return 0;
 }
 
+/**
+ * iommufd_test_trigger_iopf(): the device raises a page request (the last of
+ * its group; PASID-tagged unless the PASID is 0), as its IOMMU would report
+ * it. Always 0 once the device is found: where the fault went is the core's business.
+ */
+function testTriggerIopf(u: Ucmd): number {
+  const c = decode(testCmds.trigger_iopf, u.bytes);
+  const idev = getDevice(u.ctx, n32(c.dev_id));
+  if (typeof idev === 'number') return idev;
+  const pasid = n32(c.pasid);
+  let flags = IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE;
+  if (pasid !== IOMMU_NO_PASID) flags |= IOMMU_FAULT_PAGE_REQUEST_PASID_VALID;
+  iommu_report_device_fault(u.ctx.k, idev.dev, IOMMU_FAULT_PAGE_REQ, {
+    flags,
+    pasid,
+    grpid: n32(c.grpid),
+    perm: n32(c.perm),
+    addr: n64(c.addr),
+  });
+  return 0;
+}
+
 /** iommufd_test_add_reserved(): a reservation owned by nobody, kept until the IOAS goes. */
 function testAddReserved(u: Ucmd): number {
   const c = decode(testCmds.add_reserved, u.bytes);
@@ -272,6 +302,8 @@ export function iommufdTest(u: Ucmd): number {
       return testDirty(u);
     case IOMMU_TEST_OP.MD_CHECK_IOTLB:
       return testMdCheckIotlb(u);
+    case IOMMU_TEST_OP.TRIGGER_IOPF:
+      return testTriggerIopf(u);
     case IOMMU_TEST_OP.CREATE_ACCESS:
       return testCreateAccess(u);
     case IOMMU_TEST_OP.ACCESS_REPLACE_IOAS:

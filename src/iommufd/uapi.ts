@@ -402,6 +402,13 @@ export const testCmds = {
     ['iotlb_id', 'u32'],
     ['iotlb', 'u32'],
   ]),
+  trigger_iopf: testCmd('trigger_iopf', [
+    ['dev_id', 'u32'],
+    ['pasid', 'u32'],
+    ['grpid', 'u32'],
+    ['perm', 'u32'],
+    ['addr', 'u64'],
+  ]),
   check_refs: testCmd('check_refs', [
     ['length', 'u64'],
     ['uptr', 'u64'],

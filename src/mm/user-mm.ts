@@ -40,6 +40,10 @@ export interface MmapOptions {
 export interface ModelFile {
   readonly name: string;
   release(): void;
+  /** read(2) into user memory at buf: bytes read or a negative errno. */
+  read?(buf: number, count: number): number;
+  /** write(2) from user memory at buf: bytes written or a negative errno. */
+  write?(buf: number, count: number): number;
 }
 
 interface Vma {
@@ -163,6 +167,20 @@ export class UserProcess {
   /** fget(): the open file behind a descriptor, if any. */
   fget(fd: number): ModelFile | undefined {
     return this.files.get(fd);
+  }
+
+  /** read(fd, buf, count): -EBADF for a descriptor not open, -EINVAL for a file that cannot be read. */
+  sysRead(fd: number, buf: number, count: number): number {
+    const f = this.files.get(fd);
+    if (!f) return -EBADF;
+    return f.read ? f.read(buf, count) : -EINVAL;
+  }
+
+  /** write(fd, buf, count) */
+  sysWrite(fd: number, buf: number, count: number): number {
+    const f = this.files.get(fd);
+    if (!f) return -EBADF;
+    return f.write ? f.write(buf, count) : -EINVAL;
   }
 
   /** close(fd): the file's release() runs (its last reference); -EBADF for a descriptor not open. */

@@ -185,5 +185,7 @@ export interface KernelProfile {
     readonly naming: 'group-id' | 'atomic-counter' | 'ida';
     /** The dev_flags mock_dev_create() accepts (MOCK_FLAGS_DEVICE_*); others are -EINVAL. */
     readonly devFlagsMask: number;
+    /** The mock takes page faults: an IOPF queue, page_response, dev_enable_feat (v6.11 on). */
+    readonly iopf: boolean;
   };
 }

@@ -33,6 +33,7 @@ const v6_4: KernelProfile = {
     probeChecksBus: false,
     naming: 'group-id',
     devFlagsMask: 0,
+    iopf: false,
   },
 };
 
@@ -51,6 +52,7 @@ const v6_7: KernelProfile = {
     probeChecksBus: false,
     naming: 'atomic-counter',
     devFlagsMask: 0b1,
+    iopf: false,
   },
 };
 
@@ -68,6 +70,7 @@ const v6_8: KernelProfile = {
     probeChecksBus: true,
     naming: 'ida',
     devFlagsMask: 0b1,
+    iopf: false,
   },
 };
 
@@ -87,6 +90,7 @@ const v6_12: KernelProfile = {
     probeChecksBus: true,
     naming: 'ida',
     devFlagsMask: 0b11,
+    iopf: true,
   },
 };
 
@@ -115,6 +119,7 @@ const v6_18: KernelProfile = {
     probeChecksBus: true,
     naming: 'ida',
     devFlagsMask: 0b111,
+    iopf: true,
   },
 };
 

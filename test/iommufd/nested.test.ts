@@ -7,9 +7,6 @@
 // who holds whom.
 import { describe, expect, it } from 'vitest';
 import { EBUSY, EINVAL, ENOENT, EOPNOTSUPP } from '../../src/kernel/errno.js';
-import { loadPlatform } from '../../src/platform/load.js';
-import { bootPlatform } from '../../src/platform/boot.js';
-import { iommufd_test_init } from '../../src/drivers/iommufd-selftest/mock.js';
 import {
   IOMMU_HWPT_DATA_SELFTEST,
   IOMMU_HWPT_INVALIDATE_DATA_SELFTEST,
@@ -17,8 +14,7 @@ import {
   IOMMU_TEST_IOTLB_DEFAULT,
   MOCK_NESTED_DOMAIN_IOTLB_ID_MAX,
 } from '../../src/drivers/iommufd-selftest/mock-domain.js';
-import { UserProcess } from '../../src/mm/user-mm.js';
-import { Iommufd } from '../../src/iommufd/api.js';
+import type { Iommufd } from '../../src/iommufd/api.js';
 import type { IommufdDevice } from '../../src/iommufd/device.js';
 import {
   IOMMU_HWPT_ALLOC_NEST_PARENT,
@@ -26,6 +22,7 @@ import {
   IOMMU_HWPT_FAULT_ID_VALID,
 } from '../../src/iommufd/hw-pagetable.js';
 import { expectCleanUnwinds, finishRun } from '../support/fail-nth.js';
+import { mockMachine } from '../support/iommufd.js';
 
 const u32 = (v: number) => {
   const b = new Uint8Array(4);
@@ -41,14 +38,7 @@ const inv = (flags: number, iotlbId: number) => {
   return b;
 };
 
-function setup(failNth?: number) {
-  const { desc, file } = loadPlatform('arm64-dt-smmuv3-mini');
-  const { k } = bootPlatform(desc, { file, profile: 'v6.12', failNth });
-  const loaded = iommufd_test_init(k);
-  const proc = new UserProcess(k);
-  const fd = Iommufd.open(k, proc);
-  return { k, proc, fd: typeof fd === 'number' ? null : fd, loaded };
-}
+const setup = (failNth?: number) => mockMachine({ failNth });
 
 /** The iommufd_ioas fixture with one mock domain: an IOAS and a selftest device attached to it. */
 function fixture() {

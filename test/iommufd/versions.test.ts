@@ -45,7 +45,7 @@ describe('the command table follows the kernel version', () => {
     ['v6.8', 'IOMMU_HWPT_INVALIDATE', -ENOENT],
     ['v6.8', 'IOMMU_FAULT_QUEUE_ALLOC', -ENOTTY],
     // v6.12: fault queues; nothing of the vIOMMU family.
-    ['v6.12', 'IOMMU_FAULT_QUEUE_ALLOC', 'not modelled'],
+    ['v6.12', 'IOMMU_FAULT_QUEUE_ALLOC', 0],
     ['v6.12', 'IOMMU_VIOMMU_ALLOC', -ENOTTY],
     ['v6.12', 'IOMMU_IOAS_MAP_FILE', -ENOTTY],
     // v6.15: the vIOMMU family and MAP_FILE are in the table (not modelled yet); no HW queues.

@@ -33,6 +33,14 @@ import {
   iommu_device_unregister_bus,
 } from '../../iommu/iommu-device.js';
 import { generic_device_group } from '../../iommu/group.js';
+import type { IommuPageResponse, IopfQueue } from '../../iommu/io-pgfault.js';
+import {
+  IOMMU_DEV_FEAT_IOPF,
+  iopf_queue_add_device,
+  iopf_queue_alloc,
+  iopf_queue_free,
+  iopf_queue_remove_device,
+} from '../../iommu/io-pgfault.js';
 import { makeIommuBusNotifier } from '../../iommu/subsys.js';
 
 export const MOCK_BUS_NAME = 'iommufd_mock';
@@ -55,6 +63,10 @@ export interface MockState {
   /** mock_dev_num: the v6.6/v6.7 atomic counter names came from. */
   devNum: number;
   loaded: boolean;
+  /** mock_iommu_iopf_queue: where mock devices' page requests wait (null if its allocation failed). */
+  iopfQueue: IopfQueue | null;
+  /** What mock_domain_page_response() was given, in order (it does nothing else with it). */
+  readonly pageResponses: { readonly dev: string; readonly resp: IommuPageResponse }[];
 }
 
 export function mockState(k: Kernel): MockState | undefined {
@@ -88,6 +100,27 @@ function makeMockOps(k: Kernel, bus: BusType, iommu: IommuDevice, blocking: Iomm
       new DataView(data.buffer).setUint32(4, IOMMU_HW_INFO_SELFTEST_REGVAL, true);
       return { data, type: IOMMU_HW_INFO_TYPE_SELFTEST, mem };
     },
+    /** mock_domain_page_response(): the mock device takes any answer. */
+    page_response: k.profile.mock.iopf
+      ? (kk, dev, _evt, resp) => mockState(kk)?.pageResponses.push({ dev: dev.name, resp })
+      : undefined,
+    /** mock_dev_enable_feat() / mock_dev_disable_feat(): IOPF only, through the mock's queue. */
+    dev_enable_feat: k.profile.mock.iopf
+      ? (kk, dev, feat) => {
+          const q = mockState(kk)?.iopfQueue;
+          if (feat !== IOMMU_DEV_FEAT_IOPF || !q) return -ENODEV;
+          return iopf_queue_add_device(kk, q, dev);
+        }
+      : undefined,
+    dev_disable_feat: k.profile.mock.iopf
+      ? (kk, dev, feat) => {
+          const q = mockState(kk)?.iopfQueue;
+          if (feat !== IOMMU_DEV_FEAT_IOPF || !q) return -ENODEV;
+          iopf_queue_remove_device(kk, q, dev);
+          return 0;
+        }
+      : undefined,
+    user_pasid_table: k.profile.mock.iopf,
     /** mock_domain_capable() */
     capable: (_kk, dev, cap) =>
       cap === 'CACHE_COHERENCY' ||
@@ -119,6 +152,8 @@ export function iommufd_test_init(k: Kernel): number {
     devIds: new Set(),
     devNum: 0,
     loaded: false,
+    iopfQueue: null,
+    pageResponses: [],
   };
   k.driverState.set('iommufd-mock', st);
 
@@ -144,6 +179,8 @@ export function iommufd_test_init(k: Kernel): number {
     iommu_device_sysfs_remove(k, iommu);
     return err_bus(k, st, rc);
   }
+  // mock_iommu_iopf_queue = iopf_queue_alloc("mock-iopfq"): a failure only leaves the mock without one.
+  if (k.profile.mock.iopf) st.iopfQueue = iopf_queue_alloc(k, 'mock-iopfq');
   st.loaded = true;
   k.runDeferredProbe();
   return 0;
@@ -165,6 +202,8 @@ function err_platform(k: Kernel, st: MockState, rc: number): number {
 export function iommufd_test_exit(k: Kernel): number {
   const st = mockState(k);
   if (!st?.loaded) return -ENODEV;
+  if (st.iopfQueue) iopf_queue_free(k, st.iopfQueue);
+  st.iopfQueue = null;
   if (k.profile.mock.isDriver) {
     iommu_device_sysfs_remove(k, st.iommu);
     iommu_device_unregister_bus(k, st.iommu, st.bus, st.nb);

@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// A machine for the iommufd tests: arm64-dt-smmuv3-mini booted under a
+// profile (default v6.12), the selftest loaded as iommufd.ko with
+// CONFIG_IOMMUFD_TEST loads it, a process, and /dev/iommu open. Under
+// fail-nth any of those can fail: `fd` is null when open() did, `loaded`
+// is iommufd_test_init()'s result.
+import { loadPlatform } from '../../src/platform/load.js';
+import { bootPlatform } from '../../src/platform/boot.js';
+import { iommufd_test_init } from '../../src/drivers/iommufd-selftest/mock.js';
+import { UserProcess } from '../../src/mm/user-mm.js';
+import { Iommufd } from '../../src/iommufd/api.js';
+import type { ProfileName } from '../../src/profile/profile.js';
+
+export function mockMachine(opts: { failNth?: number; profile?: ProfileName; platform?: string } = {}) {
+  const { desc, file } = loadPlatform(opts.platform ?? 'arm64-dt-smmuv3-mini');
+  const { k } = bootPlatform(desc, { file, profile: opts.profile ?? 'v6.12', failNth: opts.failNth });
+  const loaded = iommufd_test_init(k);
+  const proc = new UserProcess(k);
+  const fd = Iommufd.open(k, proc);
+  return { k, proc, fd: typeof fd === 'number' ? null : fd, loaded };
+}
