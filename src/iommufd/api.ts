@@ -10,6 +10,17 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { UserProcess } from '../mm/user-mm.js';
 import type { IommufdFile } from './main.js';
 import { openIommufd } from './main.js';
+import {
+  VFIO_CHECK_EXTENSION,
+  VFIO_DMA_MAP_FLAG_READ,
+  VFIO_DMA_MAP_FLAG_WRITE,
+  VFIO_DMA_UNMAP_FLAG_ALL,
+  VFIO_IOMMU_MAP_DMA,
+  VFIO_IOMMU_UNMAP_DMA,
+  VFIO_SET_IOMMU,
+  iommufdVfioCompatIoasCreate,
+  vfioStructs,
+} from './vfio-compat.js';
 import type { Decoded, StructName } from './uapi.js';
 import {
   IOMMU_IOAS_MAP_FIXED_IOVA,
@@ -461,6 +472,59 @@ export class Iommufd {
       perm: a.perm ?? 0,
       addr: BigInt(a.addr ?? 0),
     }).errno;
+  }
+
+  /** What VFIO_GROUP_SET_CONTAINER does with an iommufd: make (or keep) the compatibility IOAS. */
+  vfioCompatIoasCreate(): number {
+    return iommufdVfioCompatIoasCreate(this.file.ctx);
+  }
+
+  /** VFIO_CHECK_EXTENSION on the iommufd used as a container: 1, 0 or a negative errno. */
+  vfioCheckExtension(ext: number): number {
+    return this.file.ioctl(VFIO_CHECK_EXTENSION, ext);
+  }
+
+  /** VFIO_SET_IOMMU (VFIO_TYPE1_IOMMU or VFIO_TYPE1v2_IOMMU). */
+  vfioSetIommu(type: number): number {
+    return this.file.ioctl(VFIO_SET_IOMMU, type);
+  }
+
+  /** VFIO_IOMMU_MAP_DMA of user memory at a fixed IOVA, readable and writeable unless told otherwise. */
+  vfioMapDma(a: {
+    vaddr: bigint | number;
+    iova: bigint | number;
+    size: bigint | number;
+    read?: boolean;
+    write?: boolean;
+  }): number {
+    const l = vfioStructs.dma_map;
+    const b = new Uint8Array(l.size);
+    encode(
+      l,
+      {
+        argsz: l.size,
+        flags:
+          (a.read === false ? 0 : VFIO_DMA_MAP_FLAG_READ) | (a.write === false ? 0 : VFIO_DMA_MAP_FLAG_WRITE),
+        vaddr: BigInt(a.vaddr),
+        iova: BigInt(a.iova),
+        size: BigInt(a.size),
+      },
+      b,
+    );
+    return this.file.ioctl(VFIO_IOMMU_MAP_DMA, b);
+  }
+
+  /** VFIO_IOMMU_UNMAP_DMA of a range (or everything, with `all` and a zero range); the size unmapped. */
+  vfioUnmapDma(iova: bigint | number, size: bigint | number, all = false): { errno: number; size: bigint } {
+    const l = vfioStructs.dma_unmap;
+    const b = new Uint8Array(l.size);
+    encode(
+      l,
+      { argsz: l.size, flags: all ? VFIO_DMA_UNMAP_FLAG_ALL : 0, iova: BigInt(iova), size: BigInt(size) },
+      b,
+    );
+    const errno = this.file.ioctl(VFIO_IOMMU_UNMAP_DMA, b);
+    return { errno, size: decode(l, b).size as bigint };
   }
 
   close(): void {

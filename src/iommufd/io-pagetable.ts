@@ -472,6 +472,65 @@ export class IoPagetable {
     return { rc: 0, done: false, cur };
   }
 
+  /**
+   * iopt_area_split(): the area holding `iova` becomes two at iova + 1,
+   * sharing its pages (no domain or pin changes: the cut must be at the IOAS
+   * alignment in both IOVA and user bytes, -EINVAL, and not through an area
+   * an access holds, -EINVAL, or one being unmapped, -EBUSY). A cut at either
+   * end of the area changes nothing.
+   */
+  private areaSplit(node: RangeNode<IoptArea>, iova: bigint): number {
+    const area = node.value;
+    const start = node.start;
+    const last = node.last;
+    const align = this.iovaAlignment;
+    const newStart = iova + 1n;
+    if (iova === start || iova === last) return 0;
+    if (!area.pages || area.preventAccess) return -EBUSY;
+    const startByte = IoPagetable.startByte(node, newStart);
+    if (newStart & (align - 1n) || startByte & (align - 1n)) return -EINVAL;
+    const lhsMem = this.kzalloc('iopt_area', 'iopt_area_alloc');
+    if (!lhsMem) return -ENOMEM;
+    const rhsMem = this.kzalloc('iopt_area', 'iopt_area_alloc');
+    if (!rhsMem) {
+      this.k.alloc.free(lhsMem, 'iopt_area_split');
+      return -ENOMEM;
+    }
+    // Accesses' pins are not tracked finely enough to split; nor are large pages in a domain.
+    if (area.numAccesses || (this.domains.length > 0 && !this.disableLargePages)) {
+      this.k.alloc.free(rhsMem, 'iopt_area_split');
+      this.k.alloc.free(lhsMem, 'iopt_area_split');
+      return -EINVAL;
+    }
+    const pages = area.pages;
+    this.areas.remove(node);
+    const half = (from: bigint, to: bigint, mem: Allocation): IoptArea => ({
+      pages,
+      startByte: IoPagetable.startByte(node, from),
+      pageOffset: IoPagetable.startByte(node, from) % PAGE_SIZE,
+      iommuProt: area.iommuProt,
+      mem,
+      numAccesses: 0,
+      preventAccess: false,
+    });
+    this.areas.insert(start, iova, half(start, iova, lhsMem));
+    this.areas.insert(newStart, last, half(newStart, last, rhsMem));
+    pages.kref++;
+    this.k.alloc.free(area.mem, 'iopt_area_split');
+    return 0;
+  }
+
+  /** iopt_cut_iova(): split the areas holding each IOVA there; the first failure stops it. */
+  cutIova(iovas: readonly bigint[]): number {
+    for (const iova of iovas) {
+      const node = this.areas.firstIntersecting(iova, iova);
+      if (!node) continue;
+      const rc = this.areaSplit(node, iova);
+      if (rc) return rc;
+    }
+    return 0;
+  }
+
   /** iopt_unmap_iova() */
   unmapIova(iova: bigint, length: bigint): { rc: number; unmapped: bigint } {
     if (length === 0n) return { rc: -EINVAL, unmapped: 0n };

@@ -51,6 +51,31 @@ export interface IommufdIoas extends IommufdObject {
   readonly hwptList: HwptPaging[];
 }
 
+/**
+ * iopt_map_user_pages(): a pages object for the user range and an area for
+ * it at `iova` (or an allocated IOVA when `alloc`), filled into every
+ * domain. The IOVA used, or an errno.
+ */
+export function ioptMapUserPages(
+  ctx: IommufdCtx,
+  iopt: IoPagetable,
+  uptr: bigint,
+  length: bigint,
+  iova: bigint,
+  prot: number,
+  alloc: boolean,
+): bigint | number {
+  const pages = iopt.allocPages(uptr, length, !!(prot & IOMMU_WRITE), ctx.proc);
+  if (typeof pages === 'number') return pages;
+  if (ctx.accountMode === 'mm' && pages.accountMode === 'user') pages.accountMode = 'mm';
+  const list: PagesListElm[] = [
+    { pages, startByte: uptr - pages.uptr, length, area: null, areaMem: null, mem: null },
+  ];
+  const got = iopt.mapPages(list, length, iova, prot, alloc);
+  iopt.freePagesList(list);
+  return got;
+}
+
 /** iommufd_get_ioas() */
 export function getIoas(ctx: IommufdCtx, id: number): IommufdIoas | number {
   return ctx.get(id, 'IOAS') as IommufdIoas | number;
@@ -181,18 +206,15 @@ export const ioasHandlers: Readonly<Record<string, Handler>> = {
     if (!(flags & (IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE))) return -EINVAL;
     const ioas = getIoas(u.ctx, n32(c.ioas_id));
     if (typeof ioas === 'number') return ioas;
-    const iopt = ioas.iopt;
-    const prot = convIommuProt(flags);
-    const uptr = n64(c.user_va);
-    const length = n64(c.length);
-    const pages = iopt.allocPages(uptr, length, !!(prot & IOMMU_WRITE), u.ctx.proc);
-    if (typeof pages === 'number') return pages;
-    if (u.ctx.accountMode === 'mm' && pages.accountMode === 'user') pages.accountMode = 'mm';
-    const list: PagesListElm[] = [
-      { pages, startByte: uptr - pages.uptr, length, area: null, areaMem: null, mem: null },
-    ];
-    const got = iopt.mapPages(list, length, n64(c.iova), prot, !(flags & IOMMU_IOAS_MAP_FIXED_IOVA));
-    iopt.freePagesList(list);
+    const got = ioptMapUserPages(
+      u.ctx,
+      ioas.iopt,
+      n64(c.user_va),
+      n64(c.length),
+      n64(c.iova),
+      convIommuProt(flags),
+      !(flags & IOMMU_IOAS_MAP_FIXED_IOVA),
+    );
     if (typeof got === 'number') return got;
     c.iova = got;
     return u.respond();

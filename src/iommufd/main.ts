@@ -8,9 +8,9 @@
  * every object, leaves first.
  *
  * Generic checks (iommufd_fops_ioctl()): an _IOC_NR outside the table goes
- * to the VFIO compatibility handler (not modelled yet: -ENOTTY, which is
- * what it answers for commands it does not know); the leading u32 size is
- * read first (-EFAULT when the bytes are shorter than 4); a table slot whose
+ * to the VFIO compatibility handler (vfio-compat.ts: -ENOTTY for commands
+ * it does not know); the leading u32 size is read first (-EFAULT where it
+ * cannot be); a table slot whose
  * number is not exactly the command is -ENOTTY (-ENOIOCTLCMD); a size below
  * the command's min_size is -EINVAL; a size past the kernel struct needs
  * zeros in the extra bytes (-E2BIG, copy_struct_from_user()), and bytes
@@ -52,6 +52,9 @@ import {
 } from './uapi.js';
 import type { Handler, Ucmd } from './ucmd.js';
 import { NotModelledError, n32 } from './ucmd.js';
+import type { UserArg } from './user-arg.js';
+import { bytesArg, userAddrArg } from './user-arg.js';
+import { iommufdVfioIoctl } from './vfio-compat.js';
 
 export { IommufdCtx, NotModelledError };
 export type { IommufdObject, IommufdObjectType } from './ctx.js';
@@ -61,8 +64,12 @@ export { ioasAlloc } from './ioas.js';
 /** An open /dev/iommu. */
 export interface IommufdFile {
   readonly ctx: IommufdCtx;
-  /** ioctl(fd, cmd, arg): 0 or a negative errno; outputs are written into `arg`. */
-  ioctl(cmd: number, arg: Uint8Array): number;
+  /**
+   * ioctl(fd, cmd, arg): 0 (or a command's positive result) or a negative
+   * errno. `arg` is the struct's bytes (outputs are written back into them),
+   * or a user address of the process, or an integer argument.
+   */
+  ioctl(cmd: number, arg: Uint8Array | number): number;
   /**
    * close(fd): releases every object and pin, or, while an access (a
    * selftest access fd) still holds the context, when that goes. Further
@@ -119,20 +126,27 @@ function tableOf(lastCmd: number, test: boolean): OpTable {
   return t;
 }
 
-/** iommufd_fops_ioctl() */
-export function iommufdIoctl(ctx: IommufdCtx, cmd: number, arg: Uint8Array): number {
+/**
+ * iommufd_fops_ioctl(): `arg` is the bytes at the ioctl's pointer, or a user
+ * address of the process (or, for VFIO_SET_IOMMU and VFIO_CHECK_EXTENSION,
+ * the integer argument).
+ */
+export function iommufdIoctl(ctx: IommufdCtx, cmd: number, arg: Uint8Array | number): number {
   const table = tableOf(ctx.k.profile.iommufdLastCmd, ctx.k.kconfig.IOMMUFD_TEST);
   const nr = ioctlNr(cmd);
-  if (nr < IOMMUFD_CMD_BASE || nr - IOMMUFD_CMD_BASE >= table.len) return -ENOTTY; // iommufd_vfio_ioctl()
-  if (arg.length < 4) return -EFAULT; // get_user(ucmd.user_size)
-  const userSize = new DataView(arg.buffer, arg.byteOffset, 4).getUint32(0, true);
+  const a = typeof arg === 'number' ? userAddrArg(ctx.proc, arg) : bytesArg(arg);
+  if (nr < IOMMUFD_CMD_BASE || nr - IOMMUFD_CMD_BASE >= table.len)
+    return iommufdVfioIoctl(ctx, cmd, a, typeof arg === 'number' ? arg : null);
+  const head = a.read(0, 4); // get_user(ucmd.user_size)
+  if (typeof head === 'number') return -EFAULT;
+  const userSize = new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true);
   const slot = table.bySlot.get(nr - IOMMUFD_CMD_BASE);
   if (!slot || iommufdCmd(slot.op.nr) !== cmd) return -ENOTTY;
   const op = slot.op;
   if (userSize < slot.minSize) return -EINVAL;
   const l = structs[op.struct];
   const buf = new Uint8Array(l.size);
-  const rc = copyStructFromUser(buf, arg, userSize);
+  const rc = copyStructFromUser(buf, a, userSize);
   if (rc) return rc;
   const decoded = decode(l, buf);
   const u: Ucmd = {
@@ -142,26 +156,40 @@ export function iommufdIoctl(ctx: IommufdCtx, cmd: number, arg: Uint8Array): num
     // iommufd_ucmd_respond(): min(user_size, kernel size) bytes back.
     respond: () => {
       encode(l, decoded, buf);
-      arg.set(buf.subarray(0, Math.min(userSize, l.size)));
-      return 0;
+      return a.write(0, buf.subarray(0, Math.min(userSize, l.size))) ? -EFAULT : 0;
     },
     respondField: (name) => {
       encode(l, decoded, buf);
       const f = l.byName.get(name)!;
-      arg.set(buf.subarray(f.offset, fieldEnd(f)), f.offset);
-      return 0;
+      return a.write(f.offset, buf.subarray(f.offset, fieldEnd(f))) ? -EFAULT : 0;
     },
   };
   return handlerOf(op)(u);
 }
 
-/** copy_struct_from_user(): what the user's size holds, zeros past it, -E2BIG for non-zero bytes past the kernel's. */
-function copyStructFromUser(dst: Uint8Array, arg: Uint8Array, userSize: number): number {
-  if (arg.length < userSize) return -EFAULT;
-  if (userSize > dst.length) {
-    for (let i = dst.length; i < userSize; i++) if (arg[i] !== 0) return -E2BIG;
+/**
+ * copy_struct_from_user(): past the kernel's struct the user's bytes must be
+ * zero (check_zeroed_user(): -E2BIG, or -EFAULT where they cannot be read,
+ * whichever comes first), then what the user's size holds, zeros past it.
+ */
+function copyStructFromUser(dst: Uint8Array, arg: UserArg, userSize: number): number {
+  for (let at = dst.length; at < userSize;) {
+    const n = Math.min(4096, userSize - at);
+    const chunk = arg.read(at, n);
+    if (typeof chunk === 'number') {
+      for (let i = at; i < at + n; i++) {
+        const b = arg.read(i, 1);
+        if (typeof b === 'number') return -EFAULT;
+        if (b[0] !== 0) return -E2BIG;
+      }
+    } else if (chunk.some((x) => x !== 0)) {
+      return -E2BIG;
+    }
+    at += n;
   }
-  dst.set(arg.subarray(0, Math.min(userSize, dst.length)));
+  const got = arg.read(0, Math.min(userSize, dst.length));
+  if (typeof got === 'number') return -EFAULT;
+  dst.set(got);
   return 0;
 }
 

@@ -54,6 +54,8 @@ export interface Kconfig extends Readonly<Record<IommuDriverOption, Tristate>> {
   readonly PCIE_APPLE: boolean;
   /** CONFIG_ARM64_16K_PAGES: PAGE_SIZE is 16 KiB, else 4 KiB (Debian: 4K); read by apple-dart. */
   readonly ARM64_16K_PAGES: boolean;
+  /** CONFIG_VFIO_NOIOMMU: VFIO's unsafe no-IOMMU mode exists (Debian: y); iommufd's VFIO_CHECK_EXTENSION reports it. */
+  readonly VFIO_NOIOMMU: boolean;
 }
 
 export type Arch = 'x86_64' | 'arm64' | 'arm';
@@ -100,6 +102,7 @@ export function defaultKconfig(arch: Arch): Kconfig {
     ARM_SMMU_QCOM: !x86,
     PCIE_APPLE: false,
     ARM64_16K_PAGES: false,
+    VFIO_NOIOMMU: true,
   };
 }
 

@@ -175,6 +175,7 @@ export const PlatformSchema = z.strictObject({
       ARM_SMMU_QCOM: z.boolean(),
       PCIE_APPLE: z.boolean(),
       ARM64_16K_PAGES: z.boolean(),
+      VFIO_NOIOMMU: z.boolean(),
       ARM_SMMU: Tristate,
       ARM_SMMU_V3: Tristate,
       QCOM_IOMMU: Tristate,
