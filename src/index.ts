@@ -86,6 +86,13 @@ export { openIommufd, iommufdIoctl, NotModelledError } from './iommufd/main.js';
 export type { IommufdFile, IommufdCtx } from './iommufd/main.js';
 export { Iommufd } from './iommufd/api.js';
 export { iommufd_test_init, iommufd_test_exit } from './drivers/iommufd-selftest/mock.js';
+export { vfio_pci_set_override } from './vfio/pci.js';
+export {
+  vfioDeviceOpen,
+  vfioDeviceBindIommufd,
+  vfioDeviceAttachPt,
+  vfioDeviceDetachPt,
+} from './vfio/device-cdev.js';
 export type { IoctlResult, MapArgs, CopyArgs } from './iommufd/api.js';
 export {
   structs as iommufdStructs,

@@ -28,6 +28,9 @@ export function pcieportDriver(k: Kernel, name = 'pcieport'): DeviceDriver {
     name,
     bus,
     pci_id_table: [{ class: PCI_CLASS_BRIDGE_PCI_NORMAL }, { class: PCI_CLASS_BRIDGE_PCI_SUBTRACTIVE }],
+    // pcie_portdriver.driver_managed_dma (v5.19 on): a port does no DMA of its own, so it takes no
+    // default-domain reference and VFIO can claim a group that contains one.
+    driver_managed_dma: true,
     /** pcie_portdrv_probe() */
     probe(_k, dev) {
       const pdev = dev.pci;

@@ -174,6 +174,7 @@ export function iommufdDeviceBind(
       destroy: () => {
         iommu_device_release_dma_owner(k, dev);
         iommufdPutGroup(igroup);
+        if (!iommufd_selftest_is_mock_dev(dev)) ctx.filePut();
       },
     };
     return d;
@@ -184,6 +185,9 @@ export function iommufdDeviceBind(
     iommufdPutGroup(igroup);
     return rc;
   }
+  // A real device's driver (VFIO) holds the context; the selftest's mock devices must not, or
+  // closing /dev/iommu would never destroy them.
+  if (!iommufd_selftest_is_mock_dev(dev)) ctx.fileGet();
   idev.users++; // the binding driver is a user until iommufd_device_unbind()
   ctx.finalize(idev);
   return idev;

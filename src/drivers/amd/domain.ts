@@ -552,6 +552,8 @@ export function blocked_domain_attach_device(k: Kernel, _domain: IommuDomain, de
 
 export const amd_domain_ops: IommuDomainOps = {
   attach_dev: amd_iommu_attach_device,
+  /** amd_iommu_enforce_cache_coherency(): IOMMU_PTE_FC is always set. */
+  enforce_cache_coherency: () => true,
   /** amd_iommu_map_pages() -> iommu_v1/v2_map_pages(); a domain without a table has no map_pages: -EINVAL. */
   map_pages(k, domain, iova, paddr, pgsize, pgcount, prot, out) {
     const pdom = domain as ProtectionDomain;

@@ -66,6 +66,7 @@ import {
   cap_rwbf,
   cap_super_page_val,
   ecap_coherent,
+  ecap_sc_support,
   ecap_smpwc,
   width_to_agaw,
 } from './hw.js';
@@ -123,6 +124,12 @@ export class DmarDomain extends IommuDomain {
   readonly iommu_array = new Map<number, IommuDomainInfo>();
   readonly cache_tags: CacheTag[] = [];
   qi_batch: QiBatch | null = null;
+  /**
+   * dmar_domain->force_snooping (intel_iommu_enforce_cache_coherency()).
+   * Not modelled: the SNP bit domain_set_force_snooping() then puts in
+   * second-stage PTEs; the table keeps the format it was allocated with.
+   */
+  force_snooping = false;
 }
 
 /** gather->freelist is not empty: an unmap gathered there freed tables (the flush then drops paging-structure caches). */
@@ -580,6 +587,21 @@ function intel_iommu_map(k: Kernel, d: DmarDomain, iova: number, size: number): 
 /** The paging domain's iommu_domain_ops (intel_iommu_ops.default_domain_ops). */
 export const dmar_domain_ops: IommuDomainOps = {
   attach_dev: intel_iommu_attach_device,
+  /**
+   * intel_iommu_enforce_cache_coherency(): only if every unit of an attached
+   * device has snoop control, and a second-stage domain has no mapping yet.
+   */
+  enforce_cache_coherency(_k, domain) {
+    const d = domain as DmarDomain;
+    if (d.force_snooping) return true;
+    if (
+      !d.devices.every((info) => ecap_sc_support(info.unit.regs.ecap)) ||
+      (!d.use_first_level && d.max_addr > 0)
+    )
+      return false;
+    d.force_snooping = true;
+    return true;
+  },
   /** intel_iommu_map_pages() */
   map_pages(k, domain, iova, paddr, pgsize, pgcount, prot, out) {
     const d = domain as DmarDomain;
