@@ -18,6 +18,7 @@ import { EBUSY, ENOENT, ENOMEM } from '../kernel/errno.js';
 import { Ida } from '../kernel/ida.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { UserProcess } from '../mm/user-mm.js';
+import { iommufdShouldFail } from './should-fail.js';
 
 /** enum iommufd_object_type (the ones the model has). */
 export type IommufdObjectType =
@@ -107,8 +108,18 @@ export class IommufdCtx {
     this.abort(obj);
   }
 
-  /** iommufd_get_object(): the finalized object of that id and type ('ANY' for any), or -ENOENT. */
+  /**
+   * iommufd_get_object(): the finalized object of that id and type ('ANY'
+   * for any), or -ENOENT. With CONFIG_IOMMUFD_TEST every lookup is also a
+   * fault-injection point (iommufd_should_fail(): -ENOENT).
+   */
   get(id: number, type: IommufdObjectType | 'ANY'): IommufdObject | number {
+    if (iommufdShouldFail(this.k, 'iommufd_get_object')) return -ENOENT;
+    return this.peek(id, type);
+  }
+
+  /** The object of that id and type without a lookup's side effects (for reports and tests). */
+  peek(id: number, type: IommufdObjectType | 'ANY'): IommufdObject | number {
     const obj = this.objects.get(id);
     return obj && (type === 'ANY' || obj.type === type) ? obj : -ENOENT;
   }

@@ -52,6 +52,7 @@ import {
   iommu_get_resv_regions,
 } from '../iommu/resv-regions.js';
 import { accountPinned, pinPages, unpinPages } from './pages.js';
+import { iommufdShouldFail } from './should-fail.js';
 
 export const ULONG_MAX = (1n << 64n) - 1n;
 export const PAGE_SIZE = 4096n;
@@ -614,6 +615,7 @@ export class IoPagetable {
    * reservations made so far are removed.
    */
   enforceDevResvRegions(dev: Device, swMsi: { start: bigint | null } | null): number {
+    if (iommufdShouldFail(this.k, 'iopt_table_enforce_dev_resv_regions')) return -EINVAL;
     let hw = 0;
     let sw = 0;
     let rc = 0;

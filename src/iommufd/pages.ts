@@ -13,6 +13,7 @@
  */
 import { EFAULT, ENOMEM, EPERM } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
+import { iommufdShouldFail } from './should-fail.js';
 import { USER_PAGE_SIZE } from '../mm/user-mm.js';
 import type { IoptArea, IoptPages } from './io-pagetable.js';
 
@@ -28,12 +29,21 @@ const pageAddr = (pages: IoptPages, index: bigint): number => Number(pages.uptr 
  */
 export function pinPages(pages: IoptPages, first: bigint, last: bigint): number[] | number {
   const got: number[] = [];
+  let userPin = false;
   for (let i = first; i <= last; i++) {
     const p = pages.pinned.get(i);
     if (p) {
       p.refs++;
       got.push(p.phys);
       continue;
+    }
+    // pfn_reader_user_pin(): the first page that must come from user memory.
+    if (!userPin) {
+      userPin = true;
+      if (iommufdShouldFail(pages.proc.k, 'pfn_reader_user_pin')) {
+        if (first < i) unpinPages(pages, first, i - 1n);
+        return -EFAULT;
+      }
     }
     const phys = pages.proc.physOf(pageAddr(pages, i), pages.writable);
     if (phys < 0) {
@@ -55,6 +65,7 @@ export function accountPinned(pages: IoptPages, first: bigint, last: bigint): bo
   let n = 0;
   for (let i = first; i <= last; i++) if (pages.pinned.get(i)?.accounted === false) n++;
   if (n === 0) return true;
+  if (iommufdShouldFail(pages.proc.k, 'pfn_reader_update_pinned')) return false;
   const proc = pages.proc;
   const limit = Math.floor(proc.rlimitMemlock / USER_PAGE_SIZE);
   const a = proc.accounting;

@@ -265,7 +265,7 @@ describe('fail-nth', () => {
       const r = body(n);
       // EINVAL: a failed allocation in the mock device's probe leaves it without an IOMMU, which bind refuses.
       for (const e of r.errnos)
-        expect([0, -ENOMEM, -ENOENT, -EBADFD, -EINVAL], `fail-nth ${n}: ${r.errnos}`).toContain(e);
+        expect([0, -ENOMEM, -ENOENT, -EBADFD, -EINVAL, -EFAULT], `fail-nth ${n}: ${r.errnos}`).toContain(e);
       expect(r.proc.accounting.mmPinnedVm, `fail-nth ${n}`).toBe(0);
       return finishRun(r.k);
     }, total);

@@ -116,7 +116,7 @@ describe('dirty tracking on a mock HWPT', () => {
 
   it('a device write dirties its pages; turning tracking on starts from a clean snapshot', () => {
     const f = fixture(64 * 1024);
-    const idev = f.fd.file.ctx.get(f.dev.idevId, 'DEVICE') as IommufdDevice;
+    const idev = f.fd.file.ctx.peek(f.dev.idevId, 'DEVICE') as IommufdDevice;
     // Written before tracking: cleared when it is turned on.
     expect(dmaWrite(f.k, idev.dev, MOCK_APERTURE_START + 3 * MOCK_PAGE_SIZE, Uint8Array.of(1)).ok).toBe(true);
     expect(f.fd.setDirtyTracking(f.hwptId, true)).toBe(0);
@@ -172,7 +172,7 @@ describe('dirty tracking on a mock HWPT', () => {
     // A 1 MiB huge page cannot go into a 2K-page bitmap shorter than it: EPROTO.
     const h = fixture(HP, MOCK_FLAGS_DEVICE_HUGE_IOVA);
     expect(h.fd.setDirtyTracking(h.hwptId, true)).toBe(0);
-    const idev = h.fd.file.ctx.get(h.dev.idevId, 'DEVICE') as IommufdDevice;
+    const idev = h.fd.file.ctx.peek(h.dev.idevId, 'DEVICE') as IommufdDevice;
     expect(dmaWrite(h.k, idev.dev, MOCK_APERTURE_START, Uint8Array.of(1)).ok).toBe(true);
     expect(
       h.fd.getDirtyBitmap({

@@ -143,7 +143,7 @@ describe('page faults to user space', () => {
     expect(log.at(-1)!.resp).toEqual({ pasid: 0, grpid: 3, code: 1 });
     expect(readFaults(f, 40).n).toBe(0);
     // IOPF went off with the last fault-capable attachment.
-    const idev = f.fd.file.ctx.get(f.dev.idevId, 'DEVICE') as IommufdDevice;
+    const idev = f.fd.file.ctx.peek(f.dev.idevId, 'DEVICE') as IommufdDevice;
     expect(idev.iopfEnabled).toBe(0);
     expect(idev.dev.iommu!.fault_param).toBeNull();
   });

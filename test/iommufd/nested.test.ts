@@ -137,7 +137,7 @@ describe('nested HWPTs on the mock', () => {
     expect(checkIotlbAll(fd, n1.id, IOMMU_TEST_IOTLB_DEFAULT)).toEqual([0, 0, 0, 0]);
 
     // The device moves onto n0 (which is then busy), then n1, then the parent, then back to the IOAS.
-    const group = (fd.file.ctx.get(idev, 'DEVICE') as IommufdDevice).dev.iommu_group!;
+    const group = (fd.file.ctx.peek(idev, 'DEVICE') as IommufdDevice).dev.iommu_group!;
     expect(fd.mockDomainReplace(dev.stdevId, n0.id)).toEqual({ errno: 0, hwptId: n0.id });
     expect(group.domain?.type).toBe(64); // IOMMU_DOMAIN_NESTED
     expect(fd.destroy(n0.id)).toBe(-EBUSY);

@@ -64,7 +64,7 @@ describe('VFIO devices on iommufd', () => {
     const ioas = fd.ioasAlloc().id;
     const att = vfioDeviceAttachPt(proc, vfd, ioas);
     expect(att.errno).toBe(0);
-    const hwpt = fd.file.ctx.get(att.ptId, 'HWPT_PAGING') as HwptPaging;
+    const hwpt = fd.file.ctx.peek(att.ptId, 'HWPT_PAGING') as HwptPaging;
     // QEMU's VT-d has no snoop control (ECAP.SC clear): nothing asks the domain to force snooping.
     expect(hwpt.enforceCacheCoherency).toBe(false);
     expect(group.domain).toBe(hwpt.domain);

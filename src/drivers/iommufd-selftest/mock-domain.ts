@@ -29,7 +29,8 @@ import type { IommuDirtyOps, IommuDomainOps } from '../../iommu/domain.js';
 import type { IommuUserData, IommuUserDataArray } from '../../iommu/user-data.js';
 import { iommu_copy_struct_from_user, iommu_copy_struct_from_user_array } from '../../iommu/user-data.js';
 import { IommuDomain, IOMMU_DOMAIN_NESTED, IOMMU_DOMAIN_UNMANAGED } from '../../iommu/domain.js';
-import { EINVAL, ENODEV, ENOMEM, EOPNOTSUPP, ERR_PTR, type ErrPtr } from '../../kernel/errno.js';
+import { EINVAL, ENODEV, ENOENT, ENOMEM, EOPNOTSUPP, ERR_PTR, type ErrPtr } from '../../kernel/errno.js';
+import { iommufdShouldFail } from '../../iommufd/should-fail.js';
 import { allocPageTable, PageTable } from '../../pgtable/page-table.js';
 import { pgtableMemory } from '../../mm/table-memory.js';
 import {
@@ -227,6 +228,8 @@ function mock_domain_map_pages(
 ): number {
   const t = domain.pgtable;
   if (!t) return -ENODEV;
+  // The xarray retries its allocations, so the selftest has its own failure point here.
+  if (iommufdShouldFail(k, 'mock_domain_map_pages')) return -ENOENT;
   pgtableMemory(k).owner = domain.label;
   return t.mapPagesTo(out, iova, paddr, pgsize, pgcount, prot);
 }
