@@ -19,6 +19,8 @@ import { Ida } from '../kernel/ida.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { UserProcess } from '../mm/user-mm.js';
 import { iommufdShouldFail } from './should-fail.js';
+import type { IommufdGroup } from './device.js';
+import type { IommufdIoas } from './ioas.js';
 
 /** enum iommufd_object_type (the ones the model has). */
 export type IommufdObjectType =
@@ -42,12 +44,12 @@ export class IommufdCtx {
   private readonly objects = new Map<number, IommufdObject | null>();
   private readonly ids = new Ida();
   /** ictx->groups: iommufd's per-iommu_group state, by group id (device.ts). */
-  readonly groups = new Map<number, unknown>();
+  readonly groups = new Map<number, IommufdGroup>();
   accountMode: 'user' | 'mm' = 'user';
   /** CAP_SYS_RESOURCE of the opener (RLIMIT_MODE needs it). */
   capSysResource = true;
   /** ictx->vfio_ioas: the IOAS VFIO compatibility uses (IOMMU_VFIO_IOAS), or null. */
-  vfioIoas: IommufdObject | null = null;
+  vfioIoas: IommufdIoas | null = null;
   /** References to the /dev/iommu file: the descriptor's and one per access (iommufd_ctx_get()). */
   private fileRefs = 1;
   private releasePending = false;
@@ -141,13 +143,18 @@ export class IommufdCtx {
       return -ENOENT;
     }
     if (obj!.users !== 1) return -EBUSY;
-    obj!.users = 0;
-    this.objects.delete(id);
-    if (this.vfioIoas === obj) this.vfioIoas = null;
-    this.ids.free(id - 1);
-    obj!.destroy();
-    this.k.alloc.free(obj!.mem, 'iommufd_object_remove');
+    this.destroyEntry(obj!, 'iommufd_object_remove');
     return 0;
+  }
+
+  /** The object leaves the table (and the VFIO compat slot), its destroy runs, its memory goes. */
+  private destroyEntry(obj: IommufdObject, site: string): void {
+    obj.users = 0;
+    this.objects.delete(obj.id);
+    if (this.vfioIoas === obj) this.vfioIoas = null;
+    this.ids.free(obj.id - 1);
+    obj.destroy();
+    this.k.alloc.free(obj.mem, site);
   }
 
   /** iommufd_ctx_get(): an access keeps the file (and so every object) alive. */
@@ -180,13 +187,9 @@ export class IommufdCtx {
   release(): void {
     while (this.objectCount > 0) {
       let destroyed = 0;
-      for (const [id, obj] of [...this.objects]) {
+      for (const obj of [...this.objects.values()]) {
         if (!obj || obj.users !== 1) continue;
-        this.objects.delete(id);
-        this.ids.free(id - 1);
-        obj.users = 0;
-        obj.destroy();
-        this.k.alloc.free(obj.mem, 'iommufd_fops_release');
+        this.destroyEntry(obj, 'iommufd_fops_release');
         destroyed++;
       }
       if (destroyed === 0) {

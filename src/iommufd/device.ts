@@ -80,15 +80,11 @@ export function getDevice(ctx: IommufdCtx, id: number): IommufdDevice | number {
   return ctx.get(id, 'DEVICE') as IommufdDevice | number;
 }
 
-function groupsOf(ctx: IommufdCtx): Map<number, IommufdGroup> {
-  return ctx.groups as Map<number, IommufdGroup>;
-}
-
 /** iommufd_get_group(): the context's igroup for the device's group, made on first use. */
 function iommufdGetGroup(ctx: IommufdCtx, dev: Device): IommufdGroup | number {
   const group = iommu_group_get(dev);
   if (!group) return -ENODEV;
-  const cur = groupsOf(ctx).get(group.id);
+  const cur = ctx.groups.get(group.id);
   if (cur && cur.ref > 0) {
     cur.ref++;
     iommu_group_put(ctx.k, group);
@@ -110,7 +106,7 @@ function iommufdGetGroup(ctx: IommufdCtx, dev: Device): IommufdGroup | number {
     handle: null,
     mem,
   };
-  groupsOf(ctx).set(group.id, igroup);
+  ctx.groups.set(group.id, igroup);
   return igroup;
 }
 
@@ -123,7 +119,7 @@ function iommufdPutGroup(igroup: IommufdGroup): void {
     'iommufd_group_release',
     'WARN_ON(igroup->hwpt || !list_empty(&igroup->device_list))',
   );
-  const groups = groupsOf(igroup.ictx);
+  const groups = igroup.ictx.groups;
   if (groups.get(igroup.group.id) === igroup) groups.delete(igroup.group.id);
   iommu_group_put(k, igroup.group);
   k.alloc.free(igroup.mem, 'iommufd_group_release');

@@ -20,7 +20,7 @@
  */
 import { EINVAL, ENOMEM, EOPNOTSUPP, EOVERFLOW, EPROTO } from '../kernel/errno.js';
 import type { IommuDomain } from '../iommu/domain.js';
-import { userPtr } from '../mm/user-mm.js';
+import { copyFromUser, copyToUser } from './user-arg.js';
 import type { IommufdCtx } from './ctx.js';
 import type { IoPagetable } from './io-pagetable.js';
 import { ULONG_MAX } from './io-pagetable.js';
@@ -80,15 +80,16 @@ class IovaBitmap {
     }
     const first = (i - b.iova) >> this.shift;
     const last = (i + len - 1n - b.iova) >> this.shift;
-    const base = userPtr(b.data);
-    if (base < 0) return;
     const proc = this.ctx.proc;
-    for (let bit = first; bit <= last; bit++) {
-      const at = base + Number(bit >> 3n);
-      const byte = proc.read(at, 1);
+    // A byte at a time: the bits of [first, last] it holds.
+    for (let byte = first >> 3n; byte <= last >> 3n; byte++) {
+      const lo = byte << 3n > first ? 0n : first & 7n;
+      const hi = (byte << 3n) + 7n < last ? 7n : last & 7n;
+      const mask = ((1 << Number(hi - lo + 1n)) - 1) << Number(lo);
+      const at = copyFromUser(proc, b.data, 1, Number(byte));
       // Not pinnable for writing: iova_bitmap_advance_to() fails and the bits are dropped.
-      if (typeof byte === 'number') continue;
-      proc.write(at, Uint8Array.of(byte[0] | (1 << Number(bit & 7n))));
+      if (typeof at === 'number') continue;
+      copyToUser(proc, b.data, Uint8Array.of(at[0] | mask), Number(byte));
     }
   }
 }

@@ -13,7 +13,7 @@
  * are answered INVALID when their device detaches or the queue goes.
  */
 import type { Allocation } from '../kernel/alloc.js';
-import { EFAULT, EINVAL, EOPNOTSUPP } from '../kernel/errno.js';
+import { EFAULT, EINVAL, EOPNOTSUPP, ESPIPE } from '../kernel/errno.js';
 import type { IopfGroup } from '../iommu/io-pgfault.js';
 import {
   IOMMU_DEV_FEAT_IOPF,
@@ -31,9 +31,6 @@ import type { IommufdAttachHandle, IommufdDevice } from './device.js';
 import type { IommufdHwpt } from './hw-pagetable.js';
 import { encode, layout } from './uapi.js';
 import type { Handler } from './ucmd.js';
-
-/** ESPIPE: a seek (or an offset) on a stream. */
-const ESPIPE = 29;
 
 /** struct iommu_hwpt_pgfault: one record read from the fault fd. */
 export const pgfaultLayout = layout('iommu_hwpt_pgfault', [

@@ -8,9 +8,9 @@
  */
 import { EFAULT, ENODEV, EOPNOTSUPP, IS_ERR, PTR_ERR } from '../kernel/errno.js';
 import { dev_iommu_ops } from '../iommu/domain-alloc.js';
-import { userPtr } from '../mm/user-mm.js';
 import { device_iommu_capable, getDevice } from './device.js';
 import type { Handler } from './ucmd.js';
+import { copyToUser } from './user-arg.js';
 import { n32, n64 } from './ucmd.js';
 
 /** enum iommu_hw_info_type */
@@ -50,14 +50,11 @@ export const hwInfoHandlers: Readonly<Record<string, Handler>> = {
     }
     const userLen = n32(c.data_len);
     const copyLen = Math.min(userLen, data.length);
-    const ptr = userPtr(n64(c.data_uptr));
+    const ptr = n64(c.data_uptr);
     let rc = 0;
     // copy_to_user() of what fits, clear_user() of the rest of the user's buffer.
-    if (copyLen && (ptr < 0 || u.ctx.proc.write(ptr, data.subarray(0, copyLen)))) rc = -EFAULT;
-    else if (
-      copyLen < userLen &&
-      (ptr < 0 || u.ctx.proc.write(ptr + copyLen, new Uint8Array(userLen - copyLen)))
-    )
+    if (copyLen && copyToUser(u.ctx.proc, ptr, data.subarray(0, copyLen))) rc = -EFAULT;
+    else if (copyLen < userLen && copyToUser(u.ctx.proc, ptr, new Uint8Array(userLen - copyLen), copyLen))
       rc = -EFAULT;
     k.alloc.free(mem, 'iommufd_get_hw_info');
     if (rc) return rc;

@@ -34,7 +34,8 @@ import type { Handler } from './ucmd.js';
 import type { IommufdFault } from './fault.js';
 import { getFault, iommufdFaultIopfHandler } from './fault.js';
 import { n32, n64 } from './ucmd.js';
-import { userPtr } from '../mm/user-mm.js';
+import { copyFromUser } from './user-arg.js';
+import { PAGE_SIZE } from './io-pagetable.js';
 
 /** enum iommufd_hwpt_alloc_flags */
 export const IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0;
@@ -258,14 +259,14 @@ function userData(ctx: IommufdCtx, type: number, uptr: bigint, len: number): Iom
   return {
     type,
     len,
-    read: (n) => {
-      const p = userPtr(uptr);
-      return p < 0 ? -14 /* EFAULT */ : ctx.proc.read(p, n);
-    },
+    read: (n) => copyFromUser(ctx.proc, uptr, n),
   };
 }
 
-export const hwptHandlers: Record<string, Handler> = {
+/** An arbitrary cap on IOMMU_HWPT_INVALIDATE's entry_num, far above a real batch. */
+const INVALIDATE_ENTRY_NUM_MAX = 1 << 19;
+
+export const hwptHandlers: Readonly<Record<string, Handler>> = {
   /** iommufd_hwpt_alloc() */
   IOMMU_HWPT_ALLOC: (u) => {
     const c = u.cmd;
@@ -319,44 +320,39 @@ export const hwptHandlers: Record<string, Handler> = {
     ctx.finalize(hwpt);
     return 0;
   },
-};
 
-/** An arbitrary cap on IOMMU_HWPT_INVALIDATE's entry_num, far above a real batch. */
-const INVALIDATE_ENTRY_NUM_MAX = 1 << 19;
-
-hwptHandlers.IOMMU_HWPT_INVALIDATE = (u) => {
   /**
    * iommufd_hwpt_invalidate(): the driver handles the user's requests on a
    * nested HWPT; entry_num comes back as the requests handled, even when
    * one failed.
    */
-  const c = u.cmd;
-  let rc = 0;
-  let done = 0;
-  const num = n32(c.entry_num);
-  const len = n32(c.entry_len);
-  if (c.__reserved) rc = -EOPNOTSUPP;
-  else if (num && (!c.data_uptr || !len || len > 4096 || num > INVALIDATE_ENTRY_NUM_MAX)) rc = -EINVAL;
-  else {
-    const hwpt = u.ctx.get(n32(c.hwpt_id), 'HWPT_NESTED') as HwptNested | number;
-    if (typeof hwpt === 'number') rc = hwpt;
+  IOMMU_HWPT_INVALIDATE: (u) => {
+    const c = u.cmd;
+    let rc = 0;
+    let done = 0;
+    const num = n32(c.entry_num);
+    const len = n32(c.entry_len);
+    if (c.__reserved) rc = -EOPNOTSUPP;
+    else if (num && (!c.data_uptr || !len || BigInt(len) > PAGE_SIZE || num > INVALIDATE_ENTRY_NUM_MAX))
+      rc = -EINVAL;
     else {
-      const ptr = n64(c.data_uptr);
-      const array: IommuUserDataArray = {
-        type: n32(c.data_type),
-        entryLen: len,
-        entryNum: num,
-        read: (offset, n) => {
-          const p = userPtr(ptr + BigInt(offset));
-          return p < 0 ? -EFAULT : u.ctx.proc.read(p, n);
-        },
-      };
-      const d = hwpt.domain!;
-      rc = d.ops!.cache_invalidate_user!(u.ctx.k, d, array);
-      done = array.entryNum;
+      const hwpt = u.ctx.get(n32(c.hwpt_id), 'HWPT_NESTED') as HwptNested | number;
+      if (typeof hwpt === 'number') rc = hwpt;
+      else {
+        const ptr = n64(c.data_uptr);
+        const array: IommuUserDataArray = {
+          type: n32(c.data_type),
+          entryLen: len,
+          entryNum: num,
+          read: (offset, n) => copyFromUser(u.ctx.proc, ptr, n, offset),
+        };
+        const d = hwpt.domain!;
+        rc = d.ops!.cache_invalidate_user!(u.ctx.k, d, array);
+        done = array.entryNum;
+      }
     }
-  }
-  c.entry_num = done;
-  if (u.respond()) return -EFAULT;
-  return rc;
+    c.entry_num = done;
+    if (u.respond()) return -EFAULT;
+    return rc;
+  },
 };

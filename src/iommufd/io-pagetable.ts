@@ -562,31 +562,26 @@ export class IoPagetable {
     const lastIova = addNoWrap(iova, length - 1n);
     if (lastIova === null) return -EOVERFLOW;
     // iopt_for_each_contig_area(): areas one after the other from iova, none missing, all published.
-    let cur = iova;
-    let node = this.areas.firstIntersecting(iova, lastIova);
-    while (node && node.start <= cur && node.value.pages) {
-      const area = node.value;
-      const last: bigint = lastIova < node.last ? lastIova : node.last;
+    const r = this.contigAreas(iova, lastIova, (node, cur, last) => {
       const mem = this.kzalloc('iopt_pages_list', 'iopt_get_pages');
-      if (!mem) {
-        this.freePagesList(list);
-        return -ENOMEM;
-      }
-      area.pages!.kref++;
+      if (!mem) return -ENOMEM;
+      const pages = node.value.pages!;
+      pages.kref++;
       list.push({
-        pages: area.pages,
-        startByte: area.startByte + (cur - node.start),
+        pages,
+        startByte: IoPagetable.startByte(node, cur),
         length: last - cur + 1n,
         area: null,
         areaMem: null,
         mem,
       });
-      if (last === lastIova) return 0;
-      cur = last + 1n;
-      node = this.areas.next(node);
+      return 0;
+    });
+    if (r.rc || !r.done) {
+      this.freePagesList(list);
+      return r.rc || -ENOENT;
     }
-    this.freePagesList(list);
-    return -ENOENT;
+    return 0;
   }
 
   /** iopt_reserve_iova(): -EADDRINUSE over an area or an allowed range. */

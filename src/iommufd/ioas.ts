@@ -17,7 +17,6 @@ import {
   EOVERFLOW,
   EPERM,
 } from '../kernel/errno.js';
-import { userPtr } from '../mm/user-mm.js';
 import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../pgtable/prot.js';
 import type { IommufdCtx, IommufdObject } from './ctx.js';
 import type { PagesListElm } from './io-pagetable.js';
@@ -41,6 +40,7 @@ import {
   structs,
 } from './uapi.js';
 import type { Handler } from './ucmd.js';
+import { copyFromUser, copyToUser } from './user-arg.js';
 import { n32, n64 } from './ucmd.js';
 
 /** struct iommufd_ioas */
@@ -111,8 +111,7 @@ export function ioasAlloc(ctx: IommufdCtx): IommufdIoas | number {
 /** Range i of the iommu_iova_range array at a user pointer, or -EFAULT (copy_from_user()). */
 function readIovaRange(ctx: IommufdCtx, ptr: bigint, i: number): readonly [bigint, bigint] | number {
   const l = structs.iova_range;
-  const base = userPtr(ptr);
-  const bytes = base < 0 ? -EFAULT : ctx.proc.read(base + i * l.size, l.size);
+  const bytes = copyFromUser(ctx.proc, ptr, l.size, i * l.size);
   if (typeof bytes === 'number') return bytes;
   const r = decode(l, bytes);
   return [n64(r.start), n64(r.last)];
@@ -168,7 +167,7 @@ export const ioasHandlers: Readonly<Record<string, Handler>> = {
     const ioas = getIoas(u.ctx, n32(c.ioas_id));
     if (typeof ioas === 'number') return ioas;
     const max = n32(c.num_iovas);
-    const ptr = userPtr(n64(c.allowed_iovas));
+    const ptr = n64(c.allowed_iovas);
     c.num_iovas = 0;
     c.out_iova_alignment = ioas.iopt.iovaAlignment;
     const l = structs.iova_range;
@@ -177,7 +176,7 @@ export const ioasHandlers: Readonly<Record<string, Handler>> = {
       if (n < max) {
         const bytes = new Uint8Array(l.size);
         encode(l, { start, last }, bytes);
-        if (ptr < 0 || u.ctx.proc.write(ptr + n * l.size, bytes)) return -EFAULT;
+        if (copyToUser(u.ctx.proc, ptr, bytes, n * l.size)) return -EFAULT;
       }
       n++;
     }

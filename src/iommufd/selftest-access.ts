@@ -31,6 +31,7 @@ import type { IommufdCtx } from './ctx.js';
 import { ULONG_MAX } from './io-pagetable.js';
 import { decode, encode, testCmds } from './uapi.js';
 import type { Ucmd } from './ucmd.js';
+import { copyFromUser, copyToUser } from './user-arg.js';
 import { NotModelledError, n32, n64 } from './ucmd.js';
 
 /** iommufd_test.h */
@@ -210,16 +211,16 @@ export function testAccessRw(u: Ucmd): number {
   const k = ctx.k;
   const tmp = k.alloc.alloc('access rw buffer', 'iommufd', 'iommufd_test_access_rw');
   if (!tmp) return -ENOMEM;
-  const ubuf = userPtr(n64(c.uptr));
+  const ubuf = n64(c.uptr);
   let data: Uint8Array = new Uint8Array(Number(length));
   let rc = 0;
   if (flags & MOCK_ACCESS_RW_WRITE) {
-    const got = ubuf < 0 ? -EFAULT : ctx.proc.read(ubuf, data.length);
+    const got = copyFromUser(ctx.proc, ubuf, data.length);
     if (typeof got === 'number') rc = got;
     else data = got;
   }
   if (!rc) rc = iommufdAccessRw(st.access!, n64(c.iova), data, flags & MOCK_ACCESS_RW_WRITE);
-  if (!rc && !(flags & MOCK_ACCESS_RW_WRITE) && (ubuf < 0 || ctx.proc.write(ubuf, data))) rc = -EFAULT;
+  if (!rc && !(flags & MOCK_ACCESS_RW_WRITE) && copyToUser(ctx.proc, ubuf, data)) rc = -EFAULT;
   k.alloc.free(tmp, 'iommufd_test_access_rw');
   return rc;
 }

@@ -55,6 +55,7 @@ import {
 import { ULONG_MAX } from './io-pagetable.js';
 import { IOMMU_TEST_OP, decode, encode, testCmds } from './uapi.js';
 import type { Ucmd } from './ucmd.js';
+import { copyFromUser } from './user-arg.js';
 import { NotModelledError, n32, n64 } from './ucmd.js';
 
 /** struct selftest_obj of TYPE_IDEV: the mock device the selftest made, bound and attached. */
@@ -211,8 +212,7 @@ function testDirty(u: Ucmd): number {
   const tmp = k.alloc.alloc('iommufd_test_dirty bitmap', 'iommufd', 'iommufd_test_dirty');
   if (!tmp) return -ENOMEM;
   const n = Number(max);
-  const addr = userPtr(uptr);
-  const bits = addr < 0 ? -EFAULT : u.ctx.proc.read(addr, Math.ceil(n / 8));
+  const bits = copyFromUser(u.ctx.proc, uptr, Math.ceil(n / 8));
   let count = 0;
   if (typeof bits !== 'number') {
     const t = mock.pgtable!;

@@ -7,12 +7,25 @@
  */
 import { EFAULT } from '../kernel/errno.js';
 import type { UserProcess } from '../mm/user-mm.js';
+import { userPtr } from '../mm/user-mm.js';
 
 export interface UserArg {
   /** copy_from_user() of `len` bytes at arg + off, or -EFAULT. */
   read(off: number, len: number): Uint8Array | number;
   /** copy_to_user() at arg + off: 0 or -EFAULT. */
   write(off: number, bytes: Uint8Array): number;
+}
+
+/** copy_from_user() at a u64 user pointer from a struct (plus `off`): the bytes or -EFAULT. */
+export function copyFromUser(proc: UserProcess, uptr: bigint, len: number, off = 0): Uint8Array | number {
+  const p = userPtr(uptr);
+  return p < 0 ? -EFAULT : proc.read(p + off, len);
+}
+
+/** copy_to_user() at a u64 user pointer from a struct (plus `off`): 0 or -EFAULT. */
+export function copyToUser(proc: UserProcess, uptr: bigint, bytes: Uint8Array, off = 0): number {
+  const p = userPtr(uptr);
+  return p < 0 ? -EFAULT : proc.write(p + off, bytes);
 }
 
 /** The bytes at the pointer, as the caller handed them over. */

@@ -100,7 +100,7 @@ export const vfioStructs = {
 
 /** get_compat_ioas(): the compatibility IOAS, or -ENODEV. */
 function getCompatIoas(ctx: IommufdCtx): IommufdIoas | number {
-  return (ctx.vfioIoas as IommufdIoas | null) ?? -ENODEV;
+  return ctx.vfioIoas ?? -ENODEV;
 }
 
 /**

@@ -27,6 +27,7 @@ export const errnoNames = {
   ERANGE: 34,
   EDEADLK: 35,
   ENOTTY: 25,
+  ESPIPE: 29,
   EPROTO: 71,
   EBADE: 52,
   EBADFD: 77,
@@ -55,6 +56,7 @@ export const ENODEV = errnoNames.ENODEV;
 export const EINVAL = errnoNames.EINVAL;
 export const ENOSPC = errnoNames.ENOSPC;
 export const ENOTTY = errnoNames.ENOTTY;
+export const ESPIPE = errnoNames.ESPIPE;
 export const EBADF = errnoNames.EBADF;
 export const EMSGSIZE = errnoNames.EMSGSIZE;
 export const EDEADLK = errnoNames.EDEADLK;

@@ -14,7 +14,7 @@ import { IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_FAULT_ID_VALID } from '../../s
 import { pageResponseLayout, pgfaultLayout } from '../../src/iommufd/fault.js';
 import { decode, encode } from '../../src/iommufd/uapi.js';
 import { expectCleanUnwinds, finishRun } from '../support/fail-nth.js';
-import { mockMachine } from '../support/iommufd.js';
+import { mockDeviceOnIoas, mockMachine } from '../support/iommufd.js';
 
 const ESPIPE = 29;
 const PERM_RW = 3;
@@ -24,11 +24,8 @@ const setup = (failNth?: number) => mockMachine({ failNth });
 
 /** A mock device on an IOAS, a nest parent, and a nested HWPT with a fault queue. */
 function fixture() {
-  const s = setup();
-  expect(s.loaded).toBe(0);
-  const fd = s.fd!;
-  const ioas = fd.ioasAlloc().id;
-  const dev = fd.mockDomain(ioas);
+  const s = mockDeviceOnIoas();
+  const { fd, ioas, dev } = s;
   const fault = fd.faultAlloc();
   expect(fault.errno).toBe(0);
   const parent = fd.hwptAlloc(dev.idevId, ioas, IOMMU_HWPT_ALLOC_NEST_PARENT);

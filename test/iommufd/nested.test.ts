@@ -22,7 +22,7 @@ import {
   IOMMU_HWPT_FAULT_ID_VALID,
 } from '../../src/iommufd/hw-pagetable.js';
 import { expectCleanUnwinds, finishRun } from '../support/fail-nth.js';
-import { mockMachine } from '../support/iommufd.js';
+import { mockDeviceOnIoas, mockMachine } from '../support/iommufd.js';
 
 const u32 = (v: number) => {
   const b = new Uint8Array(4);
@@ -41,15 +41,7 @@ const inv = (flags: number, iotlbId: number) => {
 const setup = (failNth?: number) => mockMachine({ failNth });
 
 /** The iommufd_ioas fixture with one mock domain: an IOAS and a selftest device attached to it. */
-function fixture() {
-  const s = setup();
-  expect(s.loaded).toBe(0);
-  const fd = s.fd!;
-  const ioas = fd.ioasAlloc().id;
-  const dev = fd.mockDomain(ioas);
-  expect(dev.errno).toBe(0);
-  return { ...s, fd, ioas, dev };
-}
+const fixture = mockDeviceOnIoas;
 
 const checkIotlbAll = (fd: Iommufd, hwpt: number, value: number) =>
   [0, 1, 2, 3].map((slot) => fd.checkIotlb(hwpt, slot, value));

@@ -228,7 +228,41 @@ describe.each([
       expect(fd.checkMap(self.hwpt_ids[0], iova, len, ptr)).toBe(0);
       if (self.hwpt_ids[1]) expect(fd.checkMap(self.hwpt_ids[1], iova, len, ptr)).toBe(0);
     };
-    return { ...self, fd, proc: m.proc, u, mmapBufSize, mmap, buffer, check_mock_iova };
+    /**
+     * The all_aligns sweep: every start at `step` and every end at 2 KiB steps after it
+     * (the hugepage variants start `end` at the buffer size, so their loops are empty).
+     */
+    const forEachAlign = (fn: (start: number, end: number) => void): number => {
+      const step = hugepages ? mmapBufSize / 16 : MOCK_PAGE_SIZE;
+      let n = 0;
+      for (let start = 0; start < mmapBufSize; start += step)
+        for (
+          let end = hugepages ? mmapBufSize : start + MOCK_PAGE_SIZE;
+          end < mmapBufSize;
+          end += MOCK_PAGE_SIZE
+        ) {
+          fn(start, end);
+          n++;
+        }
+      return n;
+    };
+    /** check_refs() over the CPU pages fully inside [start, end). */
+    const checkRefsIn = (buf: number, start: number, end: number, refs: number) => {
+      const first = Math.floor(start / PAGE_SIZE) * PAGE_SIZE;
+      u.check_refs(buf + first, Math.floor(end / PAGE_SIZE) * PAGE_SIZE - first, refs);
+    };
+    return {
+      ...self,
+      fd,
+      proc: m.proc,
+      u,
+      mmapBufSize,
+      mmap,
+      buffer,
+      check_mock_iova,
+      forEachAlign,
+      checkRefsIn,
+    };
   };
 
   it('basic: a one-page map; EFAULT half way through and on the first page', () => {
@@ -244,52 +278,34 @@ describe.each([
 
   it('all_aligns: every start and length at 2 KiB steps maps, checks, pins once, unmaps', () => {
     const s = setup();
-    const step = hugepages ? s.mmapBufSize / 16 : MOCK_PAGE_SIZE;
     const buf = s.mmap();
     s.u.check_refs(buf, s.mmapBufSize, 0);
-    let maps = 0;
-    for (let start = 0; start < s.mmapBufSize; start += step) {
-      for (
-        let end = hugepages ? s.mmapBufSize : start + MOCK_PAGE_SIZE;
-        end < s.mmapBufSize;
-        end += MOCK_PAGE_SIZE
-      ) {
-        const length = end - start;
-        const iova = s.u.test_ioctl_ioas_map(buf + start, length);
-        s.check_mock_iova(buf + start, iova, length);
-        const first = Math.floor(start / PAGE_SIZE) * PAGE_SIZE;
-        s.u.check_refs(buf + first, Math.floor(end / PAGE_SIZE) * PAGE_SIZE - first, 1);
-        s.u.test_ioctl_ioas_unmap(iova, length);
-        maps++;
-      }
-    }
+    const maps = s.forEachAlign((start, end) => {
+      const length = end - start;
+      const iova = s.u.test_ioctl_ioas_map(buf + start, length);
+      s.check_mock_iova(buf + start, iova, length);
+      s.checkRefsIn(buf, start, end, 1);
+      s.u.test_ioctl_ioas_unmap(iova, length);
+    });
     s.u.check_refs(buf, s.mmapBufSize, 0);
     expect(maps).toBe(hugepages ? 0 : 120);
   });
 
   it('all_aligns_copy: the same with a domain added and destroyed while each area exists', () => {
     const s = setup();
-    const step = hugepages ? s.mmapBufSize / 16 : MOCK_PAGE_SIZE;
     const buf = s.mmap();
-    for (let start = 0; start < s.mmapBufSize; start += step) {
-      for (
-        let end = hugepages ? s.mmapBufSize : start + MOCK_PAGE_SIZE;
-        end < s.mmapBufSize;
-        end += MOCK_PAGE_SIZE
-      ) {
-        const length = end - start;
-        const iova = s.u.test_ioctl_ioas_map(buf + start, length);
-        const old = s.hwpt_ids[1];
-        const r = s.u.test_cmd_mock_domain(s.ioas_id);
-        s.hwpt_ids[1] = r.hwptId;
-        s.check_mock_iova(buf + start, iova, length);
-        const first = Math.floor(start / PAGE_SIZE) * PAGE_SIZE;
-        s.u.check_refs(buf + first, Math.floor(end / PAGE_SIZE) * PAGE_SIZE - first, 1);
-        s.u.test_ioctl_destroy(r.stdevId);
-        s.hwpt_ids[1] = old;
-        s.u.test_ioctl_ioas_unmap(iova, length);
-      }
-    }
+    s.forEachAlign((start, end) => {
+      const length = end - start;
+      const iova = s.u.test_ioctl_ioas_map(buf + start, length);
+      const old = s.hwpt_ids[1];
+      const r = s.u.test_cmd_mock_domain(s.ioas_id);
+      s.hwpt_ids[1] = r.hwptId;
+      s.check_mock_iova(buf + start, iova, length);
+      s.checkRefsIn(buf, start, end, 1);
+      s.u.test_ioctl_destroy(r.stdevId);
+      s.hwpt_ids[1] = old;
+      s.u.test_ioctl_ioas_unmap(iova, length);
+    });
     s.u.check_refs(buf, s.mmapBufSize, 0);
   });
 

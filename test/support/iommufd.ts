@@ -10,6 +10,7 @@ import { iommufd_test_init } from '../../src/drivers/iommufd-selftest/mock.js';
 import { UserProcess } from '../../src/mm/user-mm.js';
 import { Iommufd } from '../../src/iommufd/api.js';
 import type { ProfileName } from '../../src/profile/profile.js';
+import { expect } from 'vitest';
 
 export function mockMachine(opts: { failNth?: number; profile?: ProfileName; platform?: string } = {}) {
   const { desc, file } = loadPlatform(opts.platform ?? 'arm64-dt-smmuv3-mini');
@@ -18,4 +19,15 @@ export function mockMachine(opts: { failNth?: number; profile?: ProfileName; pla
   const proc = new UserProcess(k);
   const fd = Iommufd.open(k, proc);
   return { k, proc, fd: typeof fd === 'number' ? null : fd, loaded };
+}
+
+/** The selftests' usual start: a loaded mock, an IOAS and one mock device attached to it. */
+export function mockDeviceOnIoas() {
+  const m = mockMachine();
+  expect(m.loaded).toBe(0);
+  const fd = m.fd!;
+  const ioas = fd.ioasAlloc().id;
+  const dev = fd.mockDomain(ioas);
+  expect(dev.errno).toBe(0);
+  return { ...m, fd, ioas, dev };
 }
