@@ -3,6 +3,7 @@
  * struct iommu_ops: what an IOMMU driver gives the core (include/linux/iommu.h).
  * Drivers are plain objects implementing this interface, as in the kernel.
  */
+import type { IommufdViommu } from '../iommufd/viommu.js';
 import type { Device } from '../base/device.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { ErrPtr } from '../kernel/errno.js';
@@ -85,6 +86,17 @@ export interface IommuOps {
   dev_disable_feat?(k: Kernel, dev: Device, feat: number): number;
   /** The user owns the PASID table: faults on any PASID go to the RID's nested domain. */
   readonly user_pasid_table?: boolean;
+  /**
+   * get_viommu_size() (v6.16 on; v6.13-v6.15: the type check of
+   * viommu_alloc()): non-zero for an IOMMU_VIOMMU_TYPE_* the driver has.
+   */
+  get_viommu_size?(dev: Device, type: number): number;
+  /**
+   * viommu_init(): the driver's part of a new vIOMMU over the nest parent's
+   * domain, with the user's driver data (v6.16 on); sets viommu.ops. 0 or
+   * an errno.
+   */
+  viommu_init?(k: Kernel, viommu: IommufdViommu, parent: IommuDomain, data: IommuUserData | null): number;
   /** The legacy allocator by type. */
   domain_alloc?(k: Kernel, type: number): IommuDomain | ErrPtr | null;
 

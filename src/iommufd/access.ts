@@ -13,7 +13,8 @@
  * access holds first asks every access on the IOAS to let go (its unmap
  * callback), so an unmap never leaves a pin behind.
  */
-import { EBUSY, EFAULT, EINVAL, ENOENT, EOVERFLOW, EPERM } from '../kernel/errno.js';
+import type { Allocation } from '../kernel/alloc.js';
+import { EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EOVERFLOW, EPERM } from '../kernel/errno.js';
 import { IOMMU_READ, IOMMU_WRITE } from '../pgtable/prot.js';
 import type { IommufdCtx, IommufdObject } from './ctx.js';
 import type { IoptAccess } from './io-pagetable.js';
@@ -43,6 +44,11 @@ export interface IommufdAccess extends IommufdObject {
   listId: number;
   /** How the io_pagetable sees it. */
   readonly iopt: IoptAccess;
+  /**
+   * The core's own access (v6.17, a HW queue's): not in the object table,
+   * not holding the context, and what it pins is locked against unmap.
+   */
+  readonly internal: boolean;
 }
 
 /** iommufd_access_change_ioas(): onto the new IOAS first, then off the old one (its pins dropped by unmap). */
@@ -71,41 +77,85 @@ function changeIoas(access: IommufdAccess, next: IommufdIoas | null): number {
   return 0;
 }
 
+/** The access's fields; `destroy` is iommufd_access_destroy_object(). */
+function makeAccess(
+  ctx: IommufdCtx,
+  id: number,
+  mem: Allocation,
+  ops: IommufdAccessOps,
+  internal: boolean,
+): IommufdAccess {
+  const a: IommufdAccess = {
+    id,
+    type: 'ACCESS',
+    users: 1,
+    mem,
+    ctx,
+    ops,
+    ioas: null,
+    ioasUnpin: null,
+    listId: -1,
+    internal,
+    iopt: {
+      iovaAlignment: ops.needsPinPages ? PAGE_SIZE : 1n,
+      unmap: (iova, length) => ops.unmap?.(iova, length),
+    },
+    destroy: () => {
+      if (a.ioas)
+        ctx.k.printk.warn(
+          changeIoas(a, null) !== 0,
+          'iommufd_access_destroy_object',
+          'WARN_ON(iommufd_access_change_ioas())',
+        );
+      if (!internal) ctx.filePut();
+    },
+  };
+  return a;
+}
+
 /** iommufd_access_create(): the ACCESS object, finalized, held by the calling driver. */
 export function iommufdAccessCreate(ctx: IommufdCtx, ops: IommufdAccessOps): IommufdAccess | number {
-  const access = ctx.allocObject((id, mem): IommufdAccess => {
-    const a: IommufdAccess = {
-      id,
-      type: 'ACCESS',
-      users: 1,
-      mem,
-      ctx,
-      ops,
-      ioas: null,
-      ioasUnpin: null,
-      listId: -1,
-      iopt: {
-        iovaAlignment: ops.needsPinPages ? PAGE_SIZE : 1n,
-        unmap: (iova, length) => ops.unmap?.(iova, length),
-      },
-      // iommufd_access_destroy_object()
-      destroy: () => {
-        if (a.ioas)
-          ctx.k.printk.warn(
-            changeIoas(a, null) !== 0,
-            'iommufd_access_destroy_object',
-            'WARN_ON(iommufd_access_change_ioas())',
-          );
-        ctx.filePut();
-      },
-    };
-    return a;
-  }, 'access');
+  const access = ctx.allocObject((id, mem) => makeAccess(ctx, id, mem, ops, false), 'access');
   if (typeof access === 'number') return access;
   access.users++; // the driver's, until iommufd_access_destroy()
   ctx.fileGet();
   ctx.finalize(access);
   return access;
+}
+
+/** The ops of an internal access: it pins, and nothing asks it to let go (its areas are locked). */
+const INTERNAL_ACCESS_OPS: IommufdAccessOps = { needsPinPages: true };
+
+/** iommufd_access_create_internal() (v6.17) */
+export function iommufdAccessCreateInternal(ctx: IommufdCtx): IommufdAccess | number {
+  const mem = ctx.k.alloc.alloc('iommufd access', 'iommufd', 'iommufd_access_create_internal');
+  if (!mem) return -ENOMEM;
+  return makeAccess(ctx, 0, mem, INTERNAL_ACCESS_OPS, true);
+}
+
+/** iommufd_access_destroy_internal() */
+export function iommufdAccessDestroyInternal(access: IommufdAccess): void {
+  access.destroy();
+  access.ctx.k.alloc.free(access.mem, 'iommufd_access_destroy_internal');
+}
+
+/** iommufd_access_attach_internal(): onto the IOAS (held). */
+export function iommufdAccessAttachInternal(access: IommufdAccess, ioas: IommufdIoas): number {
+  if (
+    access.ctx.k.printk.warn(access.ioas !== null, 'iommufd_access_attach_internal', 'WARN_ON(access->ioas)')
+  )
+    return -EINVAL;
+  return changeIoas(access, ioas);
+}
+
+/** iommufd_access_detach_internal() */
+export function iommufdAccessDetachInternal(access: IommufdAccess): void {
+  if (!access.ioas) return;
+  access.ctx.k.printk.warn(
+    changeIoas(access, null) !== 0,
+    'iommufd_access_detach_internal',
+    'WARN_ON(iommufd_access_change_ioas())',
+  );
 }
 
 /** iommufd_access_destroy(): iommufd_object_destroy_user(). */
@@ -157,7 +207,13 @@ export function iommufdAccessUnpinPages(access: IommufdAccess, iova: bigint, len
   if (k.printk.warn(!access.ioasUnpin, 'iommufd_access_unpin_pages', 'WARN_ON(!access->ioas_unpin)')) return;
   const iopt = access.ioasUnpin!.iopt;
   const r = iopt.contigAreas(iova, last as bigint, (node, cur, l) => {
-    removeAccess(k, node.value, IoPagetable.iovaToIndex(node, cur), IoPagetable.iovaToIndex(node, l));
+    removeAccess(
+      k,
+      node.value,
+      IoPagetable.iovaToIndex(node, cur),
+      IoPagetable.iovaToIndex(node, l),
+      access.internal,
+    );
     return 0;
   });
   k.printk.warn(!r.done, 'iommufd_access_unpin_pages', 'WARN_ON(!iopt_area_contig_done(&iter))');
@@ -177,7 +233,7 @@ export function iommufdAccessPinPages(
   const k = access.ctx.k;
   if (
     k.printk.warn(
-      access.iopt.iovaAlignment !== PAGE_SIZE || !access.ops.unmap,
+      access.iopt.iovaAlignment !== PAGE_SIZE || (!access.internal && !access.ops.unmap),
       'iommufd_access_pin_pages',
       "WARN_ON(access->iova_alignment != PAGE_SIZE || !access->ops->unmap): the driver's ops cannot pin",
     )
@@ -202,6 +258,7 @@ export function iommufdAccessPinPages(
       IoPagetable.iovaToIndex(node, cur),
       IoPagetable.iovaToIndex(node, l),
       (flags & IOMMUFD_ACCESS_RW_WRITE) !== 0,
+      access.internal,
     );
     if (typeof got === 'number') return got;
     out.push(...got);
@@ -212,7 +269,13 @@ export function iommufdAccessPinPages(
   // err_remove: what was pinned before the failing piece.
   if (iova < r.cur)
     iopt.contigAreas(iova, r.cur - 1n, (node, cur, l) => {
-      removeAccess(k, node.value, IoPagetable.iovaToIndex(node, cur), IoPagetable.iovaToIndex(node, l));
+      removeAccess(
+        k,
+        node.value,
+        IoPagetable.iovaToIndex(node, cur),
+        IoPagetable.iovaToIndex(node, l),
+        access.internal,
+      );
       return 0;
     });
   return rc;

@@ -527,6 +527,115 @@ export class Iommufd {
     return { errno, size: decode(l, b).size as bigint };
   }
 
+  /**
+   * IOMMU_VIOMMU_ALLOC over the nest-parent HWPT `hwptId` for the device's
+   * IOMMU; with `data`, the driver's struct at a user pointer, returned as
+   * the driver rewrote it (v6.16 on).
+   */
+  viommuAlloc(
+    devId: number,
+    hwptId: number,
+    type: number,
+    data?: Uint8Array,
+  ): { errno: number; id: number; data: Uint8Array | null } {
+    const len = data?.length ?? 0;
+    const buf = len ? this.scratch(len) : 0;
+    if (data && len) this.proc.write(buf, data);
+    const r = this.call('IOMMU_VIOMMU_ALLOC', 'viommu_alloc', {
+      type,
+      dev_id: devId,
+      hwpt_id: hwptId,
+      data_len: len,
+      data_uptr: BigInt(buf),
+    });
+    let out: Uint8Array | null = null;
+    if (len) {
+      const got = this.proc.read(buf, len);
+      out = typeof got === 'number' ? null : got;
+      this.proc.munmap(buf, len);
+    }
+    return { errno: r.errno, id: Number(r.out.out_viommu_id), data: out };
+  }
+
+  /** IOMMU_VDEVICE_ALLOC: the device is `virtId` to the VM on that vIOMMU. */
+  vdeviceAlloc(viommuId: number, devId: number, virtId: bigint | number): { errno: number; id: number } {
+    const r = this.call('IOMMU_VDEVICE_ALLOC', 'vdevice_alloc', {
+      viommu_id: viommuId,
+      dev_id: devId,
+      virt_id: BigInt(virtId),
+    });
+    return { errno: r.errno, id: Number(r.out.out_vdevice_id) };
+  }
+
+  /** IOMMU_VEVENTQ_ALLOC: the queue's id and its descriptor (read() it for events). */
+  veventqAlloc(viommuId: number, type: number, depth: number): { errno: number; id: number; fd: number } {
+    const r = this.call('IOMMU_VEVENTQ_ALLOC', 'veventq_alloc', {
+      viommu_id: viommuId,
+      type,
+      veventq_depth: depth,
+    });
+    return { errno: r.errno, id: Number(r.out.out_veventq_id), fd: Number(r.out.out_veventq_fd) };
+  }
+
+  /**
+   * read() of a vEVENTQ descriptor into a buffer of `count` bytes: the
+   * errno (or 0), and the records read: { flags, sequence, payload }.
+   */
+  readVevents(
+    fd: number,
+    count: number,
+    payloadLen: number,
+  ): { errno: number; events: { flags: number; sequence: number; payload: Uint8Array }[] } {
+    const buf = this.scratch(Math.max(1, count));
+    const n = this.proc.sysRead(fd, buf, count);
+    const events: { flags: number; sequence: number; payload: Uint8Array }[] = [];
+    if (n > 0) {
+      const bytes = this.proc.read(buf, n) as Uint8Array;
+      const dv = new DataView(bytes.buffer, bytes.byteOffset, n);
+      for (let at = 0; at < n;) {
+        const flags = dv.getUint32(at, true);
+        const sequence = dv.getUint32(at + 4, true);
+        const len = flags & 1 ? 0 : payloadLen; // IOMMU_VEVENTQ_FLAG_LOST_EVENTS has no payload
+        events.push({ flags, sequence, payload: bytes.slice(at + 8, at + 8 + len) });
+        at += 8 + len;
+      }
+    }
+    this.proc.munmap(buf, Math.max(1, count));
+    return { errno: n < 0 ? n : 0, events };
+  }
+
+  /** IOMMU_HW_QUEUE_ALLOC (v6.17 on): a queue at `iova` of the vIOMMU's nest-parent IOAS. */
+  hwQueueAlloc(
+    viommuId: number,
+    type: number,
+    index: number,
+    iova: bigint | number,
+    length: bigint | number,
+  ): { errno: number; id: number } {
+    const r = this.call('IOMMU_HW_QUEUE_ALLOC', 'hw_queue_alloc', {
+      viommu_id: viommuId,
+      type,
+      index,
+      nesting_parent_iova: BigInt(iova),
+      length: BigInt(length),
+    });
+    return { errno: r.errno, id: Number(r.out.out_hw_queue_id) };
+  }
+
+  /** IOMMU_TEST_OP_DEV_CHECK_CACHE: slot `slot` of the mock device's cache holds `value`. */
+  checkDevCache(idevId: number, slot: number, value: number): number {
+    return this.testCmd('check_dev_cache', IOMMU_TEST_OP.DEV_CHECK_CACHE, {
+      id: idevId,
+      cache_id: slot,
+      cache: value,
+    }).errno;
+  }
+
+  /** IOMMU_TEST_OP_TRIGGER_VEVENT: the mock device reports an event through its vIOMMU. */
+  triggerVevent(devId: number): number {
+    return this.testCmd('trigger_vevent', IOMMU_TEST_OP.TRIGGER_VEVENT, { dev_id: devId }).errno;
+  }
+
   close(): void {
     this.file.close();
   }

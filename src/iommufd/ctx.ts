@@ -21,10 +21,21 @@ import type { UserProcess } from '../mm/user-mm.js';
 import { iommufdShouldFail } from './should-fail.js';
 import type { IommufdGroup } from './device.js';
 import type { IommufdIoas } from './ioas.js';
+import type { IommufdMmap } from './mmap.js';
 
 /** enum iommufd_object_type (the ones the model has). */
 export type IommufdObjectType =
-  'IOAS' | 'DEVICE' | 'HWPT_PAGING' | 'HWPT_NESTED' | 'FAULT' | 'ACCESS' | 'SELFTEST';
+  | 'IOAS'
+  | 'DEVICE'
+  | 'HWPT_PAGING'
+  | 'HWPT_NESTED'
+  | 'FAULT'
+  | 'ACCESS'
+  | 'VIOMMU'
+  | 'VDEVICE'
+  | 'VEVENTQ'
+  | 'HW_QUEUE'
+  | 'SELFTEST';
 
 export interface IommufdObject {
   readonly id: number;
@@ -48,6 +59,8 @@ export class IommufdCtx {
   accountMode: 'user' | 'mm' = 'user';
   /** CAP_SYS_RESOURCE of the opener (RLIMIT_MODE needs it). */
   capSysResource = true;
+  /** ictx->mt_mmap: driver ranges user space can mmap() through the file, by offset (mmap.ts). */
+  readonly mmaps: IommufdMmap[] = [];
   /** ictx->vfio_ioas: the IOAS VFIO compatibility uses (IOMMU_VFIO_IOAS), or null. */
   vfioIoas: IommufdIoas | null = null;
   /** References to the /dev/iommu file: the descriptor's and one per access (iommufd_ctx_get()). */
@@ -133,7 +146,7 @@ export class IommufdCtx {
    * dropped when someone else still uses it (-EBUSY); without it, IOMMU_DESTROY
    * of an id: -ENOENT, -EBUSY while used, else destroyed.
    */
-  remove(id: number, held: IommufdObject | null = null): number {
+  remove(id: number, held: IommufdObject | null = null, tombstone = false): number {
     const obj = this.objects.get(id);
     if (held) {
       held.users--;
@@ -143,16 +156,21 @@ export class IommufdCtx {
       return -ENOENT;
     }
     if (obj!.users !== 1) return -EBUSY;
-    this.destroyEntry(obj!, 'iommufd_object_remove');
+    this.destroyEntry(obj!, 'iommufd_object_remove', tombstone);
     return 0;
   }
 
-  /** The object leaves the table (and the VFIO compat slot), its destroy runs, its memory goes. */
-  private destroyEntry(obj: IommufdObject, site: string): void {
+  /**
+   * The object leaves the table (and the VFIO compat slot), its destroy
+   * runs, its memory goes. A tombstone (REMOVE_OBJ_TOMBSTONE, v6.16 on)
+   * keeps the id taken and invisible until the context is released.
+   */
+  private destroyEntry(obj: IommufdObject, site: string, tombstone = false): void {
     obj.users = 0;
-    this.objects.delete(obj.id);
+    if (tombstone) this.objects.set(obj.id, null);
+    else this.objects.delete(obj.id);
     if (this.vfioIoas === obj) this.vfioIoas = null;
-    this.ids.free(obj.id - 1);
+    if (!tombstone) this.ids.free(obj.id - 1);
     obj.destroy();
     this.k.alloc.free(obj.mem, site);
   }
@@ -196,6 +214,12 @@ export class IommufdCtx {
         this.k.printk.warn(true, 'iommufd_fops_release', 'WARN_ON(!destroyed): a users count never drops');
         break;
       }
+    }
+    // Tombstoned ids go with the table.
+    for (const [id, o] of [...this.objects]) {
+      if (o) continue;
+      this.objects.delete(id);
+      this.ids.free(id - 1);
     }
     this.k.alloc.free(this.mem, 'iommufd_fops_release');
   }

@@ -38,6 +38,9 @@ import type { IommufdHwpt, HwptPaging } from './hw-pagetable.js';
 import { findHwptPaging, hwptPagingAlloc, hwptPut } from './hw-pagetable.js';
 import { iommufdAutoResponseFaults, iommufdFaultIopfDisable, iommufdFaultIopfEnable } from './fault.js';
 import type { IommufdIoas } from './ioas.js';
+import { iommufdHas } from './features.js';
+import type { IommufdVdevice } from './viommu.js';
+import { iommufdDeviceRemoveVdev } from './viommu.js';
 
 export { device_iommu_capable };
 
@@ -73,6 +76,10 @@ export interface IommufdDevice extends IommufdObject {
   readonly enforceCacheCoherency: boolean;
   /** Attachments to fault-capable HWPTs that turned IOPF on (idev->iopf_enabled). */
   iopfEnabled: number;
+  /** Its vDEVICE (v6.16 on: one per device), or null. */
+  vdev: IommufdVdevice | null;
+  /** Unbinding has begun: no new vDEVICE (v6.16 on). */
+  destroying: boolean;
 }
 
 /** iommufd_get_device() */
@@ -166,6 +173,8 @@ export function iommufdDeviceBind(
       igroup,
       enforceCacheCoherency: device_iommu_capable(k, dev, 'ENFORCE_CACHE_COHERENCY'),
       iopfEnabled: 0,
+      vdev: null,
+      destroying: false,
       // iommufd_device_destroy()
       destroy: () => {
         iommu_device_release_dma_owner(k, dev);
@@ -189,9 +198,13 @@ export function iommufdDeviceBind(
   return idev;
 }
 
-/** iommufd_device_unbind(): iommufd_object_destroy_user(). */
+/**
+ * iommufd_device_unbind(): iommufd_object_destroy_user(); from v6.16 its
+ * pre_destroy first tombstones the device's vDEVICE.
+ */
 export function iommufdDeviceUnbind(idev: IommufdDevice): void {
   const ctx = idev.igroup.ictx;
+  if (iommufdHas(ctx.k, 'hwQueue')) iommufdDeviceRemoveVdev(idev);
   const rc = ctx.remove(idev.id, idev);
   ctx.k.printk.warn(rc !== 0, 'iommufd_object_destroy_user', 'WARN_ON(ret): the device is still in use');
 }

@@ -18,7 +18,9 @@
  * rejects the flag for paging HWPTs, -EOPNOTSUPP) routes its devices' page
  * faults to that fault queue (fault.ts).
  *
- * Not modelled: nested HWPTs on a vIOMMU.
+ * From v6.13 a nested HWPT can also be allocated on a vIOMMU (viommu.ts):
+ * the vIOMMU's driver makes the domain over the vIOMMU's nest parent, and
+ * the HWPT holds the vIOMMU instead of the parent.
  */
 import { EFAULT, EINVAL, EOPNOTSUPP, IS_ERR, PTR_ERR } from '../kernel/errno.js';
 import type { IommuDomain } from '../iommu/domain.js';
@@ -36,6 +38,9 @@ import { getFault, iommufdFaultIopfHandler } from './fault.js';
 import { n32, n64 } from './ucmd.js';
 import { copyFromUser } from './user-arg.js';
 import { PAGE_SIZE } from './io-pagetable.js';
+import { iommufdHas } from './features.js';
+import type { IommufdViommu } from './viommu.js';
+import { iommuDevOf, viommuAllocDomainNested } from './viommu.js';
 
 /** enum iommufd_hwpt_alloc_flags */
 export const IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0;
@@ -68,6 +73,8 @@ export interface HwptPaging extends IommufdHwpt {
 export interface HwptNested extends IommufdHwpt {
   readonly type: 'HWPT_NESTED';
   readonly parent: HwptPaging;
+  /** The vIOMMU it was allocated on (held instead of the parent), or null. */
+  readonly viommu: IommufdViommu | null;
 }
 
 /** find_hwpt_paging(): the paging HWPT behind a HWPT: itself, or a nested one's parent. */
@@ -182,6 +189,37 @@ export function hwptPagingAlloc(
 }
 
 /**
+ * The HWPT_NESTED object, holding its vIOMMU or else its parent (what
+ * iommufd_hwpt_nested_destroy() drops again). No domain yet, not finalized.
+ */
+function allocNestedHwpt(
+  ctx: IommufdCtx,
+  parent: HwptPaging,
+  viommu: IommufdViommu | null,
+): HwptNested | number {
+  const holder: IommufdObject = viommu ?? parent;
+  const hwpt = ctx.allocObject((id, mem): HwptNested => {
+    const h: HwptNested = {
+      id,
+      type: 'HWPT_NESTED',
+      users: 1,
+      mem,
+      domain: null,
+      parent,
+      viommu,
+      fault: null,
+      destroy: () => {
+        hwptDestroyCommon(ctx, h);
+        holder.users--;
+      },
+    };
+    return h;
+  }, 'hwpt_nested');
+  if (typeof hwpt !== 'number') holder.users++;
+  return hwpt;
+}
+
+/**
  * iommufd_hwpt_nested_alloc(): a nested domain from the driver over the
  * parent's (which must be a manual nest parent of the same driver: -EINVAL),
  * with the user's data (none, or other flags: -EOPNOTSUPP). Not finalized.
@@ -197,25 +235,8 @@ function hwptNestedAlloc(
   const ops = dev_iommu_ops(idev.dev);
   if (flags & ~IOMMU_HWPT_FAULT_ID_VALID || !data.len || !ops.domain_alloc_user) return -EOPNOTSUPP;
   if (parent.autoDomain || !parent.nestParent || parent.domain!.owner !== ops) return -EINVAL;
-  const hwpt = ctx.allocObject((id, mem): HwptNested => {
-    const h: HwptNested = {
-      id,
-      type: 'HWPT_NESTED',
-      users: 1,
-      mem,
-      domain: null,
-      parent,
-      fault: null,
-      // iommufd_hwpt_nested_destroy()
-      destroy: () => {
-        hwptDestroyCommon(ctx, h);
-        parent.users--;
-      },
-    };
-    return h;
-  }, 'hwpt_nested');
+  const hwpt = allocNestedHwpt(ctx, parent, null);
   if (typeof hwpt === 'number') return hwpt;
-  parent.users++;
   const domain = ops.domain_alloc_user(k, idev.dev, flags & ~IOMMU_HWPT_FAULT_ID_VALID, parent.domain, data);
   if (IS_ERR(domain)) {
     ctx.abortAndDestroy(hwpt);
@@ -228,6 +249,42 @@ function hwptNestedAlloc(
       domain.type !== IOMMU_DOMAIN_NESTED || !domain.ops?.cache_invalidate_user,
       'iommufd_hwpt_nested_alloc',
       'WARN_ON_ONCE(domain->type != IOMMU_DOMAIN_NESTED || !domain->ops->cache_invalidate_user)',
+    )
+  ) {
+    ctx.abortAndDestroy(hwpt);
+    return -EINVAL;
+  }
+  return hwpt;
+}
+
+/**
+ * iommufd_viommu_alloc_hwpt_nested() (v6.13 on): a nested domain from the
+ * vIOMMU's driver (flags other than FAULT_ID_VALID, or no data:
+ * -EOPNOTSUPP), over the vIOMMU's nest parent. Not finalized.
+ */
+function viommuAllocHwptNested(
+  ctx: IommufdCtx,
+  viommu: IommufdViommu,
+  flags: number,
+  data: IommuUserData,
+): HwptNested | number {
+  const k = ctx.k;
+  if (flags & ~IOMMU_HWPT_FAULT_ID_VALID || !data.len) return -EOPNOTSUPP;
+  if (!viommu.ops?.alloc_domain_nested) return -EOPNOTSUPP;
+  const hwpt = allocNestedHwpt(ctx, viommu.hwpt, viommu);
+  if (typeof hwpt === 'number') return hwpt;
+  const domain = viommuAllocDomainNested(k, viommu, flags & ~IOMMU_HWPT_FAULT_ID_VALID, data);
+  if (typeof domain === 'number') {
+    ctx.abortAndDestroy(hwpt);
+    return domain;
+  }
+  domain.owner = viommu.hwpt.domain!.owner;
+  hwpt.domain = domain;
+  if (
+    k.printk.warn(
+      domain.type !== IOMMU_DOMAIN_NESTED,
+      'iommufd_viommu_alloc_hwpt_nested',
+      'WARN_ON_ONCE(domain->type != IOMMU_DOMAIN_NESTED)',
     )
   ) {
     ctx.abortAndDestroy(hwpt);
@@ -297,6 +354,12 @@ export const hwptHandlers: Readonly<Record<string, Handler>> = {
       );
       if (typeof r === 'number') return r;
       hwpt = r;
+    } else if (pt.type === 'VIOMMU') {
+      const viommu = pt as IommufdViommu;
+      if (viommu.iommuDev !== iommuDevOf(idev.dev)) return -EINVAL;
+      const r = viommuAllocHwptNested(ctx, viommu, flags, userData(ctx, dataType, n64(c.data_uptr), dataLen));
+      if (typeof r === 'number') return r;
+      hwpt = r;
     } else {
       return -EINVAL;
     }
@@ -323,11 +386,14 @@ export const hwptHandlers: Readonly<Record<string, Handler>> = {
 
   /**
    * iommufd_hwpt_invalidate(): the driver handles the user's requests on a
-   * nested HWPT; entry_num comes back as the requests handled, even when
-   * one failed.
+   * nested HWPT or (v6.13 on) a vIOMMU; entry_num comes back as the requests
+   * handled, even when one failed. 6.12 looked the id up as a nested HWPT
+   * (-ENOENT for anything else); later kernels take any object and refuse
+   * other types with -EINVAL.
    */
   IOMMU_HWPT_INVALIDATE: (u) => {
     const c = u.cmd;
+    const ctx = u.ctx;
     let rc = 0;
     let done = 0;
     const num = n32(c.entry_num);
@@ -336,20 +402,31 @@ export const hwptHandlers: Readonly<Record<string, Handler>> = {
     else if (num && (!c.data_uptr || !len || BigInt(len) > PAGE_SIZE || num > INVALIDATE_ENTRY_NUM_MAX))
       rc = -EINVAL;
     else {
-      const hwpt = u.ctx.get(n32(c.hwpt_id), 'HWPT_NESTED') as HwptNested | number;
-      if (typeof hwpt === 'number') rc = hwpt;
-      else {
-        const ptr = n64(c.data_uptr);
-        const array: IommuUserDataArray = {
-          type: n32(c.data_type),
-          entryLen: len,
-          entryNum: num,
-          read: (offset, n) => copyFromUser(u.ctx.proc, ptr, n, offset),
-        };
-        const d = hwpt.domain!;
-        rc = d.ops!.cache_invalidate_user!(u.ctx.k, d, array);
-        done = array.entryNum;
-      }
+      const anyType = iommufdHas(ctx.k, 'viommu');
+      const pt = ctx.get(n32(c.hwpt_id), anyType ? 'ANY' : 'HWPT_NESTED');
+      const ptr = n64(c.data_uptr);
+      const array: IommuUserDataArray = {
+        type: n32(c.data_type),
+        entryLen: len,
+        entryNum: num,
+        read: (offset, n) => copyFromUser(ctx.proc, ptr, n, offset),
+      };
+      if (typeof pt === 'number') rc = pt;
+      else if (pt.type === 'HWPT_NESTED') {
+        const d = (pt as HwptNested).domain!;
+        if (!d.ops?.cache_invalidate_user) rc = -EOPNOTSUPP;
+        else {
+          rc = d.ops.cache_invalidate_user(ctx.k, d, array);
+          done = array.entryNum;
+        }
+      } else if (pt.type === 'VIOMMU') {
+        const viommu = pt as IommufdViommu;
+        if (!viommu.ops?.cache_invalidate) rc = -EOPNOTSUPP;
+        else {
+          rc = viommu.ops.cache_invalidate(ctx.k, viommu, array);
+          done = array.entryNum;
+        }
+      } else rc = -EINVAL;
     }
     c.entry_num = done;
     if (u.respond()) return -EFAULT;

@@ -104,6 +104,8 @@ export interface IoptArea {
   numAccesses: number;
   /** An unmap is waiting for the accesses to let go: no new pins or reads (area->prevent_access). */
   preventAccess: boolean;
+  /** Pins of internal accesses (a HW queue's memory, v6.17): the area cannot be unmapped (area->num_locks). */
+  numLocks: number;
 }
 
 /** struct iopt_pages_list: one slice of a pages object for a new area (or an IOAS_COPY source). */
@@ -351,6 +353,7 @@ export class IoPagetable {
       mem: elm.areaMem!,
       numAccesses: 0,
       preventAccess: false,
+      numLocks: 0,
     });
     return 0;
   }
@@ -377,6 +380,8 @@ export class IoPagetable {
       const area = node.value;
       if (!area.pages) return { rc: -EBUSY, unmapped };
       if (node.start < start || node.last > last) return { rc: -ENOENT, unmapped };
+      // Locked by an object still alive (a HW queue's memory).
+      if (area.numLocks) return { rc: -EBUSY, unmapped };
       if (node.start !== start) tries = 0;
       if (area.numAccesses) {
         // iommufd_access_notify_unmap(): every access must let go of the area, then look again.
@@ -513,6 +518,7 @@ export class IoPagetable {
       mem,
       numAccesses: 0,
       preventAccess: false,
+      numLocks: 0,
     });
     this.areas.insert(start, iova, half(start, iova, lhsMem));
     this.areas.insert(newStart, last, half(newStart, last, rhsMem));

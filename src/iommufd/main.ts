@@ -16,14 +16,17 @@
  * zeros in the extra bytes (-E2BIG, copy_struct_from_user()), and bytes
  * missing from a shorter struct read as zero.
  *
- * The table of commands is the kernel profile's (iommufdLastCmd); the
- * struct layouts and the commands' behaviour are 6.12's, and commands
- * newer than 6.12 pass the generic checks and then throw NotModelledError.
+ * The table of commands is the kernel profile's (iommufdLastCmd), and so is
+ * what its commands do where releases differ (features.ts); a struct that
+ * grew is as long as that kernel's (uapi.ts kernelSize()). Commands without
+ * a handler pass the generic checks and then throw NotModelledError.
  *
  * The object table is ctx.ts; the commands are ioas.ts (the IOAS commands,
  * OPTION, VFIO_IOAS), hw-pagetable.ts (HWPT_ALLOC, HWPT_INVALIDATE),
  * dirty.ts (HWPT_SET_DIRTY_TRACKING, HWPT_GET_DIRTY_BITMAP), hw-info.ts
  * (GET_HW_INFO), fault.ts (FAULT_QUEUE_ALLOC and the fault file), and
+ * viommu.ts (VIOMMU_ALLOC, VDEVICE_ALLOC), veventq.ts (VEVENTQ_ALLOC and
+ * its file), hw-queue.ts (HW_QUEUE_ALLOC),
  * selftest.ts (IOMMU_TEST_CMD with CONFIG_IOMMUFD_TEST); device.ts and
  * access.ts are the in-kernel APIs drivers (and the selftest) use.
  */
@@ -37,6 +40,10 @@ import { hwInfoHandlers } from './hw-info.js';
 import { faultHandlers } from './fault.js';
 import { ioasHandlers } from './ioas.js';
 import { iommufdTest } from './selftest.js';
+import { viommuHandlers } from './viommu.js';
+import { veventqHandlers } from './veventq.js';
+import { hwQueueHandlers } from './hw-queue.js';
+import { iommufdFopsMmap } from './mmap.js';
 import type { IoctlOp } from './uapi.js';
 import {
   IOCTL_OPS,
@@ -47,6 +54,7 @@ import {
   fieldEnd,
   iommufdCmd,
   ioctlNr,
+  kernelSize,
   minSize,
   structs,
 } from './uapi.js';
@@ -64,6 +72,8 @@ export { ioasAlloc } from './ioas.js';
 /** An open /dev/iommu. */
 export interface IommufdFile {
   readonly ctx: IommufdCtx;
+  /** Its descriptor in the process (for mmap() through UserProcess.mmapFile()). */
+  readonly fd: number;
   /**
    * ioctl(fd, cmd, arg): 0 (or a command's positive result) or a negative
    * errno. `arg` is the struct's bytes (outputs are written back into them),
@@ -84,14 +94,22 @@ export function openIommufd(k: Kernel, proc: UserProcess): IommufdFile | number 
   if (!mem) return -ENOMEM;
   const ctx = new IommufdCtx(k, proc, mem);
   let closed = false;
-  return {
-    ctx,
-    ioctl: (cmd, arg) => (closed ? -EBADF : iommufdIoctl(ctx, cmd, arg)),
-    close: () => {
-      if (closed) return;
+  const fd = proc.installFd({
+    name: '/dev/iommu',
+    // iommufd_fops_release(), once the last reference (accesses, event files, devices) is gone.
+    release: () => {
       closed = true;
       ctx.filePut();
       ctx.flushRelease();
+    },
+    mmap: (pgoff, length, shared, exec) => iommufdFopsMmap(ctx, pgoff, length, shared, exec),
+  });
+  return {
+    ctx,
+    fd,
+    ioctl: (cmd, arg) => (closed ? -EBADF : iommufdIoctl(ctx, cmd, arg)),
+    close: () => {
+      if (!closed) proc.close(fd);
     },
   };
 }
@@ -145,8 +163,9 @@ export function iommufdIoctl(ctx: IommufdCtx, cmd: number, arg: Uint8Array | num
   const op = slot.op;
   if (userSize < slot.minSize) return -EINVAL;
   const l = structs[op.struct];
+  const ksize = kernelSize(op, ctx.k.profile.iommufdLastCmd);
   const buf = new Uint8Array(l.size);
-  const rc = copyStructFromUser(buf, a, userSize);
+  const rc = copyStructFromUser(buf.subarray(0, ksize), a, userSize);
   if (rc) return rc;
   const decoded = decode(l, buf);
   const u: Ucmd = {
@@ -156,7 +175,7 @@ export function iommufdIoctl(ctx: IommufdCtx, cmd: number, arg: Uint8Array | num
     // iommufd_ucmd_respond(): min(user_size, kernel size) bytes back.
     respond: () => {
       encode(l, decoded, buf);
-      return a.write(0, buf.subarray(0, Math.min(userSize, l.size))) ? -EFAULT : 0;
+      return a.write(0, buf.subarray(0, Math.min(userSize, ksize))) ? -EFAULT : 0;
     },
     respondField: (name) => {
       encode(l, decoded, buf);
@@ -210,5 +229,8 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   ...dirtyHandlers,
   ...hwInfoHandlers,
   ...faultHandlers,
+  ...viommuHandlers,
+  ...veventqHandlers,
+  ...hwQueueHandlers,
   IOMMU_TEST_CMD: iommufdTest,
 };

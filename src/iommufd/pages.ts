@@ -111,6 +111,7 @@ export function addAccess(
   start: bigint,
   last: bigint,
   write: boolean,
+  lockArea = false,
 ): number[] | number {
   const pages = area.pages!;
   if (write && !pages.writable) return -EPERM;
@@ -122,6 +123,7 @@ export function addAccess(
   const same = pages.accesses.find((a) => a.start === start && a.last === last);
   if (same) {
     area.numAccesses++;
+    if (lockArea) area.numLocks++;
     same.users++;
     return frames();
   }
@@ -140,11 +142,18 @@ export function addAccess(
   }
   pages.accesses.push({ start, last, users: 1, mem });
   area.numAccesses++;
+  if (lockArea) area.numLocks++;
   return got;
 }
 
 /** iopt_area_remove_access(): one user of the exact range goes; the last unpins it. */
-export function removeAccess(k: Kernel, area: IoptArea, start: bigint, last: bigint): void {
+export function removeAccess(
+  k: Kernel,
+  area: IoptArea,
+  start: bigint,
+  last: bigint,
+  unlockArea = false,
+): void {
   const pages = area.pages!;
   const i = pages.accesses.findIndex((a) => a.start === start && a.last === last);
   if (k.printk.warn(i < 0, 'iopt_area_remove_access', 'WARN_ON(!access)')) return;
@@ -155,6 +164,7 @@ export function removeAccess(k: Kernel, area: IoptArea, start: bigint, last: big
     'WARN_ON(area->num_accesses == 0 || access->users == 0)',
   );
   area.numAccesses--;
+  if (unlockArea) area.numLocks--;
   if (--acc.users) return;
   pages.accesses.splice(i, 1);
   unpinPages(pages, start, last);

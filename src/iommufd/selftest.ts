@@ -57,6 +57,8 @@ import { IOMMU_TEST_OP, decode, encode, testCmds } from './uapi.js';
 import type { Ucmd } from './ucmd.js';
 import { copyFromUser } from './user-arg.js';
 import { NotModelledError, n32, n64 } from './ucmd.js';
+import { iommufdHas } from './features.js';
+import { testDevCheckCache, testTriggerVevent } from './selftest-viommu.js';
 
 /** struct selftest_obj of TYPE_IDEV: the mock device the selftest made, bound and attached. */
 export interface SelftestObj extends IommufdObject {
@@ -304,6 +306,10 @@ export function iommufdTest(u: Ucmd): number {
       return testMdCheckIotlb(u);
     case IOMMU_TEST_OP.TRIGGER_IOPF:
       return testTriggerIopf(u);
+    case IOMMU_TEST_OP.DEV_CHECK_CACHE:
+      return iommufdHas(u.ctx.k, 'viommu') ? testDevCheckCache(u) : -EOPNOTSUPP;
+    case IOMMU_TEST_OP.TRIGGER_VEVENT:
+      return iommufdHas(u.ctx.k, 'veventq') ? testTriggerVevent(u) : -EOPNOTSUPP;
     case IOMMU_TEST_OP.CREATE_ACCESS:
       return testCreateAccess(u);
     case IOMMU_TEST_OP.ACCESS_REPLACE_IOAS:
@@ -323,7 +329,8 @@ export function iommufdTest(u: Ucmd): number {
     }
     default: {
       const name = Object.entries(IOMMU_TEST_OP).find(([, v]) => v === op)?.[0];
-      if (name === undefined) return -EOPNOTSUPP;
+      // The PASID ops came with v6.15's PASID attach, which the model does not have yet.
+      if (name === undefined || !iommufdHas(u.ctx.k, 'veventq')) return -EOPNOTSUPP;
       throw new NotModelledError(`IOMMU_TEST_CMD op IOMMU_TEST_OP_${name}`);
     }
   }

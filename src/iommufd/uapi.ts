@@ -409,6 +409,12 @@ export const testCmds = {
     ['perm', 'u32'],
     ['addr', 'u64'],
   ]),
+  /** check_dev_cache { id, cache }: the slot is named cache_id here, apart from the header's id. */
+  check_dev_cache: testCmd('check_dev_cache', [
+    ['cache_id', 'u32'],
+    ['cache', 'u32'],
+  ]),
+  trigger_vevent: testCmd('trigger_vevent', [['dev_id', 'u32']]),
   check_refs: testCmd('check_refs', [
     ['length', 'u64'],
     ['uptr', 'u64'],
@@ -435,6 +441,12 @@ export const IOMMU_TEST_OP = {
   DIRTY: 13,
   MD_CHECK_IOTLB: 14,
   TRIGGER_IOPF: 15,
+  DEV_CHECK_CACHE: 16,
+  TRIGGER_VEVENT: 17,
+  PASID_ATTACH: 18,
+  PASID_REPLACE: 19,
+  PASID_DETACH: 20,
+  PASID_CHECK_HWPT: 21,
 } as const;
 
 export type StructName = keyof typeof structs;
@@ -446,6 +458,12 @@ export interface IoctlOp {
   readonly struct: StructName;
   /** The field IOCTL_OP() names: min_size is the offset just past it. */
   readonly last: string;
+  /**
+   * The struct grew: in a kernel whose table ends before `untilLastCmd` it
+   * was only `size` bytes (the fields past that read as zero there, and a
+   * user's non-zero bytes in them are -E2BIG).
+   */
+  readonly grew?: { readonly untilLastCmd: number; readonly size: number };
 }
 
 /** iommufd_ioctl_ops[] of the newest profile (without CONFIG_IOMMUFD_TEST's IOMMU_TEST_CMD); each profile's table ends at its iommufdLastCmd. */
@@ -473,7 +491,14 @@ export const IOCTL_OPS: readonly IoctlOp[] = [
   { name: 'IOMMU_FAULT_QUEUE_ALLOC', nr: 0x8e, struct: 'fault_alloc', last: 'out_fault_fd' },
   // Past 6.12: in the tables of the profiles whose iommufdLastCmd reaches them.
   { name: 'IOMMU_IOAS_MAP_FILE', nr: 0x8f, struct: 'ioas_map_file', last: 'iova' },
-  { name: 'IOMMU_VIOMMU_ALLOC', nr: 0x90, struct: 'viommu_alloc', last: 'out_viommu_id' },
+  // data_len/data_uptr came with v6.16's driver data (and mmap).
+  {
+    name: 'IOMMU_VIOMMU_ALLOC',
+    nr: 0x90,
+    struct: 'viommu_alloc',
+    last: 'out_viommu_id',
+    grew: { untilLastCmd: 0x94, size: 24 },
+  },
   { name: 'IOMMU_VDEVICE_ALLOC', nr: 0x91, struct: 'vdevice_alloc', last: 'virt_id' },
   { name: 'IOMMU_IOAS_CHANGE_PROCESS', nr: 0x92, struct: 'ioas_change_process', last: '__reserved' },
   { name: 'IOMMU_VEVENTQ_ALLOC', nr: 0x93, struct: 'veventq_alloc', last: 'out_veventq_fd' },
@@ -494,6 +519,11 @@ export function ioctlNumber(name: string): number {
   const op = IOCTL_OPS.find((o) => o.name === name);
   if (!op) throw new RangeError(`no iommufd command ${name}`);
   return iommufdCmd(op.nr);
+}
+
+/** sizeof the op's struct in the kernel whose table ends at lastCmd. */
+export function kernelSize(op: IoctlOp, lastCmd: number): number {
+  return op.grew && lastCmd < op.grew.untilLastCmd ? op.grew.size : structs[op.struct].size;
 }
 
 /** min_size of an op: the end of its `last` field. */

@@ -13,7 +13,7 @@
  * Addresses are numbers (user space is below 2^47); the iommufd layer turns
  * the ABI's u64 pointers into them and treats anything else as -EFAULT.
  */
-import { EBADF, EFAULT, EINVAL, ENOMEM } from '../kernel/errno.js';
+import { EBADF, EFAULT, EINVAL, ENODEV, ENOMEM } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { physMem } from './phys-mem.js';
 
@@ -36,10 +36,26 @@ export interface MmapOptions {
   readonly hugePages?: boolean;
 }
 
+/**
+ * What a file's mmap() gives a VMA (vm_operations_struct and the pages
+ * behind it): the physical address of each page of the mapping, and
+ * open()/close() as VMAs are split or go away.
+ */
+export interface FileMapping {
+  /** The physical address of page `pageIndex` (from the mapping's start), faulting it in. */
+  physOf(pageIndex: number): number;
+  /** vm_ops->open(): another VMA now maps part of it (a split). */
+  open?(): void;
+  /** vm_ops->close(): a VMA mapping it is gone. */
+  close?(): void;
+}
+
 /** An open file of the process: what close() of its last descriptor releases. */
 export interface ModelFile {
   readonly name: string;
   release(): void;
+  /** mmap(2) of the file from page `pgoff`: its mapping, or a negative errno. */
+  mmap?(pgoff: number, length: number, shared: boolean, exec: boolean): FileMapping | number;
   /** read(2) into user memory at buf: bytes read or a negative errno. */
   read?(buf: number, count: number): number;
   /** write(2) from user memory at buf: bytes written or a negative errno. */
@@ -51,6 +67,18 @@ interface Vma {
   readonly end: number;
   readonly prot: number;
   readonly pageSize: number;
+  /** A file mapping's pages, and the page of the mapping the VMA starts at. */
+  readonly map?: FileMapping;
+  readonly pgoff?: number;
+}
+
+/** A new physical frame of `size` bytes for user memory (anonymous pages, memfd pages). */
+export function allocUserFrame(k: Kernel, size: number): number {
+  let f = nextFrame.get(k);
+  if (!f) nextFrame.set(k, (f = { next: USER_FRAME_BASE }));
+  const frame = Math.ceil(f.next / size) * size;
+  f.next = frame + size;
+  return frame;
 }
 
 /** Physical frames handed to user pages, per modelled machine. */
@@ -87,6 +115,43 @@ export class UserProcess {
     return start;
   }
 
+  /**
+   * mmap(NULL, length, prot, MAP_SHARED, fd, offset): the file's own
+   * mapping (its mmap() decides what the pages are), or a negative errno:
+   * -EBADF for a descriptor not open, -ENODEV for a file without mmap,
+   * -EINVAL for an unaligned offset or an empty length. Private file
+   * mappings (copy-on-write) are not modelled.
+   */
+  mmapFile(
+    fd: number,
+    length: number,
+    offset: number,
+    opts: { prot?: number; shared?: boolean } = {},
+  ): number {
+    const f = this.files.get(fd);
+    if (!f) return -EBADF;
+    if (!Number.isSafeInteger(length) || length <= 0) return -EINVAL;
+    if (!Number.isSafeInteger(offset) || offset < 0 || offset % USER_PAGE_SIZE) return -EINVAL;
+    if (!f.mmap) return -ENODEV;
+    const shared = opts.shared ?? true;
+    const len = Math.ceil(length / USER_PAGE_SIZE) * USER_PAGE_SIZE;
+    const map = f.mmap(offset / USER_PAGE_SIZE, len, shared, false);
+    if (typeof map === 'number') return map;
+    if (!shared) {
+      map.close?.();
+      throw new Error('iommu-lab: MAP_PRIVATE mappings of files are not modelled');
+    }
+    const start = this.mmapTop - len;
+    if (start < USER_PAGE_SIZE) {
+      map.close?.();
+      return -ENOMEM;
+    }
+    this.mmapTop = start;
+    const prot = opts.prot ?? PROT_READ | PROT_WRITE;
+    this.insertVma({ start, end: start + len, prot, pageSize: USER_PAGE_SIZE, map, pgoff: 0 });
+    return start;
+  }
+
   /** mmap(addr, length, …, MAP_FIXED): maps at a chosen page-aligned address, replacing what was there. */
   mmapFixed(addr: number, length: number, opts: MmapOptions = {}): number {
     const pageSize = opts.hugePages ? USER_HUGE_PAGE_SIZE : USER_PAGE_SIZE;
@@ -108,10 +173,16 @@ export class UserProcess {
         kept.push(v);
         continue;
       }
-      for (let p = Math.max(v.start, addr); p < Math.min(v.end, end); p += v.pageSize)
-        this.frames.delete(p / v.pageSize);
-      if (v.start < addr) kept.push({ ...v, end: addr });
-      if (v.end > end) kept.push({ ...v, start: end });
+      if (!v.map)
+        for (let p = Math.max(v.start, addr); p < Math.min(v.end, end); p += v.pageSize)
+          this.frames.delete(p / v.pageSize);
+      const before = v.start < addr;
+      const after = v.end > end;
+      if (before) kept.push({ ...v, end: addr });
+      if (after) kept.push({ ...v, start: end, pgoff: (v.pgoff ?? 0) + (end - v.start) / USER_PAGE_SIZE });
+      // The split-off piece is a new VMA (vm_ops->open); a VMA wholly gone is closed.
+      if (before && after) v.map?.open?.();
+      else if (!before && !after) v.map?.close?.();
     }
     this.vmas.splice(0, this.vmas.length, ...kept.sort((a, b) => a.start - b.start));
     return 0;
@@ -144,13 +215,15 @@ export class UserProcess {
   physOf(addr: number, write = false): number {
     const v = Number.isSafeInteger(addr) && addr >= 0 ? this.vmaAt(addr) : undefined;
     if (v === undefined || (write && !(v.prot & PROT_WRITE))) return -EFAULT;
+    if (v.map) {
+      const idx = (v.pgoff ?? 0) + Math.floor((addr - v.start) / USER_PAGE_SIZE);
+      const p = v.map.physOf(idx);
+      return p < 0 ? -EFAULT : p + (addr % USER_PAGE_SIZE);
+    }
     const page = Math.floor(addr / v.pageSize);
     let frame = this.frames.get(page);
     if (frame === undefined) {
-      let f = nextFrame.get(this.k);
-      if (!f) nextFrame.set(this.k, (f = { next: USER_FRAME_BASE }));
-      frame = Math.ceil(f.next / v.pageSize) * v.pageSize;
-      f.next = frame + v.pageSize;
+      frame = allocUserFrame(this.k, v.pageSize);
       this.frames.set(page, frame);
     }
     return frame + (addr - page * v.pageSize);

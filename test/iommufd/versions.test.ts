@@ -2,10 +2,9 @@
 // /dev/iommu's command table per kernel version: each version appended
 // commands at the end of iommufd_ioctl_ops[], so a command newer than the
 // kernel is -ENOTTY there, while the same bytes work on a newer profile.
-// Commands past 6.12 are in the newer tables but not modelled: they pass the
-// generic checks and say so.
+// Commands not modelled yet pass the generic checks and say so.
 import { describe, expect, it } from 'vitest';
-import { EINVAL, ENOENT, ENOTTY } from '../../src/kernel/errno.js';
+import { EINVAL, ENOENT, ENOTTY, EOPNOTSUPP } from '../../src/kernel/errno.js';
 import { Kernel } from '../../src/kernel/kernel.js';
 import { profiles } from '../../src/profile/profiles.js';
 import type { ProfileName } from '../../src/profile/profile.js';
@@ -48,11 +47,12 @@ describe('the command table follows the kernel version', () => {
     ['v6.12', 'IOMMU_FAULT_QUEUE_ALLOC', 0],
     ['v6.12', 'IOMMU_VIOMMU_ALLOC', -ENOTTY],
     ['v6.12', 'IOMMU_IOAS_MAP_FILE', -ENOTTY],
-    // v6.15: the vIOMMU family and MAP_FILE are in the table (not modelled yet); no HW queues.
-    ['v6.15', 'IOMMU_VIOMMU_ALLOC', 'not modelled'],
-    ['v6.15', 'IOMMU_VEVENTQ_ALLOC', 'not modelled'],
+    // v6.15: the vIOMMU family (type 0 is IOMMU_*_TYPE_DEFAULT: -EOPNOTSUPP); no HW queues.
+    ['v6.15', 'IOMMU_VIOMMU_ALLOC', -EOPNOTSUPP],
+    ['v6.15', 'IOMMU_VDEVICE_ALLOC', -ENOENT],
+    ['v6.15', 'IOMMU_VEVENTQ_ALLOC', -EOPNOTSUPP],
     ['v6.15', 'IOMMU_HW_QUEUE_ALLOC', -ENOTTY],
-    ['v6.18', 'IOMMU_HW_QUEUE_ALLOC', 'not modelled'],
+    ['v6.18', 'IOMMU_HW_QUEUE_ALLOC', -EOPNOTSUPP],
     ['v6.18', 'IOMMU_IOAS_CHANGE_PROCESS', 'not modelled'],
   ];
   it.each(cases)('%s: %s → %s', (profile, name, want) => {

@@ -14,10 +14,32 @@ import { iommu_group_add_device, iommu_group_alloc, iommu_group_put, IommuGroup 
 import { iommu_group_remove_device } from '../../iommu/release.js';
 import { iommu_mock_device_add } from '../../iommu/mock-device-add.js';
 import { mockState, type MockState } from './mock.js';
+import type { IommufdViommu } from '../../iommufd/viommu.js';
 
 export const MOCK_FLAGS_DEVICE_NO_DIRTY = 1 << 0;
 export const MOCK_FLAGS_DEVICE_HUGE_IOVA = 1 << 1;
 export const MOCK_FLAGS_DEVICE_PASID = 1 << 2;
+/** IOMMU_TEST_DEV_CACHE_DEFAULT: every slot of a new mock device's cache. */
+export const IOMMU_TEST_DEV_CACHE_DEFAULT = 0xbaddad;
+export const MOCK_DEV_CACHE_NUM = 4;
+export const MOCK_DEV_CACHE_ID_MAX = MOCK_DEV_CACHE_NUM - 1;
+
+/**
+ * The rest of struct mock_dev: its "cache" (four u32 slots a vIOMMU
+ * invalidation clears, v6.13 on) and the vIOMMU and virt_id it is attached
+ * through (v6.15 on: where its events go).
+ */
+export interface MockDevState {
+  readonly cache: Uint32Array;
+  viommu: IommufdViommu | null;
+  vdevId: bigint;
+}
+const mockDevStates = new WeakMap<Device, MockDevState>();
+
+/** The mock_dev part of a mock device (undefined for any other device). */
+export function mock_dev_state(dev: Device): MockDevState | undefined {
+  return mockDevStates.get(dev);
+}
 
 /** The mock device's release(): the id goes back to the IDA, the struct is freed. */
 function mock_dev_release(k: Kernel, dev: Device): void {
@@ -65,6 +87,11 @@ export function mock_dev_create(k: Kernel, dev_flags = 0): Device | ErrPtr {
   dev.release = mock_dev_release;
   dev.bus = st.bus;
   mockFlags.set(dev, dev_flags);
+  mockDevStates.set(dev, {
+    cache: new Uint32Array(MOCK_DEV_CACHE_NUM).fill(IOMMU_TEST_DEV_CACHE_DEFAULT),
+    viommu: null,
+    vdevId: 0n,
+  });
   let id: number;
   if (k.profile.mock.naming === 'atomic-counter') {
     // v6.6/v6.7: atomic_inc_return(&mock_dev_num), decremented on release: out-of-order

@@ -39,7 +39,15 @@ import {
   MOCK_HUGE_PAGE_SIZE,
   MOCK_IO_PAGE_SIZE,
 } from '../../pgtable/formats/iommufd-mock.js';
-import { MOCK_FLAGS_DEVICE_HUGE_IOVA, MOCK_FLAGS_DEVICE_NO_DIRTY, mock_dev_flags } from './mock-dev.js';
+import {
+  MOCK_FLAGS_DEVICE_HUGE_IOVA,
+  MOCK_FLAGS_DEVICE_NO_DIRTY,
+  mock_dev_flags,
+  mock_dev_state,
+} from './mock-dev.js';
+import { iommufdHas } from '../../iommufd/features.js';
+import type { IommufdViommu } from '../../iommufd/viommu.js';
+import { iommufd_viommu_get_vdev_id } from '../../iommufd/viommu.js';
 
 /** mock_iommu_domain.flags: dirty tracking is on. */
 export const MOCK_DIRTY_TRACK = 1;
@@ -54,10 +62,28 @@ export class MockIommuDomain extends IommuDomain {
   flags = 0;
 }
 
-/** mock_domain_nop_attach(): a domain with dirty ops cannot take a device that has none. */
-export function mock_domain_nop_attach(_k: Kernel, domain: IommuDomain, dev: Device): number {
+/**
+ * mock_domain_nop_attach(): a domain with dirty ops cannot take a device
+ * that has none. From v6.15 a nested domain of a vIOMMU needs the device's
+ * vDEVICE there (-ENOENT), and the device remembers the vIOMMU and its
+ * virt_id (where TRIGGER_VEVENT reports); any other domain forgets them.
+ */
+export function mock_domain_nop_attach(k: Kernel, domain: IommuDomain, dev: Device): number {
   const dirty = domain instanceof MockIommuDomain && domain.dirty_ops !== null;
   if (dirty && mock_dev_flags(dev) & MOCK_FLAGS_DEVICE_NO_DIRTY) return -EINVAL;
+  const st = mock_dev_state(dev);
+  if (!st || !iommufdHas(k, 'veventq')) return 0;
+  const viommu = domain instanceof MockIommuDomainNested ? domain.viommu : null;
+  let vdevId = 0n;
+  if (viommu) {
+    const id = iommufd_viommu_get_vdev_id(viommu, dev);
+    if (typeof id === 'number') return id;
+    vdevId = id;
+  }
+  if (viommu !== st.viommu) {
+    st.viommu = viommu;
+    st.vdevId = vdevId;
+  }
   return 0;
 }
 
@@ -106,6 +132,8 @@ export const MOCK_NESTED_DOMAIN_IOTLB_ID_MAX = MOCK_NESTED_DOMAIN_IOTLB_NUM - 1;
  */
 export class MockIommuDomainNested extends IommuDomain {
   readonly iotlb = new Uint32Array(MOCK_NESTED_DOMAIN_IOTLB_NUM);
+  /** The vIOMMU it was allocated on (mock_viommu), or null. */
+  viommu: IommufdViommu | null = null;
   constructor(readonly parent: MockIommuDomain) {
     super(IOMMU_DOMAIN_NESTED, domain_nested_ops, 'mock nested');
   }
@@ -191,12 +219,24 @@ export function mock_domain_alloc_user(
   }
   if (!data || data.type !== IOMMU_HWPT_DATA_SELFTEST || flags) return ERR_PTR(-EOPNOTSUPP);
   if (parent.ops !== mock_domain_ops) return ERR_PTR(-EINVAL);
+  return mock_domain_alloc_nested_common(k, parent as MockIommuDomain, data);
+}
+
+/**
+ * __mock_domain_alloc_nested(): struct iommu_hwpt_selftest { iotlb } (the
+ * selftest's data type only: -EOPNOTSUPP) as every IOTLB slot's value.
+ */
+export function mock_domain_alloc_nested_common(
+  k: Kernel,
+  parent: MockIommuDomain,
+  data: IommuUserData,
+): MockIommuDomainNested | ErrPtr {
+  if (data.type !== IOMMU_HWPT_DATA_SELFTEST) return ERR_PTR(-EOPNOTSUPP);
   const cfg = iommu_copy_struct_from_user(data, IOMMU_HWPT_DATA_SELFTEST, 4, 4);
   if (typeof cfg === 'number') return ERR_PTR(cfg);
-  // __mock_domain_alloc_nested()
   const mem = k.alloc.alloc('mock_iommu_domain_nested', 'iommufd-mock', '__mock_domain_alloc_nested');
   if (!mem) return ERR_PTR(-ENOMEM);
-  const nested = new MockIommuDomainNested(parent as MockIommuDomain);
+  const nested = new MockIommuDomainNested(parent);
   nested.mem = mem;
   nested.iotlb.fill(new DataView(cfg.buffer, cfg.byteOffset, 4).getUint32(0, true));
   return nested;

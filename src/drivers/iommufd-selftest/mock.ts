@@ -23,7 +23,14 @@ import { bus_register, bus_unregister, createBus } from '../../base/bus.js';
 import { platform_device_register_full, platform_device_unregister } from '../../base/platform.js';
 import { ENODEV, ENOMEM, EOPNOTSUPP, ERR_PTR } from '../../kernel/errno.js';
 import { type IommuDomain, IOMMU_DOMAIN_BLOCKED, staticDomain } from '../../iommu/domain.js';
-import { mock_domain_alloc_paging, mock_domain_alloc_user, mock_domain_ops } from './mock-domain.js';
+import {
+  mock_domain_alloc_paging,
+  mock_domain_alloc_user,
+  mock_domain_nop_attach,
+  mock_domain_ops,
+} from './mock-domain.js';
+import { mock_get_viommu_size, mock_viommu_init } from './mock-viommu.js';
+import { iommufdHas } from '../../iommufd/features.js';
 import { MOCK_FLAGS_DEVICE_NO_DIRTY, mock_dev_flags } from './mock-dev.js';
 import {
   IommuDevice,
@@ -67,6 +74,8 @@ export interface MockState {
   iopfQueue: IopfQueue | null;
   /** What mock_domain_page_response() was given, in order (it does nothing else with it). */
   readonly pageResponses: { readonly dev: string; readonly resp: IommuPageResponse }[];
+  /** mock_iommu.users beyond the module's own: one per live mock vIOMMU. */
+  viommuUsers: number;
 }
 
 export function mockState(k: Kernel): MockState | undefined {
@@ -121,6 +130,9 @@ function makeMockOps(k: Kernel, bus: BusType, iommu: IommuDevice, blocking: Iomm
         }
       : undefined,
     user_pasid_table: k.profile.mock.iopf,
+    /** mock_get_viommu_size() / mock_viommu_init() (mock-viommu.ts), v6.13 on. */
+    get_viommu_size: iommufdHas(k, 'viommu') ? mock_get_viommu_size : undefined,
+    viommu_init: iommufdHas(k, 'viommu') ? mock_viommu_init : undefined,
     /** mock_domain_capable() */
     capable: (_kk, dev, cap) =>
       cap === 'CACHE_COHERENCY' ||
@@ -141,7 +153,8 @@ export function iommufd_test_init(k: Kernel): number {
   const iommu = new IommuDevice('iommufd_selftest_iommu');
   // No hardware behind it: a mock device's DMA fault is reported to nobody and printed nowhere.
   iommu.faultReporter = () => [];
-  const blocking = staticDomain(IOMMU_DOMAIN_BLOCKED, 'mock blocking');
+  // mock_blocking_domain: its attach is mock_domain_nop_attach() too.
+  const blocking = staticDomain(IOMMU_DOMAIN_BLOCKED, 'mock blocking', mock_domain_nop_attach);
   const st: MockState = {
     bus,
     nb: makeIommuBusNotifier(),
@@ -154,6 +167,7 @@ export function iommufd_test_init(k: Kernel): number {
     loaded: false,
     iopfQueue: null,
     pageResponses: [],
+    viommuUsers: 0,
   };
   k.driverState.set('iommufd-mock', st);
 
@@ -202,6 +216,12 @@ function err_platform(k: Kernel, st: MockState, rc: number): number {
 export function iommufd_test_exit(k: Kernel): number {
   const st = mockState(k);
   if (!st?.loaded) return -ENODEV;
+  // iommufd_test_wait_for_users(): a vIOMMU still holding the instance times the wait out.
+  k.printk.warn(
+    st.viommuUsers > 0,
+    'iommufd_test_wait_for_users',
+    'WARN_ON(!wait_for_completion_timeout(&mock_iommu.complete))',
+  );
   if (st.iopfQueue) iopf_queue_free(k, st.iopfQueue);
   st.iopfQueue = null;
   if (k.profile.mock.isDriver) {
