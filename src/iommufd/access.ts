@@ -14,13 +14,13 @@
  * callback), so an unmap never leaves a pin behind.
  */
 import type { Allocation } from '../kernel/alloc.js';
-import { EBUSY, EFAULT, EINVAL, ENOENT, ENOMEM, EOVERFLOW, EPERM } from '../kernel/errno.js';
+import { EBUSY, EINVAL, ENOENT, ENOMEM, EOVERFLOW, EPERM } from '../kernel/errno.js';
 import { IOMMU_READ, IOMMU_WRITE } from '../pgtable/prot.js';
 import type { IommufdCtx, IommufdObject } from './ctx.js';
 import type { IoptAccess } from './io-pagetable.js';
 import { IoPagetable, PAGE_SIZE, ULONG_MAX } from './io-pagetable.js';
 import { getIoas, type IommufdIoas } from './ioas.js';
-import { addAccess, removeAccess } from './pages.js';
+import { addAccess, removeAccess, rwPages } from './pages.js';
 
 /** IOMMUFD_ACCESS_RW_WRITE (include/linux/iommufd.h) */
 export const IOMMUFD_ACCESS_RW_WRITE = 1 << 0;
@@ -294,7 +294,7 @@ export function iommufdAccessRw(
   const last = lastOf(iova, BigInt(data.length));
   if (typeof last === 'number') return last;
   if (!access.ioas) return -ENOENT;
-  const proc = access.ctx.proc;
+  const write = (flags & IOMMUFD_ACCESS_RW_WRITE) !== 0;
   let off = 0;
   const r = access.ioas.iopt.contigAreas(iova, last, (node, cur, l) => {
     const area = node.value;
@@ -302,16 +302,9 @@ export function iommufdAccessRw(
     if (!areaProtOk(area.iommuProt, flags)) return -EPERM;
     const pages = area.pages!;
     if (flags & IOMMUFD_ACCESS_RW_WRITE && !pages.writable) return -EPERM;
-    // iopt_pages_rw_access(): the bytes at pages->uptr + start_byte.
-    const at = Number(pages.uptr + IoPagetable.startByte(node, cur));
     const n = Number(l - cur + 1n);
-    if (flags & IOMMUFD_ACCESS_RW_WRITE) {
-      if (proc.write(at, data.subarray(off, off + n))) return -EFAULT;
-    } else {
-      const got = proc.read(at, n);
-      if (typeof got === 'number') return got;
-      data.set(got, off);
-    }
+    const rc = rwPages(pages, IoPagetable.startByte(node, cur), data.subarray(off, off + n), write);
+    if (rc) return rc;
     off += n;
     return 0;
   });

@@ -528,6 +528,40 @@ export class Iommufd {
   }
 
   /**
+   * IOMMU_IOAS_MAP_FILE (v6.13 on): bytes [start, start + length) of the
+   * file behind descriptor `fd` (a memfd) at `iova`, or where the kernel
+   * picks.
+   */
+  ioasMapFile(a: {
+    ioasId: number;
+    fd: number;
+    start: bigint | number;
+    length: bigint | number;
+    iova?: bigint | number;
+    readable?: boolean;
+    writeable?: boolean;
+  }): { errno: number; iova: bigint } {
+    const r = this.call('IOMMU_IOAS_MAP_FILE', 'ioas_map_file', {
+      flags: mapFlags(a),
+      ioas_id: a.ioasId,
+      fd: a.fd,
+      start: BigInt(a.start),
+      length: BigInt(a.length),
+      iova: BigInt(a.iova ?? 0),
+    });
+    return { errno: r.errno, iova: r.out.iova as bigint };
+  }
+
+  /**
+   * IOMMU_IOAS_CHANGE_PROCESS (v6.14 on) from `caller`, a process that now
+   * holds the file: it takes over the accounting of every (file) mapping.
+   */
+  changeProcess(caller: UserProcess): number {
+    const l = structs.ioas_change_process;
+    return this.file.ioctl(ioctlNumber('IOMMU_IOAS_CHANGE_PROCESS'), pack(l, {}), caller);
+  }
+
+  /**
    * IOMMU_VIOMMU_ALLOC over the nest-parent HWPT `hwptId` for the device's
    * IOMMU; with `data`, the driver's struct at a user pointer, returned as
    * the driver rewrote it (v6.16 on).

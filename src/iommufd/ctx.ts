@@ -71,12 +71,31 @@ export class IommufdCtx {
   testMemoryLimit = 65536;
   private readonly mem: Allocation;
 
+  /**
+   * `current`: the process whose system call is running (user pointers and
+   * descriptors are its); the opener unless an ioctl comes from another
+   * process holding the file (runAs()).
+   */
+  proc: UserProcess;
+
   constructor(
     readonly k: Kernel,
-    readonly proc: UserProcess,
+    proc: UserProcess,
     mem: Allocation,
   ) {
+    this.proc = proc;
     this.mem = mem;
+  }
+
+  /** Run a system call of another process that holds the file (after fork() or SCM_RIGHTS). */
+  runAs<T>(caller: UserProcess, fn: () => T): T {
+    const saved = this.proc;
+    this.proc = caller;
+    try {
+      return fn();
+    } finally {
+      this.proc = saved;
+    }
   }
 
   /** Objects in the table, finalized ones. */

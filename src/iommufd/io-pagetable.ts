@@ -43,7 +43,8 @@ import type { RangeNode } from '../lib/range-tree.js';
 import { IOMMU_WRITE } from '../pgtable/prot.js';
 import type { IommuDomain } from '../iommu/domain.js';
 import { iommu_map, iommu_unmap } from '../iommu/map.js';
-import type { UserProcess } from '../mm/user-mm.js';
+import type { ModelFile, UserProcess } from '../mm/user-mm.js';
+import { MemfdFile } from '../mm/memfd.js';
 import type { Device } from '../base/device.js';
 import {
   IOMMU_RESV_DIRECT_RELAXABLE,
@@ -61,9 +62,11 @@ export const HPAGE_SIZE = 2n * 1024n * 1024n;
 
 /** struct iopt_pages: a user VA range (page aligned), shared by the areas that slice it. */
 export interface IoptPages {
-  /** The process whose memory it is (source_mm). */
-  readonly proc: UserProcess;
-  /** uptr, aligned down to a page. */
+  /** The process it is charged to (source_mm, source_user); for user memory also whose memory it is. */
+  proc: UserProcess;
+  /** IOPT_ADDRESS_FILE: the file whose pages these are (held), or null for user memory (IOPT_ADDRESS_USER). */
+  readonly file: ModelFile | null;
+  /** uptr aligned down to a page; for a file, the file offset aligned down (pages->start). */
   readonly uptr: bigint;
   readonly npages: bigint;
   readonly writable: boolean;
@@ -256,15 +259,45 @@ export class IoPagetable {
     return 0;
   }
 
-  /** iopt_alloc_pages(): a pages object for a user VA range, or an errno. */
+  /** iopt_alloc_user_pages(): a pages object for a user VA range, or an errno. */
   allocPages(uptr: bigint, length: bigint, writable: boolean, proc: UserProcess): IoptPages | number {
     if (length > ULONG_MAX - PAGE_SIZE || length === 0n) return -EINVAL;
     if (addNoWrap(uptr, length) === null) return -EOVERFLOW;
+    return this.newPages(uptr, length, writable, proc, null);
+  }
+
+  /**
+   * iopt_alloc_file_pages() (v6.13 on): a pages object for bytes [start,
+   * start + length) of a file, which it holds (get_file()); or an errno.
+   */
+  allocFilePages(
+    file: ModelFile,
+    start: bigint,
+    length: bigint,
+    writable: boolean,
+    proc: UserProcess,
+  ): IoptPages | number {
+    if (length && addNoWrap(start, length - 1n) === null) return -EOVERFLOW;
+    if (length > ULONG_MAX - PAGE_SIZE || length === 0n) return -EINVAL;
+    const pages = this.newPages(start, length, writable, proc, file);
+    if (typeof pages !== 'number' && file instanceof MemfdFile) file.get();
+    return pages;
+  }
+
+  /** iopt_alloc_pages(): the kzalloc and the fields. */
+  private newPages(
+    uptr: bigint,
+    length: bigint,
+    writable: boolean,
+    proc: UserProcess,
+    file: ModelFile | null,
+  ): IoptPages | number {
     const mem = this.kzalloc('iopt_pages', 'iopt_alloc_pages');
     if (!mem) return -ENOMEM;
     const base = uptr - (uptr % PAGE_SIZE);
     return {
       proc,
+      file,
       uptr: base,
       npages: (length + (uptr - base) + PAGE_SIZE - 1n) / PAGE_SIZE,
       writable,
@@ -276,9 +309,11 @@ export class IoPagetable {
     };
   }
 
-  /** iopt_put_pages() */
+  /** iopt_put_pages(): the last reference frees it (and lets go of its file). */
   putPages(pages: IoptPages): void {
-    if (--pages.kref === 0) this.k.alloc.free(pages.mem, 'iopt_release_pages');
+    if (--pages.kref !== 0) return;
+    if (pages.file instanceof MemfdFile) pages.file.put();
+    this.k.alloc.free(pages.mem, 'iopt_release_pages');
   }
 
   /**

@@ -19,7 +19,7 @@ import {
 } from '../kernel/errno.js';
 import { IOMMU_CACHE, IOMMU_READ, IOMMU_WRITE } from '../pgtable/prot.js';
 import type { IommufdCtx, IommufdObject } from './ctx.js';
-import type { PagesListElm } from './io-pagetable.js';
+import type { PagesListElm, IoptPages } from './io-pagetable.js';
 import { IoPagetable, ULONG_MAX } from './io-pagetable.js';
 import type { HwptPaging } from './hw-pagetable.js';
 import type { Decoded } from './uapi.js';
@@ -67,10 +67,22 @@ export function ioptMapUserPages(
 ): bigint | number {
   const pages = iopt.allocPages(uptr, length, !!(prot & IOMMU_WRITE), ctx.proc);
   if (typeof pages === 'number') return pages;
+  return ioptMapCommon(ctx, iopt, pages, uptr - pages.uptr, length, iova, prot, alloc);
+}
+
+/** iopt_map_common(): the context's accounting mode, one area for the whole object. */
+export function ioptMapCommon(
+  ctx: IommufdCtx,
+  iopt: IoPagetable,
+  pages: IoptPages,
+  startByte: bigint,
+  length: bigint,
+  iova: bigint,
+  prot: number,
+  alloc: boolean,
+): bigint | number {
   if (ctx.accountMode === 'mm' && pages.accountMode === 'user') pages.accountMode = 'mm';
-  const list: PagesListElm[] = [
-    { pages, startByte: uptr - pages.uptr, length, area: null, areaMem: null, mem: null },
-  ];
+  const list: PagesListElm[] = [{ pages, startByte, length, area: null, areaMem: null, mem: null }];
   const got = iopt.mapPages(list, length, iova, prot, alloc);
   iopt.freePagesList(list);
   return got;
@@ -82,14 +94,14 @@ export function getIoas(ctx: IommufdCtx, id: number): IommufdIoas | number {
 }
 
 /** conv_iommu_prot() */
-function convIommuProt(flags: number): number {
+export function convIommuProt(flags: number): number {
   let prot = IOMMU_CACHE;
   if (flags & IOMMU_IOAS_MAP_WRITEABLE) prot |= IOMMU_WRITE;
   if (flags & IOMMU_IOAS_MAP_READABLE) prot |= IOMMU_READ;
   return prot;
 }
 
-const MAP_FLAGS = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE;
+export const MAP_FLAGS = IOMMU_IOAS_MAP_FIXED_IOVA | IOMMU_IOAS_MAP_WRITEABLE | IOMMU_IOAS_MAP_READABLE;
 
 /** iommufd_ioas_alloc(): the IOAS object (not yet finalized) or an errno. */
 export function ioasAlloc(ctx: IommufdCtx): IommufdIoas | number {

@@ -41,6 +41,7 @@ import { faultHandlers } from './fault.js';
 import { ioasHandlers } from './ioas.js';
 import { iommufdTest } from './selftest.js';
 import { viommuHandlers } from './viommu.js';
+import { ioasFileHandlers } from './ioas-file.js';
 import { veventqHandlers } from './veventq.js';
 import { hwQueueHandlers } from './hw-queue.js';
 import { iommufdFopsMmap } from './mmap.js';
@@ -77,9 +78,11 @@ export interface IommufdFile {
   /**
    * ioctl(fd, cmd, arg): 0 (or a command's positive result) or a negative
    * errno. `arg` is the struct's bytes (outputs are written back into them),
-   * or a user address of the process, or an integer argument.
+   * or a user address of the process, or an integer argument. `caller`: the
+   * ioctl comes from another process holding the file (its memory and
+   * descriptors are the ones used).
    */
-  ioctl(cmd: number, arg: Uint8Array | number): number;
+  ioctl(cmd: number, arg: Uint8Array | number, caller?: UserProcess): number;
   /**
    * close(fd): releases every object and pin, or, while an access (a
    * selftest access fd) still holds the context, when that goes. Further
@@ -107,7 +110,10 @@ export function openIommufd(k: Kernel, proc: UserProcess): IommufdFile | number 
   return {
     ctx,
     fd,
-    ioctl: (cmd, arg) => (closed ? -EBADF : iommufdIoctl(ctx, cmd, arg)),
+    ioctl: (cmd, arg, caller) => {
+      if (closed) return -EBADF;
+      return caller ? ctx.runAs(caller, () => iommufdIoctl(ctx, cmd, arg)) : iommufdIoctl(ctx, cmd, arg);
+    },
     close: () => {
       if (!closed) proc.close(fd);
     },
@@ -229,6 +235,7 @@ const HANDLERS: Readonly<Record<string, Handler>> = {
   ...dirtyHandlers,
   ...hwInfoHandlers,
   ...faultHandlers,
+  ...ioasFileHandlers,
   ...viommuHandlers,
   ...veventqHandlers,
   ...hwQueueHandlers,

@@ -16,6 +16,7 @@
 import { EBADF, EFAULT, EINVAL, ENODEV, ENOMEM } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
 import { physMem } from './phys-mem.js';
+import { MemfdFile } from './memfd.js';
 
 export const USER_PAGE_SIZE = 4096;
 export const USER_HUGE_PAGE_SIZE = 2 * 1024 * 1024;
@@ -81,6 +82,9 @@ export function allocUserFrame(k: Kernel, size: number): number {
   return frame;
 }
 
+/** page_ref_count() / GUP_PIN_COUNTING_BIAS of each user frame, per modelled machine. */
+const pinCounts = new WeakMap<Kernel, Map<number, number>>();
+
 /** Physical frames handed to user pages, per modelled machine. */
 const nextFrame = new WeakMap<Kernel, { next: number }>();
 
@@ -96,8 +100,12 @@ export class UserProcess {
   capIpcLock = false;
   /** user_struct.locked_vm, mm.locked_vm and mm.pinned_vm, in pages. */
   readonly accounting = { userLockedVm: 0, mmLockedVm: 0, mmPinnedVm: 0 };
-  /** FOLL_PIN pins per 4 KiB frame: page_ref_count() / GUP_PIN_COUNTING_BIAS of each page. */
-  private readonly pins = new Map<number, number>();
+  /** FOLL_PIN pins per 4 KiB frame, machine-wide (a page's refcount is the page's, whoever maps it). */
+  private get pins(): Map<number, number> {
+    let m = pinCounts.get(this.k);
+    if (!m) pinCounts.set(this.k, (m = new Map()));
+    return m;
+  }
   /** The file table: descriptors from 3 up (0-2 are the standard streams). */
   private readonly files = new Map<number, ModelFile>();
 
@@ -235,6 +243,18 @@ export class UserProcess {
     while (this.files.has(fd)) fd++;
     this.files.set(fd, file);
     return fd;
+  }
+
+  /** memfd_create(name, 0): a descriptor for a new empty memfd (MemfdFile). */
+  memfdCreate(name: string): number {
+    return this.installFd(new MemfdFile(this.k, name));
+  }
+
+  /** ftruncate(fd, size): -EBADF for a descriptor not open, -EINVAL for a file without a size to set. */
+  ftruncate(fd: number, size: number): number {
+    const f = this.files.get(fd);
+    if (!f) return -EBADF;
+    return f instanceof MemfdFile ? f.truncate(size) : -EINVAL;
   }
 
   /** fget(): the open file behind a descriptor, if any. */

@@ -53,7 +53,8 @@ describe('the command table follows the kernel version', () => {
     ['v6.15', 'IOMMU_VEVENTQ_ALLOC', -EOPNOTSUPP],
     ['v6.15', 'IOMMU_HW_QUEUE_ALLOC', -ENOTTY],
     ['v6.18', 'IOMMU_HW_QUEUE_ALLOC', -EOPNOTSUPP],
-    ['v6.18', 'IOMMU_IOAS_CHANGE_PROCESS', 'not modelled'],
+    ['v6.18', 'IOMMU_IOAS_CHANGE_PROCESS', 0],
+    ['v6.18', 'IOMMU_IOAS_MAP_FILE', -EINVAL],
   ];
   it.each(cases)('%s: %s → %s', (profile, name, want) => {
     expect(outcome(open(profile), name)).toBe(want);
