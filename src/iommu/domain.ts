@@ -110,6 +110,11 @@ export interface IommuDomainOps {
    * the user's requests say; array.entryNum comes back as the requests handled.
    */
   cache_invalidate_user?(k: Kernel, domain: IommuDomain, array: IommuUserDataArray): number;
+  /**
+   * set_dev_pasid(): the domain takes the device's `pasid` (from `old`, or
+   * from nothing); the blocked domain's takes it away (iommu/pasid.ts).
+   */
+  set_dev_pasid?(k: Kernel, domain: IommuDomain, dev: Device, pasid: number, old: IommuDomain | null): number;
   /** enforce_cache_coherency(): make every mapping snoop the CPU caches; false when it cannot. */
   enforce_cache_coherency?(k: Kernel, domain: IommuDomain): boolean;
   /** iova_to_phys(): 0 when unmapped. */

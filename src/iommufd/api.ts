@@ -206,6 +206,7 @@ export class Iommufd {
     dataType: number,
     data: Uint8Array,
     flags = 0,
+    faultId = 0,
   ): { errno: number; id: number } {
     const buf = this.scratch(Math.max(1, data.length));
     this.proc.write(buf, data);
@@ -216,6 +217,7 @@ export class Iommufd {
       data_type: dataType,
       data_len: data.length,
       data_uptr: BigInt(buf),
+      fault_id: faultId,
     });
     this.proc.munmap(buf, Math.max(1, data.length));
     return { errno: r.errno, id: Number(r.out.out_hwpt_id) };

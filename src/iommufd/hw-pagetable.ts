@@ -27,9 +27,11 @@ import type { IommuDomain } from '../iommu/domain.js';
 import { dev_iommu_ops, iommu_domain_free, iommu_paging_domain_alloc } from '../iommu/domain-alloc.js';
 import type { IommuUserData, IommuUserDataArray } from '../iommu/user-data.js';
 import { IOMMU_DOMAIN_NESTED } from '../iommu/domain.js';
+import { IOMMU_NO_PASID } from '../iommu/attach.js';
 import type { IommufdCtx, IommufdObject } from './ctx.js';
 import type { IommufdDevice } from './device.js';
-import { device_iommu_capable, iommufdHwptAttach, iommufdHwptDetach } from './device.js';
+import { device_iommu_capable } from './device.js';
+import { iommufdHwptAttach, iommufdHwptDetach } from './device-attach.js';
 import type { IommufdIoas } from './ioas.js';
 import { getDevice } from './device.js';
 import type { Handler } from './ucmd.js';
@@ -46,6 +48,8 @@ import { iommuDevOf, viommuAllocDomainNested } from './viommu.js';
 export const IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0;
 export const IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
 export const IOMMU_HWPT_FAULT_ID_VALID = 1 << 2;
+/** IOMMU_HWPT_ALLOC_PASID (v6.15): the HWPT can be attached to PASIDs (and the RID with PASIDs attached). */
+export const IOMMU_HWPT_ALLOC_PASID = 1 << 3;
 /** enum iommu_hwpt_data_type */
 export const IOMMU_HWPT_DATA_NONE = 0;
 
@@ -55,6 +59,8 @@ export interface IommufdHwpt extends IommufdObject {
   domain: IommuDomain | null;
   /** The fault queue its devices' page requests go to (IOMMU_HWPT_FAULT_ID_VALID), holding a reference. */
   fault: IommufdFault | null;
+  /** Allocated with IOMMU_HWPT_ALLOC_PASID (hwpt->pasid_compat). */
+  pasidCompat: boolean;
 }
 
 /** struct iommufd_hwpt_paging */
@@ -76,6 +82,10 @@ export interface HwptNested extends IommufdHwpt {
   /** The vIOMMU it was allocated on (held instead of the parent), or null. */
   readonly viommu: IommufdViommu | null;
 }
+
+/** The flags a nested HWPT takes: FAULT_ID_VALID, and PASID from v6.15. */
+const nestedFlags = (k: IommufdCtx['k']): number =>
+  IOMMU_HWPT_FAULT_ID_VALID | (iommufdHas(k, 'veventq') ? IOMMU_HWPT_ALLOC_PASID : 0);
 
 /** find_hwpt_paging(): the paging HWPT behind a HWPT: itself, or a nested one's parent. */
 export function findHwptPaging(hwpt: IommufdHwpt | null): HwptPaging | null {
@@ -125,9 +135,13 @@ export function hwptPagingAlloc(
   flags: number,
   immediateAttach: boolean,
   data: IommuUserData | null,
+  pasid = IOMMU_NO_PASID,
 ): HwptPaging | number {
-  const validFlags = IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING;
   const k = ctx.k;
+  const validFlags =
+    IOMMU_HWPT_ALLOC_NEST_PARENT |
+    IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
+    (iommufdHas(k, 'veventq') ? IOMMU_HWPT_ALLOC_PASID : 0);
   const ops = dev_iommu_ops(idev.dev);
   if ((flags || data) && !ops.domain_alloc_user) return -EOPNOTSUPP;
   if (flags & ~validFlags) return -EOPNOTSUPP;
@@ -141,6 +155,7 @@ export function hwptPagingAlloc(
       mem,
       domain: null,
       fault: null,
+      pasidCompat: (flags & IOMMU_HWPT_ALLOC_PASID) !== 0,
       ioas,
       autoDomain: false,
       nestParent: (flags & IOMMU_HWPT_ALLOC_NEST_PARENT) !== 0,
@@ -172,7 +187,7 @@ export function hwptPagingAlloc(
     }
   }
   if (immediateAttach) {
-    rc = iommufdHwptAttach(hwpt, idev);
+    rc = iommufdHwptAttach(hwpt, idev, pasid);
     if (rc) {
       ctx.abortAndDestroy(hwpt);
       return rc;
@@ -180,7 +195,7 @@ export function hwptPagingAlloc(
   }
   rc = ioas.iopt.addDomain(domain);
   if (rc) {
-    if (immediateAttach) iommufdHwptDetach(idev);
+    if (immediateAttach) iommufdHwptDetach(idev, pasid);
     ctx.abortAndDestroy(hwpt);
     return rc;
   }
@@ -196,6 +211,7 @@ function allocNestedHwpt(
   ctx: IommufdCtx,
   parent: HwptPaging,
   viommu: IommufdViommu | null,
+  flags: number,
 ): HwptNested | number {
   const holder: IommufdObject = viommu ?? parent;
   const hwpt = ctx.allocObject((id, mem): HwptNested => {
@@ -208,6 +224,7 @@ function allocNestedHwpt(
       parent,
       viommu,
       fault: null,
+      pasidCompat: (flags & IOMMU_HWPT_ALLOC_PASID) !== 0,
       destroy: () => {
         hwptDestroyCommon(ctx, h);
         holder.users--;
@@ -233,9 +250,9 @@ function hwptNestedAlloc(
 ): HwptNested | number {
   const k = ctx.k;
   const ops = dev_iommu_ops(idev.dev);
-  if (flags & ~IOMMU_HWPT_FAULT_ID_VALID || !data.len || !ops.domain_alloc_user) return -EOPNOTSUPP;
+  if (flags & ~nestedFlags(k) || !data.len || !ops.domain_alloc_user) return -EOPNOTSUPP;
   if (parent.autoDomain || !parent.nestParent || parent.domain!.owner !== ops) return -EINVAL;
-  const hwpt = allocNestedHwpt(ctx, parent, null);
+  const hwpt = allocNestedHwpt(ctx, parent, null, flags);
   if (typeof hwpt === 'number') return hwpt;
   const domain = ops.domain_alloc_user(k, idev.dev, flags & ~IOMMU_HWPT_FAULT_ID_VALID, parent.domain, data);
   if (IS_ERR(domain)) {
@@ -269,9 +286,9 @@ function viommuAllocHwptNested(
   data: IommuUserData,
 ): HwptNested | number {
   const k = ctx.k;
-  if (flags & ~IOMMU_HWPT_FAULT_ID_VALID || !data.len) return -EOPNOTSUPP;
+  if (flags & ~nestedFlags(k) || !data.len) return -EOPNOTSUPP;
   if (!viommu.ops?.alloc_domain_nested) return -EOPNOTSUPP;
-  const hwpt = allocNestedHwpt(ctx, viommu.hwpt, viommu);
+  const hwpt = allocNestedHwpt(ctx, viommu.hwpt, viommu, flags);
   if (typeof hwpt === 'number') return hwpt;
   const domain = viommuAllocDomainNested(k, viommu, flags & ~IOMMU_HWPT_FAULT_ID_VALID, data);
   if (typeof domain === 'number') {

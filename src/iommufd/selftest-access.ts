@@ -32,11 +32,25 @@ import { ULONG_MAX } from './io-pagetable.js';
 import { decode, encode, testCmds } from './uapi.js';
 import type { Ucmd } from './ucmd.js';
 import { copyFromUser, copyToUser } from './user-arg.js';
-import { NotModelledError, n32, n64 } from './ucmd.js';
+import { n32, n64 } from './ucmd.js';
 
 /** iommufd_test.h */
 export const MOCK_FLAGS_ACCESS_WRITE = 1 << 0;
 export const MOCK_FLAGS_ACCESS_SYZ = 1 << 16;
+
+/**
+ * iommufd_test_syz_conv_iova(): for syzkaller, the u64 IOVA read as
+ * { u32 nth_area, u32 offset }: that offset into the access's IOAS's nth
+ * area, or 0 when there is no such area (or no IOAS).
+ */
+function syzConvIova(access: IommufdAccess, v: bigint): bigint {
+  const areas = access.ioas?.iopt.areas;
+  if (!areas) return 0n;
+  let nth = Number(v & 0xffffffffn);
+  for (let node = areas.first(); node; node = areas.next(node))
+    if (nth-- === 0) return node.start + (v >> 32n);
+  return 0n;
+}
 export const MOCK_ACCESS_RW_WRITE = 1 << 0;
 export const MOCK_ACCESS_RW_SLOW_PATH = 1 << 2;
 export const MOCK_FLAGS_ACCESS_CREATE_NEEDS_PIN_PAGES = 1 << 0;
@@ -139,15 +153,14 @@ export function testAccessPages(u: Ucmd): number {
   const ctx = u.ctx;
   const length = n64(c.length);
   const flags = n32(c.flags);
-  const iova = n64(c.iova);
+  let iova = n64(c.iova);
   const uptr = n64(c.uptr);
   if (length > MAX_ACCESS) return -ENOMEM;
   if (flags & ~(MOCK_FLAGS_ACCESS_WRITE | MOCK_FLAGS_ACCESS_SYZ)) return -EOPNOTSUPP;
   const st = accessGet(ctx, n32(c.id));
   if (typeof st === 'number') return st;
   if (!st.needsPinPages) return -EOPNOTSUPP;
-  if (flags & MOCK_FLAGS_ACCESS_SYZ)
-    throw new NotModelledError('MOCK_FLAGS_ACCESS_SYZ (syzkaller IOVA conversion)');
+  if (flags & MOCK_FLAGS_ACCESS_SYZ) iova = syzConvIova(st.access!, iova);
   const k = ctx.k;
   const arr = k.alloc.alloc('access pages array', 'iommufd', 'iommufd_test_access_pages');
   if (!arr) return -ENOMEM;
@@ -206,8 +219,6 @@ export function testAccessRw(u: Ucmd): number {
   if (flags & ~(MOCK_ACCESS_RW_WRITE | MOCK_ACCESS_RW_SLOW_PATH | MOCK_FLAGS_ACCESS_SYZ)) return -EOPNOTSUPP;
   const st = accessGet(ctx, n32(c.id));
   if (typeof st === 'number') return st;
-  if (flags & MOCK_FLAGS_ACCESS_SYZ)
-    throw new NotModelledError('MOCK_FLAGS_ACCESS_SYZ (syzkaller IOVA conversion)');
   const k = ctx.k;
   const tmp = k.alloc.alloc('access rw buffer', 'iommufd', 'iommufd_test_access_rw');
   if (!tmp) return -ENOMEM;
@@ -219,7 +230,8 @@ export function testAccessRw(u: Ucmd): number {
     if (typeof got === 'number') rc = got;
     else data = got;
   }
-  if (!rc) rc = iommufdAccessRw(st.access!, n64(c.iova), data, flags & MOCK_ACCESS_RW_WRITE);
+  const iova = flags & MOCK_FLAGS_ACCESS_SYZ ? syzConvIova(st.access!, n64(c.iova)) : n64(c.iova);
+  if (!rc) rc = iommufdAccessRw(st.access!, iova, data, flags & MOCK_ACCESS_RW_WRITE);
   if (!rc && !(flags & MOCK_ACCESS_RW_WRITE) && copyToUser(ctx.proc, ubuf, data)) rc = -EFAULT;
   k.alloc.free(tmp, 'iommufd_test_access_rw');
   return rc;

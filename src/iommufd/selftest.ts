@@ -36,13 +36,8 @@ import {
   iommu_report_device_fault,
 } from '../iommu/io-pgfault.js';
 import { IOMMU_NO_PASID } from '../iommu/attach.js';
-import {
-  iommufdDeviceAttach,
-  iommufdDeviceBind,
-  iommufdDeviceDetach,
-  iommufdDeviceReplace,
-  iommufdDeviceUnbind,
-} from './device.js';
+import { iommufdDeviceBind, iommufdDeviceUnbind } from './device.js';
+import { iommufdDeviceAttach, iommufdDeviceDetach, iommufdDeviceReplace } from './device-attach.js';
 import type { HwptNested, HwptPaging } from './hw-pagetable.js';
 import { getIoas } from './ioas.js';
 import {
@@ -56,9 +51,10 @@ import { ULONG_MAX } from './io-pagetable.js';
 import { IOMMU_TEST_OP, decode, encode, testCmds } from './uapi.js';
 import type { Ucmd } from './ucmd.js';
 import { copyFromUser } from './user-arg.js';
-import { NotModelledError, n32, n64 } from './ucmd.js';
+import { n32, n64 } from './ucmd.js';
 import { iommufdHas } from './features.js';
 import { testDevCheckCache, testTriggerVevent } from './selftest-viommu.js';
+import { testPasidAttach, testPasidCheckHwpt, testPasidDetach, testPasidReplace } from './selftest-pasid.js';
 
 /** struct selftest_obj of TYPE_IDEV: the mock device the selftest made, bound and attached. */
 export interface SelftestObj extends IommufdObject {
@@ -310,6 +306,14 @@ export function iommufdTest(u: Ucmd): number {
       return iommufdHas(u.ctx.k, 'viommu') ? testDevCheckCache(u) : -EOPNOTSUPP;
     case IOMMU_TEST_OP.TRIGGER_VEVENT:
       return iommufdHas(u.ctx.k, 'veventq') ? testTriggerVevent(u) : -EOPNOTSUPP;
+    case IOMMU_TEST_OP.PASID_ATTACH:
+      return iommufdHas(u.ctx.k, 'veventq') ? testPasidAttach(u) : -EOPNOTSUPP;
+    case IOMMU_TEST_OP.PASID_REPLACE:
+      return iommufdHas(u.ctx.k, 'veventq') ? testPasidReplace(u) : -EOPNOTSUPP;
+    case IOMMU_TEST_OP.PASID_DETACH:
+      return iommufdHas(u.ctx.k, 'veventq') ? testPasidDetach(u) : -EOPNOTSUPP;
+    case IOMMU_TEST_OP.PASID_CHECK_HWPT:
+      return iommufdHas(u.ctx.k, 'veventq') ? testPasidCheckHwpt(u) : -EOPNOTSUPP;
     case IOMMU_TEST_OP.CREATE_ACCESS:
       return testCreateAccess(u);
     case IOMMU_TEST_OP.ACCESS_REPLACE_IOAS:
@@ -327,11 +331,7 @@ export function iommufdTest(u: Ucmd): number {
       u.ctx.testMemoryLimit = n32(c.limit);
       return 0;
     }
-    default: {
-      const name = Object.entries(IOMMU_TEST_OP).find(([, v]) => v === op)?.[0];
-      // The PASID ops came with v6.15's PASID attach, which the model does not have yet.
-      if (name === undefined || !iommufdHas(u.ctx.k, 'veventq')) return -EOPNOTSUPP;
-      throw new NotModelledError(`IOMMU_TEST_CMD op IOMMU_TEST_OP_${name}`);
-    }
+    default:
+      return -EOPNOTSUPP;
   }
 }

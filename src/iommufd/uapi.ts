@@ -415,6 +415,19 @@ export const testCmds = {
     ['cache', 'u32'],
   ]),
   trigger_vevent: testCmd('trigger_vevent', [['dev_id', 'u32']]),
+  pasid_attach: testCmd('pasid_attach', [
+    ['pasid', 'u32'],
+    ['pt_id', 'u32'],
+  ]),
+  pasid_replace: testCmd('pasid_replace', [
+    ['pasid', 'u32'],
+    ['pt_id', 'u32'],
+  ]),
+  pasid_detach: testCmd('pasid_detach', [['pasid', 'u32']]),
+  pasid_check: testCmd('pasid_check', [
+    ['pasid', 'u32'],
+    ['hwpt_id', 'u32'],
+  ]),
   check_refs: testCmd('check_refs', [
     ['length', 'u64'],
     ['uptr', 'u64'],

@@ -103,6 +103,8 @@ const v6_15: KernelProfile = {
   ready: 'register',
   armSmmuLookup: 'registered-instance',
   ipmmuDrvdata: 'before-register',
+  // MOCK_FLAGS_DEVICE_PASID came with iommufd's PASID attach (v6.15).
+  mock: { ...v6_12.mock, devFlagsMask: 0b111 },
 };
 
 const v6_18: KernelProfile = {

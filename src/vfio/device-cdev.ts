@@ -14,13 +14,8 @@ import { EINVAL, ENODEV } from '../kernel/errno.js';
 import type { ModelFile, UserProcess } from '../mm/user-mm.js';
 import type { IommufdCtx } from '../iommufd/ctx.js';
 import type { IommufdDevice } from '../iommufd/device.js';
-import {
-  iommufdDeviceAttach,
-  iommufdDeviceBind,
-  iommufdDeviceDetach,
-  iommufdDeviceReplace,
-  iommufdDeviceUnbind,
-} from '../iommufd/device.js';
+import { iommufdDeviceBind, iommufdDeviceUnbind } from '../iommufd/device.js';
+import { iommufdDeviceAttach, iommufdDeviceDetach, iommufdDeviceReplace } from '../iommufd/device-attach.js';
 import type { IommufdFile } from '../iommufd/main.js';
 
 /** struct vfio_device_file with the iommufd state of its vfio_device. */

@@ -27,6 +27,7 @@ import { Iommufd } from '../../src/iommufd/api.js';
 import {
   MOCK_ACCESS_RW_SLOW_PATH,
   MOCK_ACCESS_RW_WRITE,
+  MOCK_FLAGS_ACCESS_SYZ,
   MOCK_FLAGS_ACCESS_WRITE,
 } from '../../src/iommufd/selftest-access.js';
 import { MOCK_APERTURE_START } from '../../src/pgtable/formats/iommufd-mock.js';
@@ -270,5 +271,26 @@ describe('fail-nth', () => {
       return finishRun(r.k);
     }, total);
     expect(injected).toBeGreaterThan(0);
+  });
+});
+
+describe('syzkaller IOVAs (MOCK_FLAGS_ACCESS_SYZ)', () => {
+  it('the IOVA is { nth_area, offset }: ACCESS_RW and ACCESS_PAGES reach that offset of that area', () => {
+    const { fd, proc, ioas, buffer } = ok();
+    proc.write(buffer + 2 * P + 8, new Uint8Array([7, 7]));
+    expect(fd.ioasMap({ ioasId: ioas, userVa: buffer, length: P, iova: AS }).errno).toBe(0);
+    expect(fd.ioasMap({ ioasId: ioas, userVa: buffer + 2 * P, length: P, iova: AS + 4 * P }).errno).toBe(0);
+    const acc = fd.createAccess(ioas);
+    const dst = proc.mmap(P);
+    const syz = (nth: number, offset: number) => (BigInt(offset) << 32n) | BigInt(nth);
+    // Area 1 (the second, at AS + 4P), offset 8: the bytes written at buffer + 2P + 8.
+    expect(fd.accessRw(acc.fd, syz(1, 8), 2, dst, MOCK_FLAGS_ACCESS_SYZ)).toBe(0);
+    expect(proc.read(dst, 2)).toEqual(new Uint8Array([7, 7]));
+    // No third area: the IOVA becomes 0, which nothing maps.
+    expect(fd.accessRw(acc.fd, syz(2, 0), 2, dst, MOCK_FLAGS_ACCESS_SYZ)).toBe(-ENOENT);
+    const pages = fd.accessPages(acc.fd, syz(0, 0), P, buffer, MOCK_FLAGS_ACCESS_SYZ);
+    expect(pages.errno).toBe(0);
+    expect(fd.checkRefs(buffer, P, 1)).toBe(0);
+    expect(fd.destroyAccessPages(acc.fd, pages.id)).toBe(0);
   });
 });

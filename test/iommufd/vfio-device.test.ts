@@ -120,7 +120,7 @@ describe('VFIO devices on iommufd', () => {
     expect(b).toEqual({ errno: 0, ptId: a.ptId });
     // Meanwhile no kernel driver can take the group's default domain.
     const idev = [...fd.file.ctx.entries()].find((o) => o.type === 'DEVICE') as IommufdDevice;
-    expect(idev.igroup.devices.length).toBe(2);
+    expect(idev.igroup.attach.get(0)!.devices.length).toBe(2);
     // Replace onto a manual HWPT, detach one, close both.
     const h = fd.hwptAlloc(idev.id, ioas);
     expect(h.errno).toBe(0);

@@ -13,6 +13,7 @@ import { DevIommu } from '../../iommu/dev-iommu.js';
 import { iommu_group_add_device, iommu_group_alloc, iommu_group_put, IommuGroup } from '../../iommu/group.js';
 import { iommu_group_remove_device } from '../../iommu/release.js';
 import { iommu_mock_device_add } from '../../iommu/mock-device-add.js';
+import { fwnode_create_software_node, fwnode_remove_software_node } from '../../iommu/fwnode-ref.js';
 import { mockState, type MockState } from './mock.js';
 import type { IommufdViommu } from '../../iommufd/viommu.js';
 
@@ -33,6 +34,8 @@ export interface MockDevState {
   readonly cache: Uint32Array;
   viommu: IommufdViommu | null;
   vdevId: bigint;
+  /** pasid_1024_fake_error (mock_domain_set_dev_pasid_nop()). */
+  pasid1024FakeError: boolean;
 }
 const mockDevStates = new WeakMap<Device, MockDevState>();
 
@@ -41,8 +44,12 @@ export function mock_dev_state(dev: Device): MockDevState | undefined {
   return mockDevStates.get(dev);
 }
 
-/** The mock device's release(): the id goes back to the IDA, the struct is freed. */
+/** MOCK_PASID_WIDTH: the PASID bits of a mock device created with MOCK_FLAGS_DEVICE_PASID. */
+export const MOCK_PASID_WIDTH = 20;
+
+/** The mock device's release(): the id goes back to the IDA, its software node goes, the struct is freed. */
 function mock_dev_release(k: Kernel, dev: Device): void {
+  if (dev.fwnode?.kind === 'swnode') fwnode_remove_software_node(k, dev.fwnode);
   const st = mockState(k);
   const id = mockIds.get(dev);
   if (st && id !== undefined) {
@@ -91,6 +98,7 @@ export function mock_dev_create(k: Kernel, dev_flags = 0): Device | ErrPtr {
     cache: new Uint32Array(MOCK_DEV_CACHE_NUM).fill(IOMMU_TEST_DEV_CACHE_DEFAULT),
     viommu: null,
     vdevId: 0n,
+    pasid1024FakeError: false,
   });
   let id: number;
   if (k.profile.mock.naming === 'atomic-counter') {
@@ -104,6 +112,16 @@ export function mock_dev_create(k: Kernel, dev_flags = 0): Device | ErrPtr {
   mockIds.set(dev, id);
   dev.name = `iommufd_mock${id}`;
   k.alloc.setOwner(mem, dev.name);
+  // device_create_managed_software_node(): "pasid-num-bits", what dev_iommu_get_max_pasids() reads.
+  if (dev_flags & MOCK_FLAGS_DEVICE_PASID) {
+    const sw = fwnode_create_software_node(k, dev.name, 'iommufd-mock');
+    if (!sw) {
+      put_device(k, dev);
+      return ERR_PTR(-ENOMEM);
+    }
+    sw.properties.set('pasid-num-bits', [MOCK_PASID_WIDTH]);
+    dev.fwnode = sw;
+  }
   const rc =
     k.profile.mock.registration === 'swnode-fwspec'
       ? iommu_mock_device_add(k, dev, st.iommu)

@@ -28,7 +28,12 @@ import type { Device } from '../../base/device.js';
 import type { IommuDirtyOps, IommuDomainOps } from '../../iommu/domain.js';
 import type { IommuUserData, IommuUserDataArray } from '../../iommu/user-data.js';
 import { iommu_copy_struct_from_user, iommu_copy_struct_from_user_array } from '../../iommu/user-data.js';
-import { IommuDomain, IOMMU_DOMAIN_NESTED, IOMMU_DOMAIN_UNMANAGED } from '../../iommu/domain.js';
+import {
+  IommuDomain,
+  IOMMU_DOMAIN_BLOCKED,
+  IOMMU_DOMAIN_NESTED,
+  IOMMU_DOMAIN_UNMANAGED,
+} from '../../iommu/domain.js';
 import { EINVAL, ENODEV, ENOENT, ENOMEM, EOPNOTSUPP, ERR_PTR, type ErrPtr } from '../../kernel/errno.js';
 import { iommufdShouldFail } from '../../iommufd/should-fail.js';
 import { allocPageTable, PageTable } from '../../pgtable/page-table.js';
@@ -55,6 +60,36 @@ export const MOCK_DIRTY_TRACK = 1;
 /** enum iommufd_hwpt_alloc_flags (uapi/linux/iommufd.h), as mock_domain_alloc_user() checks them. */
 export const IOMMU_HWPT_ALLOC_NEST_PARENT = 1 << 0;
 export const IOMMU_HWPT_ALLOC_DIRTY_TRACKING = 1 << 1;
+
+/** IOMMU_HWPT_ALLOC_PASID, which the mock takes from v6.15. */
+const pasidFlag = (k: Kernel): number => (iommufdHas(k, 'veventq') ? 1 << 3 : 0);
+
+/** IOMMU_TEST_PASID_RESERVED: the PASID on which every second attach fails. */
+export const IOMMU_TEST_PASID_RESERVED = 1024;
+
+/**
+ * mock_domain_set_dev_pasid_nop() (v6.15 on): any domain takes any PASID,
+ * except that on PASID 1024 an attach arms a fake error the next non-blocked
+ * attach or replace hits (-ENOMEM), so the core's unwind can be tested; the
+ * blocked domain disarms it.
+ */
+export function mock_domain_set_dev_pasid_nop(
+  k: Kernel,
+  domain: IommuDomain,
+  dev: Device,
+  pasid: number,
+): number {
+  if (!iommufdHas(k, 'veventq')) return -EOPNOTSUPP;
+  const st = mock_dev_state(dev);
+  if (st && pasid === IOMMU_TEST_PASID_RESERVED) {
+    if (domain.type === IOMMU_DOMAIN_BLOCKED) st.pasid1024FakeError = false;
+    else if (st.pasid1024FakeError) {
+      st.pasid1024FakeError = false;
+      return -ENOMEM;
+    } else st.pasid1024FakeError = true;
+  }
+  return 0;
+}
 
 /** struct mock_iommu_domain */
 export class MockIommuDomain extends IommuDomain {
@@ -190,6 +225,7 @@ export const domain_nested_ops: IommuDomainOps = {
   free: mock_domain_free_nested,
   attach_dev: (k, d, dev) => mock_domain_nop_attach(k, d, dev),
   cache_invalidate_user: mock_domain_cache_invalidate_user,
+  set_dev_pasid: (k, d, dev, pasid) => mock_domain_set_dev_pasid_nop(k, d, dev, pasid),
 };
 
 /**
@@ -209,7 +245,7 @@ export function mock_domain_alloc_user(
   if (!parent) {
     const has_dirty_flag = (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING) !== 0;
     const no_dirty_ops = (mock_dev_flags(dev) & MOCK_FLAGS_DEVICE_NO_DIRTY) !== 0;
-    if (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING))
+    if (flags & ~(IOMMU_HWPT_ALLOC_NEST_PARENT | IOMMU_HWPT_ALLOC_DIRTY_TRACKING | pasidFlag(k)))
       return ERR_PTR(-EOPNOTSUPP);
     if (data || (has_dirty_flag && no_dirty_ops)) return ERR_PTR(-EOPNOTSUPP);
     const domain = mock_domain_alloc_paging(k, dev);
@@ -217,7 +253,7 @@ export function mock_domain_alloc_user(
     if (has_dirty_flag) domain.dirty_ops = mock_dirty_ops;
     return domain;
   }
-  if (!data || data.type !== IOMMU_HWPT_DATA_SELFTEST || flags) return ERR_PTR(-EOPNOTSUPP);
+  if (!data || data.type !== IOMMU_HWPT_DATA_SELFTEST || flags & ~pasidFlag(k)) return ERR_PTR(-EOPNOTSUPP);
   if (parent.ops !== mock_domain_ops) return ERR_PTR(-EINVAL);
   return mock_domain_alloc_nested_common(k, parent as MockIommuDomain, data);
 }
@@ -300,6 +336,7 @@ export const mock_domain_ops: IommuDomainOps = {
   map_pages: mock_domain_map_pages,
   unmap_pages: mock_domain_unmap_pages,
   iova_to_phys: mock_domain_iova_to_phys,
+  set_dev_pasid: (k, d, dev, pasid) => mock_domain_set_dev_pasid_nop(k, d, dev, pasid),
 };
 
 /** mock_domain_set_dirty_tracking(): -EINVAL to enable it on a domain without dirty ops. */

@@ -22,16 +22,17 @@ import type { IommuOps } from '../../iommu/ops.js';
 import { bus_register, bus_unregister, createBus } from '../../base/bus.js';
 import { platform_device_register_full, platform_device_unregister } from '../../base/platform.js';
 import { ENODEV, ENOMEM, EOPNOTSUPP, ERR_PTR } from '../../kernel/errno.js';
-import { type IommuDomain, IOMMU_DOMAIN_BLOCKED, staticDomain } from '../../iommu/domain.js';
+import { IommuDomain, IOMMU_DOMAIN_BLOCKED } from '../../iommu/domain.js';
 import {
   mock_domain_alloc_paging,
   mock_domain_alloc_user,
   mock_domain_nop_attach,
   mock_domain_ops,
+  mock_domain_set_dev_pasid_nop,
 } from './mock-domain.js';
 import { mock_get_viommu_size, mock_viommu_init } from './mock-viommu.js';
 import { iommufdHas } from '../../iommufd/features.js';
-import { MOCK_FLAGS_DEVICE_NO_DIRTY, mock_dev_flags } from './mock-dev.js';
+import { MOCK_FLAGS_DEVICE_NO_DIRTY, MOCK_PASID_WIDTH, mock_dev_flags } from './mock-dev.js';
 import {
   IommuDevice,
   iommu_device_register_bus,
@@ -153,8 +154,17 @@ export function iommufd_test_init(k: Kernel): number {
   const iommu = new IommuDevice('iommufd_selftest_iommu');
   // No hardware behind it: a mock device's DMA fault is reported to nobody and printed nowhere.
   iommu.faultReporter = () => [];
-  // mock_blocking_domain: its attach is mock_domain_nop_attach() too.
-  const blocking = staticDomain(IOMMU_DOMAIN_BLOCKED, 'mock blocking', mock_domain_nop_attach);
+  // mock_iommu.iommu_dev.max_pasids: PASIDs of MOCK_PASID_WIDTH bits (v6.15 on).
+  if (iommufdHas(k, 'veventq')) iommu.max_pasids = 2 ** MOCK_PASID_WIDTH;
+  // mock_blocking_domain: its attach is mock_domain_nop_attach() too, its set_dev_pasid the mock's.
+  const blocking = new IommuDomain(
+    IOMMU_DOMAIN_BLOCKED,
+    {
+      attach_dev: mock_domain_nop_attach,
+      set_dev_pasid: (kk, d, dev, pasid) => mock_domain_set_dev_pasid_nop(kk, d, dev, pasid),
+    },
+    'mock blocking',
+  );
   const st: MockState = {
     bus,
     nb: makeIommuBusNotifier(),
