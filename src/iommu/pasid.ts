@@ -67,7 +67,34 @@ function pasidChecks(domain: IommuDomain, dev: Device, pasid: number): number {
   return 0;
 }
 
-/** iommu_attach_device_pasid(): the PASID must be free (-EBUSY); the driver may refuse. */
+/**
+ * The common body of attach and replace: the checks, then under the group
+ * mutex `set` decides (0 or an errno) and, on success, the PASID's slot
+ * records the domain and its handle.
+ */
+function setDevicePasid(
+  k: Kernel,
+  site: string,
+  domain: IommuDomain,
+  dev: Device,
+  pasid: number,
+  handle: unknown,
+  set: (group: IommuGroup) => number,
+): number {
+  let ret = pasidChecks(domain, dev, pasid);
+  if (ret) return ret;
+  const group = dev.iommu_group!;
+  mutex_lock(k.printk, group.mutex, site);
+  ret = set(group);
+  if (!ret) {
+    group.pasid_array.set(pasid, domain);
+    group.attach_handles.set(pasid, handle);
+  }
+  mutex_unlock(k.printk, group.mutex, site);
+  return ret;
+}
+
+/** iommu_attach_device_pasid(): the PASID must be free (-EBUSY, xa_insert()); the driver may refuse. */
 export function iommu_attach_device_pasid(
   k: Kernel,
   domain: IommuDomain,
@@ -75,18 +102,9 @@ export function iommu_attach_device_pasid(
   pasid: number,
   handle: unknown = null,
 ): number {
-  let ret = pasidChecks(domain, dev, pasid);
-  if (ret) return ret;
-  const group = dev.iommu_group!;
-  mutex_lock(k.printk, group.mutex, 'iommu_attach_device_pasid');
-  ret = group.pasid_array.has(pasid) ? -EBUSY : 0; // xa_insert()
-  if (!ret) ret = setGroupPasid(k, domain, group, pasid, null);
-  if (!ret) {
-    group.pasid_array.set(pasid, domain);
-    group.attach_handles.set(pasid, handle);
-  }
-  mutex_unlock(k.printk, group.mutex, 'iommu_attach_device_pasid');
-  return ret;
+  return setDevicePasid(k, 'iommu_attach_device_pasid', domain, dev, pasid, handle, (group) =>
+    group.pasid_array.has(pasid) ? -EBUSY : setGroupPasid(k, domain, group, pasid, null),
+  );
 }
 
 /** iommu_replace_device_pasid(): only a PASID already attached (-EINVAL); on failure nothing changes. */
@@ -97,19 +115,11 @@ export function iommu_replace_device_pasid(
   pasid: number,
   handle: unknown = null,
 ): number {
-  let ret = pasidChecks(domain, dev, pasid);
-  if (ret) return ret;
-  const group = dev.iommu_group!;
-  mutex_lock(k.printk, group.mutex, 'iommu_replace_device_pasid');
-  const cur = group.pasid_array.get(pasid);
-  if (!cur) ret = -EINVAL;
-  else if (cur !== domain) ret = setGroupPasid(k, domain, group, pasid, cur);
-  if (!ret) {
-    group.pasid_array.set(pasid, domain);
-    group.attach_handles.set(pasid, handle);
-  }
-  mutex_unlock(k.printk, group.mutex, 'iommu_replace_device_pasid');
-  return ret;
+  return setDevicePasid(k, 'iommu_replace_device_pasid', domain, dev, pasid, handle, (group) => {
+    const cur = group.pasid_array.get(pasid);
+    if (!cur) return -EINVAL;
+    return cur === domain ? 0 : setGroupPasid(k, domain, group, pasid, cur);
+  });
 }
 
 /** iommu_detach_device_pasid(): every device of the group stops the PASID; the slot is freed. */

@@ -22,13 +22,8 @@ import {
   IOMMU_HWPT_FAULT_ID_VALID,
 } from '../../src/iommufd/hw-pagetable.js';
 import { expectCleanUnwinds, finishRun } from '../support/fail-nth.js';
-import { mockDeviceOnIoas, mockMachine } from '../support/iommufd.js';
+import { mockDeviceOnIoas, mockMachine, u32 } from '../support/iommufd.js';
 
-const u32 = (v: number) => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v, true);
-  return b;
-};
 /** struct iommu_hwpt_invalidate_selftest { flags, iotlb_id } */
 const inv = (flags: number, iotlbId: number) => {
   const b = new Uint8Array(8);

@@ -22,13 +22,7 @@ import {
 import { IOMMU_TEST_OP } from '../../src/iommufd/uapi.js';
 import type { ProfileName } from '../../src/profile/profile.js';
 import { expectCleanUnwinds, finishRun } from '../support/fail-nth.js';
-import { mockMachine } from '../support/iommufd.js';
-
-const u32 = (v: number) => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v, true);
-  return b;
-};
+import { mockMachine, u32 } from '../support/iommufd.js';
 
 /** _test_cmd_pasid_attach/_replace/_detach and test_cmd_pasid_check_hwpt on a selftest device. */
 function pasidOps(fd: Iommufd, stdev: number) {

@@ -44,14 +44,9 @@ import {
 import { physMem } from '../../src/mm/phys-mem.js';
 import type { ProfileName } from '../../src/profile/profile.js';
 import { expectCleanUnwinds, finishRun } from '../support/fail-nth.js';
-import { mockMachine } from '../support/iommufd.js';
+import { mockMachine, u32 } from '../support/iommufd.js';
 
 const P = 4096;
-const u32 = (v: number) => {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v, true);
-  return b;
-};
 /** struct iommu_viommu_invalidate_selftest { flags, vdev_id, cache_id } */
 const vinv = (flags: number, vdevId: number, cacheId: number) => {
   const b = new Uint8Array(12);

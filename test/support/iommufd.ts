@@ -31,3 +31,10 @@ export function mockDeviceOnIoas() {
   expect(dev.errno).toBe(0);
   return { ...m, fd, ioas, dev };
 }
+
+/** A little-endian u32 as bytes (the mock's driver data structs are u32 fields). */
+export const u32 = (v: number): Uint8Array => {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v, true);
+  return b;
+};
