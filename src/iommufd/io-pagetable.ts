@@ -73,10 +73,10 @@ export interface IoptPages {
   accountMode: 'none' | 'user' | 'mm';
   kref: number;
   readonly mem: Allocation;
-  /** Pinned pages by index: their frame and how many users (domain fills, accesses) hold them. */
-  readonly pinned: Map<bigint, { phys: number; refs: number; accounted: boolean }>;
-  /** pages->access_itree: the page ranges accesses pinned, each with its users. */
-  readonly accesses: IoptPagesAccess[];
+  /** Pinned pages by index: their frame and how many users (domain fills, accesses) hold them (made on first pin). */
+  pinned: Map<bigint, { phys: number; refs: number; accounted: boolean }> | null;
+  /** pages->access_itree: the page ranges accesses pinned, each with its users (made on first access). */
+  accesses: IoptPagesAccess[] | null;
 }
 
 /** struct iopt_pages_access: one pinned page range of a pages object, shared by exact repeats. */
@@ -304,8 +304,8 @@ export class IoPagetable {
       accountMode: proc.capIpcLock ? 'none' : 'user',
       kref: 1,
       mem,
-      pinned: new Map(),
-      accesses: [],
+      pinned: null,
+      accesses: null,
     };
   }
 

@@ -132,7 +132,7 @@ function buildTable(ops: readonly IoctlOp[]): OpTable {
   };
 }
 
-const tables = new Map<string, OpTable>();
+const tables = new Map<number, OpTable>();
 
 /**
  * iommufd_ioctl_ops[] of the kernel: the profile's commands (0x80 to its
@@ -140,7 +140,7 @@ const tables = new Map<string, OpTable>();
  * CONFIG_IOMMUFD_TEST.
  */
 function tableOf(lastCmd: number, test: boolean): OpTable {
-  const key = `${lastCmd}/${test}`;
+  const key = test ? lastCmd : -lastCmd;
   let t = tables.get(key);
   if (!t) {
     const ops = IOCTL_OPS.filter((o) => o.nr <= lastCmd);
@@ -163,7 +163,7 @@ export function iommufdIoctl(ctx: IommufdCtx, cmd: number, arg: Uint8Array | num
     return iommufdVfioIoctl(ctx, cmd, a, typeof arg === 'number' ? arg : null);
   const head = a.read(0, 4); // get_user(ucmd.user_size)
   if (typeof head === 'number') return -EFAULT;
-  const userSize = new DataView(head.buffer, head.byteOffset, 4).getUint32(0, true);
+  const userSize = (head[0] | (head[1] << 8) | (head[2] << 16) | (head[3] << 24)) >>> 0;
   const slot = table.bySlot.get(nr - IOMMUFD_CMD_BASE);
   if (!slot || iommufdCmd(slot.op.nr) !== cmd) return -ENOTTY;
   const op = slot.op;

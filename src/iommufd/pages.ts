@@ -79,7 +79,7 @@ export function pinPages(pages: IoptPages, first: bigint, last: bigint): number[
   const got: number[] = [];
   let userPin = false;
   for (let i = first; i <= last; i++) {
-    const p = pages.pinned.get(i);
+    const p = pages.pinned?.get(i);
     if (p) {
       p.refs++;
       got.push(p.phys);
@@ -98,7 +98,7 @@ export function pinPages(pages: IoptPages, first: bigint, last: bigint): number[
       if (first < i) unpinPages(pages, first, i - 1n);
       return phys;
     }
-    pages.pinned.set(i, { phys, refs: 1, accounted: false });
+    (pages.pinned ??= new Map()).set(i, { phys, refs: 1, accounted: false });
     pages.proc.pin(phys);
     got.push(phys);
   }
@@ -111,12 +111,12 @@ export function pinPages(pages: IoptPages, first: bigint, last: bigint): number[
  */
 export function accountPinned(pages: IoptPages, first: bigint, last: bigint): boolean {
   let n = 0;
-  for (let i = first; i <= last; i++) if (pages.pinned.get(i)?.accounted === false) n++;
+  for (let i = first; i <= last; i++) if (pages.pinned?.get(i)?.accounted === false) n++;
   if (n === 0) return true;
   if (iommufdShouldFail(pages.proc.k, 'pfn_reader_update_pinned')) return false;
   if (!updatePinned(pages.proc, pages.accountMode, n, true)) return false;
   for (let i = first; i <= last; i++) {
-    const p = pages.pinned.get(i);
+    const p = pages.pinned?.get(i);
     if (p) p.accounted = true;
   }
   return true;
@@ -150,16 +150,16 @@ export function updatePinned(
 /** pages->npinned as far as it was charged: the pinned pages accounted so far. */
 export function accountedPages(pages: IoptPages): number {
   let n = 0;
-  for (const p of pages.pinned.values()) if (p.accounted) n++;
+  for (const p of pages.pinned?.values() ?? []) if (p.accounted) n++;
   return n;
 }
 
 /** Drop one pin of pages [first, last]; the last one unpins the page and gives back what it was charged. */
 export function unpinPages(pages: IoptPages, first: bigint, last: bigint): void {
   for (let i = first; i <= last; i++) {
-    const p = pages.pinned.get(i);
+    const p = pages.pinned?.get(i);
     if (!p || --p.refs > 0) continue;
-    pages.pinned.delete(i);
+    pages.pinned!.delete(i);
     pages.proc.unpin(p.phys);
     if (p.accounted) updatePinned(pages.proc, pages.accountMode, 1, false);
   }
@@ -183,10 +183,10 @@ export function addAccess(
   if (write && !pages.writable) return -EPERM;
   const frames = (): number[] => {
     const out: number[] = [];
-    for (let i = start; i <= last; i++) out.push(pages.pinned.get(i)!.phys);
+    for (let i = start; i <= last; i++) out.push(pages.pinned!.get(i)!.phys);
     return out;
   };
-  const same = pages.accesses.find((a) => a.start === start && a.last === last);
+  const same = pages.accesses?.find((a) => a.start === start && a.last === last);
   if (same) {
     area.numAccesses++;
     if (lockArea) area.numLocks++;
@@ -206,7 +206,7 @@ export function addAccess(
     k.alloc.free(mem, 'iopt_area_add_access');
     return -ENOMEM;
   }
-  pages.accesses.push({ start, last, users: 1, mem });
+  (pages.accesses ??= []).push({ start, last, users: 1, mem });
   area.numAccesses++;
   if (lockArea) area.numLocks++;
   return got;
@@ -221,9 +221,9 @@ export function removeAccess(
   unlockArea = false,
 ): void {
   const pages = area.pages!;
-  const i = pages.accesses.findIndex((a) => a.start === start && a.last === last);
+  const i = (pages.accesses ?? []).findIndex((a) => a.start === start && a.last === last);
   if (k.printk.warn(i < 0, 'iopt_area_remove_access', 'WARN_ON(!access)')) return;
-  const acc = pages.accesses[i];
+  const acc = pages.accesses![i];
   k.printk.warn(
     area.numAccesses === 0 || acc.users === 0,
     'iopt_area_remove_access',
@@ -232,7 +232,7 @@ export function removeAccess(
   area.numAccesses--;
   if (unlockArea) area.numLocks--;
   if (--acc.users) return;
-  pages.accesses.splice(i, 1);
+  pages.accesses!.splice(i, 1);
   unpinPages(pages, start, last);
   k.alloc.free(acc.mem, 'iopt_area_remove_access');
 }

@@ -23,6 +23,8 @@ export interface Allocation {
   freed: boolean;
   /** The kernel function that freed it, once freed. */
   freedBy: string | null;
+  /** Which allocator (modelled machine) it came from. */
+  readonly heap: number;
 }
 
 export interface InjectedFailure {
@@ -32,15 +34,30 @@ export interface InjectedFailure {
   readonly owner: string;
 }
 
+/** Freed allocations an owner's history keeps. */
+const HISTORY_FREED = 256;
+const HISTORY_COMPACT_MIN = 1024;
+const FORGOTTEN: Allocation = { id: 0, type: '', owner: '', site: '', freed: true, freedBy: null, heap: 0 };
+let heaps = 0;
+
 export class Allocator {
   /** Allocation attempts so far (successful or not): what fail-nth counts. */
   attempts = 0;
   private nextId = 1;
-  private readonly live = new Map<number, Allocation>();
+  /** Allocations live now (byOwner holds them all, with `freed` telling). */
+  private liveCount = 0;
+  private readonly heap = ++heaps;
   /** Set when the armed failure fired. */
   injected: InjectedFailure | undefined;
-  /** Every allocation by owner, freed ones included: who created and who freed each object. */
+  /**
+   * Allocations by owner: who created and who freed each object. Every live
+   * one is kept, and the most recent HISTORY_FREED freed ones: a hot loop
+   * (an IOAS mapping and unmapping for ever) must not grow the model's own
+   * memory without bound.
+   */
   private readonly byOwner = new Map<string, Allocation[]>();
+  /** Per owner, the list length at which it is next compacted (doubling: amortised O(1) per allocation). */
+  private readonly compactAt = new Map<string, number>();
 
   constructor(
     /** Fail the Nth attempt (1-based); 0 or undefined never fails. */
@@ -55,8 +72,16 @@ export class Allocator {
       this.injected = { nth: this.attempts, type, site, owner };
       return null;
     }
-    const a: Allocation = { id: this.nextId++, type, owner, site, freed: false, freedBy: null };
-    this.live.set(a.id, a);
+    const a: Allocation = {
+      id: this.nextId++,
+      type,
+      owner,
+      site,
+      freed: false,
+      freedBy: null,
+      heap: this.heap,
+    };
+    this.liveCount++;
     this.remember(a);
     return a;
   }
@@ -80,6 +105,18 @@ export class Allocator {
     let list = this.byOwner.get(a.owner);
     if (!list) this.byOwner.set(a.owner, (list = []));
     list.push(a);
+    if (list.length >= (this.compactAt.get(a.owner) ?? HISTORY_COMPACT_MIN)) this.compact(a.owner, list);
+  }
+
+  /** Drop all but the most recent HISTORY_FREED freed allocations of an owner's history. */
+  private compact(owner: string, list: Allocation[]): void {
+    let freed = 0;
+    for (let i = list.length - 1; i >= 0; i--)
+      if (list[i].freed && ++freed > HISTORY_FREED) list[i] = FORGOTTEN;
+    let w = 0;
+    for (const x of list) if (x !== FORGOTTEN) list[w++] = x;
+    list.length = w;
+    this.compactAt.set(owner, Math.max(HISTORY_COMPACT_MIN, 2 * w));
   }
 
   /** Re-file an allocation under a new owner (its owner became known after allocation). */
@@ -91,7 +128,7 @@ export class Allocator {
     this.remember(a);
   }
 
-  /** Everything ever allocated for `owner`, in allocation order, with who freed it. */
+  /** What was allocated for `owner`, in allocation order, with who freed it: every live one and the latest freed ones. */
   history(owner: string): readonly Allocation[] {
     return this.byOwner.get(owner) ?? [];
   }
@@ -99,21 +136,28 @@ export class Allocator {
   /** kfree(); freeing NULL is allowed, freeing twice is reported. */
   free(a: Allocation | null | undefined, site: string): void {
     if (!a) return;
-    if (a.freed || !this.live.has(a.id)) {
+    if (a.freed || a.heap !== this.heap) {
       this.onDoubleFree(a, site);
       return;
     }
     a.freed = true;
     a.freedBy = site;
-    this.live.delete(a.id);
+    this.liveCount--;
   }
 
   isLive(a: Allocation): boolean {
-    return this.live.has(a.id);
+    return !a.freed && a.heap === this.heap;
+  }
+
+  /** How many allocations are live. */
+  get liveTotal(): number {
+    return this.liveCount;
   }
 
   /** Everything still allocated, oldest first. */
   liveAllocations(): Allocation[] {
-    return [...this.live.values()];
+    const out: Allocation[] = [];
+    for (const list of this.byOwner.values()) for (const a of list) if (!a.freed) out.push(a);
+    return out.sort((x, y) => x.id - y.id);
   }
 }
