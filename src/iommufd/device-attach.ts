@@ -167,7 +167,8 @@ export function iommufdHwptAttach(hwpt: IommufdHwpt, idev: IommufdDevice, pasid 
     if (first) k.alloc.free(attach.mem, 'iommufd_hw_pagetable_attach');
     return rc;
   };
-  if (attach.devices.includes(idev)) {
+  // v6.15's device_array catches a device attached twice (-EBUSY); 6.12 had no such check.
+  if (iommufdHas(k, 'veventq') && attach.devices.includes(idev)) {
     k.printk.warn(!attach.hwpt, 'iommufd_hw_pagetable_attach', 'WARN_ON(rc == -EBUSY && !old_hwpt)');
     return free(-EBUSY);
   }

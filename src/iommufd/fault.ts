@@ -25,7 +25,7 @@ import {
   iopf_group_dequeue,
   iopf_group_response,
 } from '../iommu/io-pgfault.js';
-import type { ModelFile } from '../mm/user-mm.js';
+import type { ModelFile, UserProcess } from '../mm/user-mm.js';
 import type { IommufdCtx, IommufdObject } from './ctx.js';
 import type { IommufdAttachHandle, IommufdDevice } from './device.js';
 import type { IommufdHwpt } from './hw-pagetable.js';
@@ -85,7 +85,7 @@ class FaultFile implements ModelFile {
   ) {}
 
   /** iommufd_fault_fops_read(): whole groups only (-EINVAL when the first does not fit). */
-  read(buf: number, count: number): number {
+  read(buf: number, count: number, proc: UserProcess): number {
     const size = pgfaultLayout.size;
     if (count % size) return -ESPIPE;
     const f = this.fault;
@@ -118,7 +118,7 @@ class FaultFile implements ModelFile {
           },
           rec,
         );
-        if (this.ctx.proc.write(buf + groupDone, rec)) {
+        if (proc.write(buf + groupDone, rec)) {
           f.response.delete(g.cookie);
           f.deliver.unshift(g);
           rc = -EFAULT;
@@ -133,13 +133,13 @@ class FaultFile implements ModelFile {
   }
 
   /** iommufd_fault_fops_write(): answers by cookie, SUCCESS or INVALID, until one is bad. */
-  write(buf: number, count: number): number {
+  write(buf: number, count: number, proc: UserProcess): number {
     const size = pageResponseLayout.size;
     if (count % size) return -ESPIPE;
     let done = 0;
     let rc = 0;
     while (count > done) {
-      const bytes = this.ctx.proc.read(buf + done, size);
+      const bytes = proc.read(buf + done, size);
       if (typeof bytes === 'number') {
         rc = -EFAULT;
         break;

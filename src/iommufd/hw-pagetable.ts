@@ -14,8 +14,9 @@
  * reserved regions into the parent's IOAS, and IOMMU_HWPT_INVALIDATE hands
  * the user's cache invalidations to its driver.
  *
- * A HWPT allocated with IOMMU_HWPT_FAULT_ID_VALID (a nested one: 6.12
- * rejects the flag for paging HWPTs, -EOPNOTSUPP) routes its devices' page
+ * A HWPT allocated with IOMMU_HWPT_FAULT_ID_VALID (a nested one: 6.12 to
+ * v6.15 reject the flag for paging HWPTs, -EOPNOTSUPP; the v6.18 profile
+ * takes it unless with NEST_PARENT) routes its devices' page
  * faults to that fault queue (fault.ts).
  *
  * From v6.13 a nested HWPT can also be allocated on a vIOMMU (viommu.ts):
@@ -138,15 +139,20 @@ export function hwptPagingAlloc(
   pasid = IOMMU_NO_PASID,
 ): HwptPaging | number {
   const k = ctx.k;
+  // Paging HWPTs take a fault queue in the newest kernels (the v6.18 profile here; v6.15 still refused
+  // it), but a nest parent never faults.
+  const pagingFaults = iommufdHas(k, 'hwQueue');
   const validFlags =
     IOMMU_HWPT_ALLOC_NEST_PARENT |
     IOMMU_HWPT_ALLOC_DIRTY_TRACKING |
-    (iommufdHas(k, 'veventq') ? IOMMU_HWPT_ALLOC_PASID : 0);
+    (iommufdHas(k, 'veventq') ? IOMMU_HWPT_ALLOC_PASID : 0) |
+    (pagingFaults ? IOMMU_HWPT_FAULT_ID_VALID : 0);
   const ops = dev_iommu_ops(idev.dev);
   if ((flags || data) && !ops.domain_alloc_user) return -EOPNOTSUPP;
   if (flags & ~validFlags) return -EOPNOTSUPP;
   if (flags & IOMMU_HWPT_ALLOC_DIRTY_TRACKING && !device_iommu_capable(k, idev.dev, 'DIRTY_TRACKING'))
     return -EOPNOTSUPP;
+  if (flags & IOMMU_HWPT_FAULT_ID_VALID && flags & IOMMU_HWPT_ALLOC_NEST_PARENT) return -EOPNOTSUPP;
   const hwpt = ctx.allocObject((id, mem): HwptPaging => {
     const h: HwptPaging = {
       id,
@@ -169,7 +175,7 @@ export function hwptPagingAlloc(
   ioas.users++;
 
   const domain = ops.domain_alloc_user
-    ? ops.domain_alloc_user(k, idev.dev, flags, null, data)
+    ? ops.domain_alloc_user(k, idev.dev, flags & ~IOMMU_HWPT_FAULT_ID_VALID, null, data)
     : iommu_paging_domain_alloc(k, idev.dev);
   if (IS_ERR(domain)) {
     ctx.abortAndDestroy(hwpt);

@@ -44,7 +44,7 @@ import { IOMMU_WRITE } from '../pgtable/prot.js';
 import type { IommuDomain } from '../iommu/domain.js';
 import { iommu_map, iommu_unmap } from '../iommu/map.js';
 import type { ModelFile, UserProcess } from '../mm/user-mm.js';
-import { MemfdFile } from '../mm/memfd.js';
+import { fput, get_file } from '../mm/user-mm.js';
 import type { Device } from '../base/device.js';
 import {
   IOMMU_RESV_DIRECT_RELAXABLE,
@@ -280,7 +280,7 @@ export class IoPagetable {
     if (length && addNoWrap(start, length - 1n) === null) return -EOVERFLOW;
     if (length > ULONG_MAX - PAGE_SIZE || length === 0n) return -EINVAL;
     const pages = this.newPages(start, length, writable, proc, file);
-    if (typeof pages !== 'number' && file instanceof MemfdFile) file.get();
+    if (typeof pages !== 'number') get_file(file);
     return pages;
   }
 
@@ -312,7 +312,7 @@ export class IoPagetable {
   /** iopt_put_pages(): the last reference frees it (and lets go of its file). */
   putPages(pages: IoptPages): void {
     if (--pages.kref !== 0) return;
-    if (pages.file instanceof MemfdFile) pages.file.put();
+    if (pages.file) fput(pages.file);
     this.k.alloc.free(pages.mem, 'iopt_release_pages');
   }
 

@@ -133,11 +133,15 @@ function codecOf(l: StructLayout): Codec {
 
 /** Reads every field of `l` from `bytes` (which must hold l.size bytes). */
 export function decode(l: StructLayout, bytes: Uint8Array): Decoded {
+  if (bytes.length < l.size)
+    throw new RangeError(`${l.name}: ${bytes.length} bytes for a ${l.size}-byte struct`);
   return codecOf(l).decode(bytes);
 }
 
 /** Writes the named fields of `values` into `bytes` (little-endian, as the struct lays them out). */
 export function encode(l: StructLayout, values: Decoded, bytes: Uint8Array): void {
+  if (bytes.length < l.size)
+    throw new RangeError(`${l.name}: ${bytes.length} bytes for a ${l.size}-byte struct`);
   codecOf(l).encode(bytes, values);
 }
 

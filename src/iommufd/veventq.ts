@@ -15,7 +15,7 @@
 import type { Allocation } from '../kernel/alloc.js';
 import { EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
-import type { ModelFile } from '../mm/user-mm.js';
+import type { ModelFile, UserProcess } from '../mm/user-mm.js';
 import type { IommufdCtx, IommufdObject } from './ctx.js';
 import type { IommufdViommu } from './viommu.js';
 import { getViommu } from './viommu.js';
@@ -109,7 +109,7 @@ class VeventqFile implements ModelFile {
    * its payload unless it is the lost-events one); a record that does not
    * fit stays queued.
    */
-  read(buf: number, count: number): number {
+  read(buf: number, count: number, proc: UserProcess): number {
     const q = this.q;
     const k = this.ctx.k;
     let done = 0;
@@ -132,16 +132,20 @@ class VeventqFile implements ModelFile {
       const dv = new DataView(hdr.buffer);
       dv.setUint32(0, cur.flags, true);
       dv.setUint32(4, cur.sequence, true);
-      if (
-        this.ctx.proc.write(buf + done, hdr) ||
-        (cur.data.length && this.ctx.proc.write(buf + done + VEVENT_HEADER_SIZE, cur.data))
-      ) {
+      if (proc.write(buf + done, hdr)) {
+        k.alloc.free(copy, 'iommufd_veventq_fops_read');
+        rc = -EFAULT;
+        break;
+      }
+      // The header counts as read even when its payload then cannot be copied (the event stays queued).
+      done += VEVENT_HEADER_SIZE;
+      if (cur.data.length && proc.write(buf + done, cur.data)) {
         k.alloc.free(copy, 'iommufd_veventq_fops_read');
         rc = -EFAULT;
         break;
       }
       q.deliver.shift();
-      done += VEVENT_HEADER_SIZE + cur.data.length;
+      done += cur.data.length;
       if (lost) {
         k.alloc.free(copy, 'iommufd_veventq_fops_read');
       } else {

@@ -6,6 +6,7 @@
  * address (memfd_pin_folios(), what IOMMU_IOAS_MAP_FILE uses). ftruncate(2)
  * sets the size; a page at or past the end cannot be mapped (SIGBUS: the
  * model's -EFAULT) or pinned (-EINVAL). Pages are 4 KiB (no MFD_HUGETLB).
+ * Its pages live as long as any reference to the file (user-mm.ts get_file()).
  */
 import { EINVAL } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -18,8 +19,6 @@ export class MemfdFile implements ModelFile {
   size = 0;
   /** Page index -> frame, for pages touched so far (the shmem page cache). */
   private readonly frames = new Map<number, number>();
-  /** File references: descriptors, mappings and holders such as iommufd pages (get_file()/fput()). */
-  private refs = 1;
 
   constructor(
     readonly k: Kernel,
@@ -54,28 +53,13 @@ export class MemfdFile implements ModelFile {
     return f;
   }
 
-  /** get_file() */
-  get(): void {
-    this.refs++;
-  }
-
-  /** fput(): the last reference frees the pages. */
-  put(): void {
-    if (--this.refs === 0) this.frames.clear();
-  }
-
-  /** close() of a descriptor. */
+  /** The last reference (descriptor, mapping or holder: get_file()/fput()) is gone: the pages go. */
   release(): void {
-    this.put();
+    this.frames.clear();
   }
 
   /** shmem_mmap(): shared mappings see the file's pages; a page past the end faults. */
   mmap(pgoff: number): FileMapping {
-    this.get();
-    return {
-      physOf: (i) => this.pageFrame(pgoff + i),
-      open: () => this.get(),
-      close: () => this.put(),
-    };
+    return { physOf: (i) => this.pageFrame(pgoff + i) };
   }
 }

@@ -57,10 +57,10 @@ export interface ModelFile {
   release(): void;
   /** mmap(2) of the file from page `pgoff`: its mapping, or a negative errno. */
   mmap?(pgoff: number, length: number, shared: boolean, exec: boolean): FileMapping | number;
-  /** read(2) into user memory at buf: bytes read or a negative errno. */
-  read?(buf: number, count: number): number;
-  /** write(2) from user memory at buf: bytes written or a negative errno. */
-  write?(buf: number, count: number): number;
+  /** read(2) into the calling process's memory at buf: bytes read or a negative errno. */
+  read?(buf: number, count: number, proc: UserProcess): number;
+  /** write(2) from the calling process's memory at buf: bytes written or a negative errno. */
+  write?(buf: number, count: number, proc: UserProcess): number;
 }
 
 interface Vma {
@@ -68,9 +68,10 @@ interface Vma {
   readonly end: number;
   readonly prot: number;
   readonly pageSize: number;
-  /** A file mapping's pages, and the page of the mapping the VMA starts at. */
+  /** A file mapping's pages, the page of the mapping the VMA starts at, and its file (vm_file, held). */
   readonly map?: FileMapping;
   readonly pgoff?: number;
+  readonly file?: ModelFile;
 }
 
 /** A new physical frame of `size` bytes for user memory (anonymous pages, memfd pages). */
@@ -80,6 +81,26 @@ export function allocUserFrame(k: Kernel, size: number): number {
   const frame = Math.ceil(f.next / size) * size;
   f.next = frame + size;
   return frame;
+}
+
+/** References to each open file beyond none: descriptors, mappings, holders (get_file()/fput()). */
+const fileRefs = new WeakMap<ModelFile, number>();
+
+/** get_file(): one more reference to an open file. */
+export function get_file(f: ModelFile): ModelFile {
+  fileRefs.set(f, (fileRefs.get(f) ?? 0) + 1);
+  return f;
+}
+
+/** fput(): the last reference runs the file's release(). */
+export function fput(f: ModelFile): void {
+  const n = (fileRefs.get(f) ?? 0) - 1;
+  if (n > 0) {
+    fileRefs.set(f, n);
+    return;
+  }
+  fileRefs.delete(f);
+  f.release();
 }
 
 /** page_ref_count() / GUP_PIN_COUNTING_BIAS of each user frame, per modelled machine. */
@@ -156,7 +177,15 @@ export class UserProcess {
     }
     this.mmapTop = start;
     const prot = opts.prot ?? PROT_READ | PROT_WRITE;
-    this.insertVma({ start, end: start + len, prot, pageSize: USER_PAGE_SIZE, map, pgoff: 0 });
+    this.insertVma({
+      start,
+      end: start + len,
+      prot,
+      pageSize: USER_PAGE_SIZE,
+      map,
+      pgoff: 0,
+      file: get_file(f),
+    });
     return start;
   }
 
@@ -188,9 +217,14 @@ export class UserProcess {
       const after = v.end > end;
       if (before) kept.push({ ...v, end: addr });
       if (after) kept.push({ ...v, start: end, pgoff: (v.pgoff ?? 0) + (end - v.start) / USER_PAGE_SIZE });
-      // The split-off piece is a new VMA (vm_ops->open); a VMA wholly gone is closed.
-      if (before && after) v.map?.open?.();
-      else if (!before && !after) v.map?.close?.();
+      // The split-off piece is a new VMA (vm_ops->open, another vm_file reference); a VMA wholly gone is closed.
+      if (before && after) {
+        v.map?.open?.();
+        if (v.file) get_file(v.file);
+      } else if (!before && !after) {
+        v.map?.close?.();
+        if (v.file) fput(v.file);
+      }
     }
     this.vmas.splice(0, this.vmas.length, ...kept.sort((a, b) => a.start - b.start));
     return 0;
@@ -241,7 +275,7 @@ export class UserProcess {
   installFd(file: ModelFile): number {
     let fd = 3;
     while (this.files.has(fd)) fd++;
-    this.files.set(fd, file);
+    this.files.set(fd, get_file(file));
     return fd;
   }
 
@@ -266,22 +300,22 @@ export class UserProcess {
   sysRead(fd: number, buf: number, count: number): number {
     const f = this.files.get(fd);
     if (!f) return -EBADF;
-    return f.read ? f.read(buf, count) : -EINVAL;
+    return f.read ? f.read(buf, count, this) : -EINVAL;
   }
 
   /** write(fd, buf, count) */
   sysWrite(fd: number, buf: number, count: number): number {
     const f = this.files.get(fd);
     if (!f) return -EBADF;
-    return f.write ? f.write(buf, count) : -EINVAL;
+    return f.write ? f.write(buf, count, this) : -EINVAL;
   }
 
-  /** close(fd): the file's release() runs (its last reference); -EBADF for a descriptor not open. */
+  /** close(fd): the descriptor's reference goes; the file's release() runs with its last one. -EBADF for a descriptor not open. */
   close(fd: number): number {
     const f = this.files.get(fd);
     if (!f) return -EBADF;
     this.files.delete(fd);
-    f.release();
+    fput(f);
     return 0;
   }
 

@@ -9,6 +9,7 @@ import { EBADF, EINVAL, ENOMEM, ENOTTY, EOPNOTSUPP, EOVERFLOW } from '../../src/
 import { UserProcess } from '../../src/mm/user-mm.js';
 import { ioctlNumber, pack, structs } from '../../src/iommufd/uapi.js';
 import { MOCK_APERTURE_START } from '../../src/pgtable/formats/iommufd-mock.js';
+import { IOMMU_HWPT_ALLOC_NEST_PARENT, IOMMU_HWPT_FAULT_ID_VALID } from '../../src/iommufd/hw-pagetable.js';
 import type { ProfileName } from '../../src/profile/profile.js';
 import { expectCleanUnwinds, finishRun } from '../support/fail-nth.js';
 import { mockMachine } from '../support/iommufd.js';
@@ -165,5 +166,44 @@ describe('MAP_FILE fail-nth', () => {
     const total = body().alloc.attempts;
     const { injected } = expectCleanUnwinds((n) => finishRun(body(n)), total);
     expect(injected).toBeGreaterThan(0);
+  });
+});
+
+describe('MAP_FILE holds its file', () => {
+  it('any file mapped stays open after its descriptor is closed, until the mapping goes', () => {
+    const { fd, proc, ioas } = withMemfd();
+    const fault = fd.faultAlloc();
+    const m = fd.ioasMapFile({ ioasId: ioas, fd: fault.fd, start: 0, length: P });
+    expect(m.errno).toBe(0);
+    expect(proc.close(fault.fd)).toBe(0);
+    // The fault file is still open (the pages object holds it), so it still holds its object.
+    expect(fd.destroy(fault.id)).toBe(-16); // -EBUSY
+    expect(fd.ioasUnmap(ioas, m.iova, P).errno).toBe(0);
+    expect(fd.destroy(fault.id)).toBe(0);
+  });
+});
+
+describe('paging HWPTs with a fault queue', () => {
+  it('v6.18 takes IOMMU_HWPT_FAULT_ID_VALID on a paging HWPT (not with NEST_PARENT); v6.15 refuses it', () => {
+    for (const profile of ['v6.15', 'v6.18'] as const) {
+      const { fd, ioas } = withMemfd(profile);
+      const dev = fd.mockDomain(ioas);
+      const fault = fd.faultAlloc();
+      const call = (flags: number) =>
+        fd.call('IOMMU_HWPT_ALLOC', 'hwpt_alloc', {
+          flags,
+          dev_id: dev.idevId,
+          pt_id: ioas,
+          fault_id: fault.id,
+        });
+      const r = call(IOMMU_HWPT_FAULT_ID_VALID);
+      expect(r.errno).toBe(profile === 'v6.18' ? 0 : -EOPNOTSUPP);
+      expect(call(IOMMU_HWPT_FAULT_ID_VALID | IOMMU_HWPT_ALLOC_NEST_PARENT).errno).toBe(-EOPNOTSUPP);
+      if (profile === 'v6.18') {
+        // The HWPT holds the fault queue.
+        expect(fd.destroy(fault.id)).toBe(-16);
+        expect(fd.destroy(Number(r.out.out_hwpt_id))).toBe(0);
+      }
+    }
   });
 });

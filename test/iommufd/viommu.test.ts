@@ -42,6 +42,8 @@ import {
   IOMMU_HWPT_ALLOC_NEST_PARENT,
 } from '../../src/iommufd/hw-pagetable.js';
 import { physMem } from '../../src/mm/phys-mem.js';
+import { UserProcess } from '../../src/mm/user-mm.js';
+import { decode, ioctlNumber, pack, structs } from '../../src/iommufd/uapi.js';
 import type { ProfileName } from '../../src/profile/profile.js';
 import { expectCleanUnwinds, finishRun } from '../support/fail-nth.js';
 import { mockMachine, u32 } from '../support/iommufd.js';
@@ -447,5 +449,47 @@ describe('vIOMMU fail-nth', () => {
     const total = body().alloc.attempts;
     const { injected } = expectCleanUnwinds((n) => finishRun(body(n)), total);
     expect(injected).toBeGreaterThan(0);
+  });
+});
+
+describe('file references', () => {
+  it('a mapping of /dev/iommu keeps the file: closing the descriptor releases the context only at munmap', () => {
+    const { k, fd, dev, parent } = okFixture('v6.18');
+    const data = new Uint8Array(24);
+    const r = fd.viommuAlloc(dev.idevId, parent.id, IOMMU_VIOMMU_TYPE_SELFTEST, data);
+    const dv = new DataView(r.data!.buffer, r.data!.byteOffset, 24);
+    const at = fd.proc.mmapFile(
+      fd.file.fd,
+      Number(dv.getBigUint64(16, true)),
+      Number(dv.getBigUint64(8, true)),
+    );
+    expect(at).toBeGreaterThan(0);
+    fd.close();
+    expect(fd.file.ctx.isReleased).toBe(false);
+    expect(fd.proc.munmap(at, 2 * P)).toBe(0);
+    expect(fd.file.ctx.isReleased).toBe(true);
+    expect(k.alloc.liveAllocations().filter((x) => /iommufd|viommu|iommufd_mmap/.test(x.type))).toEqual([]);
+    expect(k.printk.warnings.filter((w) => w.site === 'iommufd_fops_release')).toEqual([]);
+  });
+
+  it('an event descriptor made by another process holding the file is read in that process', () => {
+    const { fd, dev, viommu, nested } = okFixture('v6.18');
+    const other = new UserProcess(fd.proc.k);
+    const b = pack(structs.veventq_alloc, {
+      viommu_id: viommu.id,
+      type: IOMMU_VEVENTQ_TYPE_SELFTEST,
+      veventq_depth: 2,
+    });
+    expect(fd.file.ioctl(ioctlNumber('IOMMU_VEVENTQ_ALLOC'), b, other)).toBe(0);
+    const qfd = Number(decode(structs.veventq_alloc, b).out_veventq_fd);
+    // The descriptor is in the calling process's table (its first: 3), not in the opener's.
+    expect(other.fget(qfd)?.name).toBe('[iommufd-viommu-event]');
+    expect(fd.proc.fget(qfd)?.name).toBe('/dev/iommu');
+    fd.vdeviceAlloc(viommu.id, dev.idevId, 0x42);
+    expect(fd.mockDomainReplace(dev.stdevId, nested.id).errno).toBe(0);
+    expect(fd.triggerVevent(dev.idevId)).toBe(0);
+    const buf = other.mmap(P);
+    expect(other.sysRead(qfd, buf, 12)).toBe(12);
+    expect(other.read(buf + 8, 4)).toEqual(u32(0x42));
   });
 });
