@@ -194,14 +194,26 @@ export class RangeTree<V> {
   insert(start: bigint, last: bigint, value: V): RangeNode<V> {
     if (typeof start !== 'bigint' || typeof last !== 'bigint' || start < 0n || start > last || last > U64_MAX)
       throw new RangeError(`invalid range [${hex(start)}, ${hex(last)}]`);
-    const hit = this.firstIntersecting(start, last);
+    // One descent finds both the parent and the neighbours an overlap would be with.
+    let parent: TreeNode<V> | null = null;
+    let pred: TreeNode<V> | null = null;
+    let succ: TreeNode<V> | null = null;
+    for (let cur = this.root; cur;) {
+      parent = cur;
+      if (start < cur.start) {
+        succ = cur;
+        cur = cur.left;
+      } else {
+        pred = cur;
+        cur = cur.right;
+      }
+    }
+    const hit = pred && pred.last >= start ? pred : succ && succ.start <= last ? succ : null;
     if (hit)
       throw new RangeError(
         `range [${hex(start)}, ${hex(last)}] overlaps [${hex(hit.start)}, ${hex(hit.last)}]`,
       );
     const n = new TreeNode(start, last, value, this.nextPrio(), this);
-    let parent: TreeNode<V> | null = null;
-    for (let cur = this.root; cur; cur = start < cur.start ? cur.left : cur.right) parent = cur;
     n.parent = parent;
     if (!parent) this.root = n;
     else if (start < parent.start) parent.left = n;
