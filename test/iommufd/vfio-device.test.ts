@@ -25,6 +25,8 @@ import {
 } from '../../src/vfio/device-cdev.js';
 import { dmaRead, dmaWrite } from '../../src/dma/device-dma.js';
 import { IOMMU_DOMAIN_BLOCKED } from '../../src/iommu/domain.js';
+import { activeUnits } from '../../src/drivers/intel/state.js';
+import type { VtdRegs } from '../../src/drivers/intel/hw.js';
 import { expectCleanUnwinds, finishRun } from '../support/fail-nth.js';
 
 const P = 4096;
@@ -154,5 +156,33 @@ describe('VFIO devices on iommufd', () => {
     const total = body().alloc.attempts;
     const { injected } = expectCleanUnwinds((n) => finishRun(body(n)), total);
     expect(injected).toBeGreaterThan(0);
+  });
+});
+
+describe('snoop control on VT-d', () => {
+  it('with ECAP.SC, enforce_cache_coherency makes the second-stage leaves carry SNP (bit 11); without it the HWPT is not forced', () => {
+    const { k, proc, dev } = boot();
+    // QEMU's VT-d has no snoop control; this unit gets it (ECAP bit 7).
+    for (const unit of activeUnits(k))
+      (unit as { regs: VtdRegs }).regs = { ...unit.regs, ecap: unit.regs.ecap | 0x80n };
+    const nic = dev('0000:05:00.0');
+    expect(vfio_pci_set_override(k, nic)).toBe(0);
+    const fd = open(k, proc);
+    const vfd = vfioDeviceOpen(proc, nic);
+    expect(vfioDeviceBindIommufd(proc, vfd, fd.file).errno).toBe(0);
+    const ioas = fd.ioasAlloc().id;
+    const att = vfioDeviceAttachPt(proc, vfd, ioas);
+    expect(att.errno).toBe(0);
+    const hwpt = fd.file.ctx.peek(att.ptId, 'HWPT_PAGING') as HwptPaging;
+    // The device can enforce cache coherency, so iommufd asked before anything was mapped.
+    expect(hwpt.enforceCacheCoherency).toBe(true);
+    const buf = proc.mmap(2 * P);
+    const { iova } = fd.ioasMap({ ioasId: ioas, userVa: buf, length: 2 * P });
+    const leaves = hwpt.domain!.pgtable!.leaves().filter((l) => BigInt(l.iova) >= iova);
+    expect(leaves.length).toBe(2);
+    for (const l of leaves) expect((l.pte >> 11n) & 1n).toBe(1n);
+    // DMA still lands in the process.
+    expect(dmaWrite(k, nic, Number(iova), Uint8Array.of(9)).ok).toBe(true);
+    expect(proc.read(buf, 1)).toEqual(Uint8Array.of(9));
   });
 });

@@ -51,6 +51,7 @@ import { iommu_iotlb_gather_add_page } from '../../iommu/map.js';
 import { PageTable, allocPageTable } from '../../pgtable/page-table.js';
 import { CompiledFormat } from '../../pgtable/compiled.js';
 import { pgtableFormats } from '../../pgtable/formats/index.js';
+import { INTEL_VTD_QUIRK_FORCE_SNOOP } from '../../pgtable/formats/intel-vtd.js';
 import { pgtableMemory } from '../../mm/table-memory.js';
 import { pci_for_each_dma_alias } from '../../pci/search.js';
 import { pci_real_dma_dev } from '../../pci/dma-alias.js';
@@ -124,12 +125,14 @@ export class DmarDomain extends IommuDomain {
   readonly iommu_array = new Map<number, IommuDomainInfo>();
   readonly cache_tags: CacheTag[] = [];
   qi_batch: QiBatch | null = null;
-  /**
-   * dmar_domain->force_snooping (intel_iommu_enforce_cache_coherency()).
-   * Not modelled: the SNP bit domain_set_force_snooping() then puts in
-   * second-stage PTEs; the table keeps the format it was allocated with.
-   */
+  /** dmar_domain->force_snooping (intel_iommu_enforce_cache_coherency()). */
   force_snooping = false;
+  /**
+   * dmar_domain->set_pte_snp (domain_set_force_snooping() on a second-stage
+   * domain): every leaf mapped from then on carries DMA_PTE_SNP (the
+   * table's INTEL_VTD_QUIRK_FORCE_SNOOP).
+   */
+  set_pte_snp = false;
 }
 
 /** gather->freelist is not empty: an unmap gathered there freed tables (the flush then drops paging-structure caches). */
@@ -181,6 +184,7 @@ function vtdTable(k: Kernel, d: DmarDomain, pgd: number | null): PageTable | nul
     ias: agaw_to_width(d.agaw),
     pgsize_bitmap: SZ_4K | super_pgsize_bitmap(d.iommu_superpage),
     coherent_walk: d.iommu_coherency,
+    quirks: d.set_pte_snp ? INTEL_VTD_QUIRK_FORCE_SNOOP : 0,
   };
   const opts = {
     memory,
@@ -589,9 +593,11 @@ export const dmar_domain_ops: IommuDomainOps = {
   attach_dev: intel_iommu_attach_device,
   /**
    * intel_iommu_enforce_cache_coherency(): only if every unit of an attached
-   * device has snoop control, and a second-stage domain has no mapping yet.
+   * device has snoop control, and a second-stage domain has no mapping yet;
+   * a second-stage domain's later leaves then carry the SNP bit (a
+   * first-stage one snoops through its PASID entries' PGSNP, not modelled).
    */
-  enforce_cache_coherency(_k, domain) {
+  enforce_cache_coherency(k, domain) {
     const d = domain as DmarDomain;
     if (d.force_snooping) return true;
     if (
@@ -599,6 +605,11 @@ export const dmar_domain_ops: IommuDomainOps = {
       (!d.use_first_level && d.max_addr > 0)
     )
       return false;
+    // domain_set_force_snooping()
+    if (!d.use_first_level && d.pgtable) {
+      d.set_pte_snp = true;
+      retable(k, d, d.pgtable.pgdPhys);
+    }
     d.force_snooping = true;
     return true;
   },
