@@ -76,7 +76,7 @@ function pasidCompat(hwpt: IommufdHwpt, idev: IommufdDevice, pasid: number): num
   const igroup = idev.igroup;
   if (!iommufdHas(igroup.ictx.k, 'veventq')) return 0;
   if (pasid === IOMMU_NO_PASID) {
-    if (!hwpt.pasidCompat && [...igroup.attach.keys()].some((p) => p !== IOMMU_NO_PASID)) return -EINVAL;
+    if (!hwpt.pasidCompat) for (const p of igroup.attach.keys()) if (p !== IOMMU_NO_PASID) return -EINVAL;
     return 0;
   }
   if (!hwpt.pasidCompat) return -EINVAL;

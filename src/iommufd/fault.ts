@@ -25,7 +25,8 @@ import {
   iopf_group_dequeue,
   iopf_group_response,
 } from '../iommu/io-pgfault.js';
-import type { ModelFile, UserProcess } from '../mm/user-mm.js';
+import type { UserProcess } from '../mm/user-mm.js';
+import { EventqFile } from './eventq.js';
 import type { IommufdCtx, IommufdObject } from './ctx.js';
 import type { IommufdAttachHandle, IommufdDevice } from './device.js';
 import type { IommufdHwpt } from './hw-pagetable.js';
@@ -77,12 +78,14 @@ function allocCookie(m: Map<number, IopfGroup>): number {
 }
 
 /** The fault file: read() and write() of records, release() dropping its hold on the object and the context. */
-class FaultFile implements ModelFile {
+class FaultFile extends EventqFile {
   readonly name = '[iommufd-pgfault]';
   constructor(
-    private readonly ctx: IommufdCtx,
+    ctx: IommufdCtx,
     private readonly fault: IommufdFault,
-  ) {}
+  ) {
+    super(ctx, fault);
+  }
 
   /** iommufd_fault_fops_read(): whole groups only (-EINVAL when the first does not fit). */
   read(buf: number, count: number, proc: UserProcess): number {
@@ -162,13 +165,6 @@ class FaultFile implements ModelFile {
     }
     return done === 0 ? rc : done;
   }
-
-  /** iommufd_fault_fops_release() */
-  release(): void {
-    this.fault.users--;
-    this.ctx.filePut();
-    this.ctx.flushRelease();
-  }
 }
 
 /** iommufd_fault_destroy(): every group still held is answered INVALID. */
@@ -240,10 +236,7 @@ export const faultHandlers: Readonly<Record<string, Handler>> = {
       return f;
     }, 'fault');
     if (typeof fault === 'number') return fault;
-    // The file holds the object and the context until it is closed.
-    fault.users++;
-    ctx.fileGet();
-    const fd = ctx.proc.installFd(new FaultFile(ctx, fault));
+    const fd = new FaultFile(ctx, fault).install();
     u.cmd.out_fault_id = fault.id;
     u.cmd.out_fault_fd = fd;
     u.respond();

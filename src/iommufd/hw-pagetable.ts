@@ -39,7 +39,7 @@ import type { Handler } from './ucmd.js';
 import type { IommufdFault } from './fault.js';
 import { getFault, iommufdFaultIopfHandler } from './fault.js';
 import { n32, n64 } from './ucmd.js';
-import { copyFromUser } from './user-arg.js';
+import { copyFromUser, userDataAt } from './user-arg.js';
 import { PAGE_SIZE } from './io-pagetable.js';
 import { iommufdHas } from './features.js';
 import type { IommufdViommu } from './viommu.js';
@@ -334,15 +334,6 @@ export function getHwptPaging(ctx: IommufdCtx, id: number): HwptPaging | number 
   return ctx.get(id, 'HWPT_PAGING') as HwptPaging | number;
 }
 
-/** struct iommu_user_data of a command: copy_from_user() of its bytes from the process. */
-function userData(ctx: IommufdCtx, type: number, uptr: bigint, len: number): IommuUserData {
-  return {
-    type,
-    len,
-    read: (n) => copyFromUser(ctx.proc, uptr, n),
-  };
-}
-
 /** An arbitrary cap on IOMMU_HWPT_INVALIDATE's entry_num, far above a real batch. */
 const INVALIDATE_ENTRY_NUM_MAX = 1 << 19;
 
@@ -363,7 +354,7 @@ export const hwptHandlers: Readonly<Record<string, Handler>> = {
     const flags = n32(c.flags);
     let hwpt: IommufdHwpt;
     if (pt.type === 'IOAS') {
-      const data = dataLen ? userData(ctx, dataType, n64(c.data_uptr), dataLen) : null;
+      const data = dataLen ? userDataAt(ctx.proc, dataType, n64(c.data_uptr), dataLen) : null;
       const r = hwptPagingAlloc(ctx, pt as IommufdIoas, idev, flags, false, data);
       if (typeof r === 'number') return r;
       hwpt = r;
@@ -373,14 +364,19 @@ export const hwptHandlers: Readonly<Record<string, Handler>> = {
         pt as HwptPaging,
         idev,
         flags,
-        userData(ctx, dataType, n64(c.data_uptr), dataLen),
+        userDataAt(ctx.proc, dataType, n64(c.data_uptr), dataLen),
       );
       if (typeof r === 'number') return r;
       hwpt = r;
     } else if (pt.type === 'VIOMMU') {
       const viommu = pt as IommufdViommu;
       if (viommu.iommuDev !== iommuDevOf(idev.dev)) return -EINVAL;
-      const r = viommuAllocHwptNested(ctx, viommu, flags, userData(ctx, dataType, n64(c.data_uptr), dataLen));
+      const r = viommuAllocHwptNested(
+        ctx,
+        viommu,
+        flags,
+        userDataAt(ctx.proc, dataType, n64(c.data_uptr), dataLen),
+      );
       if (typeof r === 'number') return r;
       hwpt = r;
     } else {

@@ -10,17 +10,10 @@ import { EINVAL } from '../kernel/errno.js';
 import { iommu_attach_handle_get } from '../iommu/pasid.js';
 import type { IommufdHwpt } from './hw-pagetable.js';
 import { iommufdDeviceAttach, iommufdDeviceDetach, iommufdDeviceReplace } from './device-attach.js';
-import type { SelftestObj } from './selftest.js';
+import { getSelftestObj } from './selftest.js';
 import { decode, encode, testCmds } from './uapi.js';
 import type { Ucmd } from './ucmd.js';
 import { n32 } from './ucmd.js';
-
-/** iommufd_test_get_selftest_obj(): the selftest object of a mock device (-ENOENT, -EINVAL). */
-function getSelftestObj(u: Ucmd): SelftestObj | number {
-  const sobj = u.ctx.get(n32(u.cmd.id), 'SELFTEST') as SelftestObj | number;
-  if (typeof sobj === 'number') return sobj;
-  return sobj.idev ? sobj : -EINVAL;
-}
 
 /** iommufd_test_pasid_attach(): attached, pt_id back (an automatic HWPT's id for an IOAS); detached again if that copy fails. */
 export function testPasidAttach(u: Ucmd): number {

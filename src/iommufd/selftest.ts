@@ -63,6 +63,13 @@ export interface SelftestObj extends IommufdObject {
   mockDev: Device | null;
 }
 
+/** iommufd_test_get_selftest_obj(): the selftest object `id` names, with its mock device (-ENOENT, -EINVAL). */
+export function getSelftestObj(u: Ucmd): SelftestObj | number {
+  const sobj = u.ctx.get(n32(u.cmd.id), 'SELFTEST') as SelftestObj | number;
+  if (typeof sobj === 'number') return sobj;
+  return sobj.idev ? sobj : -EINVAL;
+}
+
 /** iommufd_selftest_destroy(): detach, unbind, delete the mock device. */
 function selftestDestroy(ctx: IommufdCtx, sobj: SelftestObj): void {
   if (!sobj.idev || !sobj.mockDev) return;
@@ -122,7 +129,7 @@ function testMockDomain(u: Ucmd, op: number): number {
 
 /** iommufd_test_mock_domain_replace(): the selftest device moves to another IOAS or HWPT. */
 function testMockDomainReplace(u: Ucmd): number {
-  const sobj = u.ctx.get(n32(u.cmd.id), 'SELFTEST') as SelftestObj | number;
+  const sobj = getSelftestObj(u);
   if (typeof sobj === 'number') return sobj;
   const c = decode(testCmds.mock_domain_replace, u.bytes);
   const out = { ptId: n32(c.pt_id) };

@@ -7,6 +7,7 @@
  */
 import { EFAULT } from '../kernel/errno.js';
 import type { UserProcess } from '../mm/user-mm.js';
+import type { IommuUserData } from '../iommu/user-data.js';
 import { userPtr } from '../mm/user-mm.js';
 
 export interface UserArg {
@@ -45,5 +46,15 @@ export function userAddrArg(proc: UserProcess, addr: number): UserArg {
   return {
     read: (off, len) => proc.read(addr + off, len),
     write: (off, bytes) => proc.write(addr + off, bytes),
+  };
+}
+
+/** struct iommu_user_data of a command: driver data of `type` at a u64 user pointer, read and written in the process. */
+export function userDataAt(proc: UserProcess, type: number, uptr: bigint, len: number): IommuUserData {
+  return {
+    type,
+    len,
+    read: (n) => copyFromUser(proc, uptr, n),
+    write: (bytes) => copyToUser(proc, uptr, bytes),
   };
 }

@@ -15,7 +15,8 @@
 import type { Allocation } from '../kernel/alloc.js';
 import { EEXIST, EFAULT, EINVAL, ENOMEM, EOPNOTSUPP } from '../kernel/errno.js';
 import type { Kernel } from '../kernel/kernel.js';
-import type { ModelFile, UserProcess } from '../mm/user-mm.js';
+import type { UserProcess } from '../mm/user-mm.js';
+import { EventqFile } from './eventq.js';
 import type { IommufdCtx, IommufdObject } from './ctx.js';
 import type { IommufdViommu } from './viommu.js';
 import { getViommu } from './viommu.js';
@@ -97,12 +98,14 @@ export function iommufd_viommu_report_event(
 }
 
 /** The vEVENTQ file ("[iommufd-viommu-event]"): read() only. */
-class VeventqFile implements ModelFile {
+class VeventqFile extends EventqFile {
   readonly name = '[iommufd-viommu-event]';
   constructor(
-    private readonly ctx: IommufdCtx,
+    ctx: IommufdCtx,
     private readonly q: IommufdVeventq,
-  ) {}
+  ) {
+    super(ctx, q);
+  }
 
   /**
    * iommufd_veventq_fops_read(): whole records while they fit (a header, and
@@ -155,13 +158,6 @@ class VeventqFile implements ModelFile {
     }
     return done === 0 ? rc : done;
   }
-
-  /** iommufd_veventq_fops_release(): drops its hold on the object and the context. */
-  release(): void {
-    this.q.users--;
-    this.ctx.filePut();
-    this.ctx.flushRelease();
-  }
 }
 
 /** iommufd_veventq_abort() / _destroy(): queued events freed, off the vIOMMU. */
@@ -213,12 +209,8 @@ export const veventqHandlers: Readonly<Record<string, Handler>> = {
     if (typeof q === 'number') return q;
     viommu.users++;
     viommu.veventqs.push(q);
-    // iommufd_eventq_init(): the file holds the object and the context.
-    q.users++;
-    ctx.fileGet();
-    const file = new VeventqFile(ctx, q);
     c.out_veventq_id = q.id;
-    const fd = ctx.proc.installFd(file);
+    const fd = new VeventqFile(ctx, q).install();
     c.out_veventq_fd = fd;
     const rc = u.respond();
     if (rc) {

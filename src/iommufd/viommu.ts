@@ -36,7 +36,7 @@ import type { IommufdHwQueue } from './hw-queue.js';
 import type { IommufdVeventq } from './veventq.js';
 import type { Handler } from './ucmd.js';
 import { n32, n64 } from './ucmd.js';
-import { copyFromUser, copyToUser } from './user-arg.js';
+import { userDataAt } from './user-arg.js';
 import { ULONG_MAX } from './io-pagetable.js';
 
 /** IOMMU_VIOMMU_TYPE_DEFAULT: no driver has a vIOMMU of it. */
@@ -146,16 +146,6 @@ export function iommufdDeviceRemoveVdev(idev: IommufdDevice): void {
   ctx.k.printk.warn(rc !== 0, 'iommufd_object_tombstone_user', 'WARN_ON(ret): the vDEVICE is still in use');
 }
 
-/** struct iommu_user_data of a command: copy_from_user() and copy_to_user() of its bytes in the process. */
-function userData(ctx: IommufdCtx, type: number, uptr: bigint, len: number): IommuUserData {
-  return {
-    type,
-    len,
-    read: (n) => copyFromUser(ctx.proc, uptr, n),
-    write: (bytes) => copyToUser(ctx.proc, uptr, bytes),
-  };
-}
-
 /** iommufd_viommu_alloc_ioctl() */
 function viommuAlloc(u: Parameters<Handler>[0]): number {
   const c = u.cmd;
@@ -196,7 +186,7 @@ function viommuAlloc(u: Parameters<Handler>[0]): number {
   if (typeof viommu === 'number') return viommu;
   hwpt.users++;
   const dataLen = sized ? n32(c.data_len) : 0;
-  const data = dataLen ? userData(ctx, type, n64(c.data_uptr), dataLen) : null;
+  const data = dataLen ? userDataAt(ctx.proc, type, n64(c.data_uptr), dataLen) : null;
   let rc = ops.viommu_init(k, viommu, hwpt.domain!, data);
   if (!rc && k.printk.warn(!viommu.ops, 'iommufd_viommu_alloc_ioctl', 'WARN_ON_ONCE(!viommu->ops)'))
     rc = -EOPNOTSUPP;
