@@ -2,8 +2,10 @@
 // The io_pagetable area tree (src/lib/range-tree.ts) against a sorted array:
 // random inserts, removals and queries over ranges near 0 and near U64_MAX,
 // every answer and the whole contents compared after every step; overlapping
-// inserts refused with nothing changed; and 200k ranges, where the hole search
-// must reach the few long holes without reading every node on the way.
+// inserts refused with nothing changed (at the default fanout, and at fanout 4,
+// where a few dozen ranges already split and merge nodes over several levels);
+// and 200k ranges, where the hole search must reach the few long holes without
+// reading every range on the way.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type RangeNode, RangeTree } from '../../src/lib/range-tree.js';
@@ -104,8 +106,8 @@ type Op =
   | { op: 'intersect'; start: bigint; last: bigint }
   | { op: 'hole'; lo: bigint; hi: bigint; minLength: bigint; mode: AcceptMode };
 
-function run(ops: Op[]): void {
-  const tree = new RangeTree<number>();
+function run(ops: Op[], fanout?: number): void {
+  const tree = new RangeTree<number>({ fanout });
   const oracle = new Oracle();
   const removed: RangeNode<number>[] = [];
   let serial = 0;
@@ -194,24 +196,31 @@ function opsOver(point: fc.Arbitrary<bigint>, maxLen: bigint, minLength: fc.Arbi
   );
 }
 
-describe('RangeTree against a sorted array', () => {
-  it('ranges near 0 and near U64_MAX: inserts, removals, intersections and hole searches agree after every step', () => {
-    const TOP = U64_MAX - 47n;
-    const point = fc.oneof(fc.bigInt({ min: 0n, max: 47n }), fc.bigInt({ min: TOP, max: U64_MAX }));
-    const minLength = fc.oneof(
-      { weight: 6, arbitrary: fc.bigInt({ min: 1n, max: 12n }) },
-      { weight: 1, arbitrary: fc.constantFrom(1n << 63n, U64_MAX - 60n, U64_MAX, 1n << 64n) },
-    );
-    fc.assert(fc.property(fc.array(opsOver(point, 8n, minLength), { maxLength: 60 }), run), { numRuns: 400 });
-  });
+// Fanout 4 splits and merges nodes every few operations, so a few dozen ranges make a deep tree.
+describe.each([{ fanout: 4 }, { fanout: undefined }])(
+  'RangeTree against a sorted array (fanout $fanout)',
+  ({ fanout }) => {
+    const runF = (ops: Op[]) => run(ops, fanout);
+    it('ranges near 0 and near U64_MAX: inserts, removals, intersections and hole searches agree after every step', () => {
+      const TOP = U64_MAX - 47n;
+      const point = fc.oneof(fc.bigInt({ min: 0n, max: 47n }), fc.bigInt({ min: TOP, max: U64_MAX }));
+      const minLength = fc.oneof(
+        { weight: 6, arbitrary: fc.bigInt({ min: 1n, max: 12n }) },
+        { weight: 1, arbitrary: fc.constantFrom(1n << 63n, U64_MAX - 60n, U64_MAX, 1n << 64n) },
+      );
+      fc.assert(fc.property(fc.array(opsOver(point, 8n, minLength), { maxLength: 60 }), runF), {
+        numRuns: 400,
+      });
+    });
 
-  it('deeper trees: a few hundred ranges in 0..4000, hole searches of every length', () => {
-    const point = fc.bigInt({ min: 0n, max: 4000n });
-    const minLength = fc.bigInt({ min: 1n, max: 200n });
-    const ops = fc.array(opsOver(point, 40n, minLength), { minLength: 100, maxLength: 300 });
-    fc.assert(fc.property(ops, run), { numRuns: 30 });
-  });
-});
+    it('deeper trees: a few hundred ranges in 0..4000, hole searches of every length', () => {
+      const point = fc.bigInt({ min: 0n, max: 4000n });
+      const minLength = fc.bigInt({ min: 1n, max: 200n });
+      const ops = fc.array(opsOver(point, 40n, minLength), { minLength: 100, maxLength: 300 });
+      fc.assert(fc.property(ops, runF), { numRuns: 100 });
+    });
+  },
+);
 
 describe('RangeTree edge cases', () => {
   it('an overlapping insert throws RangeError and leaves the tree unchanged; touching ranges go in', () => {
