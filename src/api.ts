@@ -26,6 +26,13 @@ import {
   type PlatformFirmware,
 } from './platform/firmware.js';
 import { runRecord, type RunRecord } from './report/run-record.js';
+import { isSnapshotPath, readSnapshot, type MachineSnapshot } from './snapshot/snapshot.js';
+import {
+  compareWithMachine,
+  machineFromSnapshot,
+  type MachineAgreement,
+  type SnapshotMachine,
+} from './snapshot/machine.js';
 
 export interface BootResult extends Snapshot, RunRecord {
   readonly platform: string;
@@ -84,6 +91,10 @@ export function loadInputs(
 ): { desc: PlatformDesc; file: string; firmware: PlatformFirmware } {
   let loaded: { desc: PlatformDesc; file: string; firmware: PlatformFirmware };
   const p = paths[0];
+  if (paths.length === 1 && isSnapshotPath(p)) {
+    const m = machineFromSnapshot(readSnapshot(p), opts);
+    return { desc: m.desc, file: m.file, firmware: m.firmware };
+  }
   if (
     paths.length === 1 &&
     (!existsSync(p) || (!statSync(p).isDirectory() && classifyInput(p).kind === 'platform'))
@@ -98,6 +109,33 @@ export function loadInputs(
   if (opts.kconfig)
     loaded = { ...loaded, desc: { ...loaded.desc, kconfig: { ...loaded.desc.kconfig, ...opts.kconfig } } };
   return loaded;
+}
+
+export interface SnapshotBoot {
+  /** The model's boot of the machine (under the machine's kernel and command line unless opts change them). */
+  readonly result: BootResult;
+  readonly machine: SnapshotMachine;
+  readonly snapshot: MachineSnapshot;
+  /** Where the model and the machine's live IOMMU groups agree or differ. */
+  readonly agreement: MachineAgreement;
+}
+
+/**
+ * Boot a snapshot of a real machine (snapshot/iommu-snapshot.sh's archive or
+ * folder) and compare the result with the machine's own groups. `profile`
+ * and `cmdline` are what-ifs over the machine's kernel and command line.
+ */
+export function bootSnapshot(path: string, opts: BootRunOptions & InputsOptions = {}): SnapshotBoot {
+  const snap = readSnapshot(path);
+  const machine = machineFromSnapshot(snap, opts);
+  const result = boot(machine.desc, {
+    profile: machine.profile,
+    cmdline: machine.cmdline,
+    failNth: opts.failNth,
+    file: machine.file,
+    firmware: machine.firmware,
+  });
+  return { result, machine, snapshot: snap, agreement: compareWithMachine(result, snap) };
 }
 
 export interface ScenarioRunOptions {

@@ -3,15 +3,17 @@
 /**
  * The iommu-lab command line. Exit codes: 0 success; 1 the run found what it
  * checks for (a scenario that does not match its expectation, a leak that is
- * not a known kernel bug, a broken invariant); 2 bad input or usage.
+ * not a known kernel bug, a broken invariant, a snapshot whose model differs
+ * from the machine); 2 bad input or usage.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { readFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   boot,
   bootByName,
   bootInputs,
+  bootSnapshot,
   loadInputs,
   scenario as runScenarioApi,
   type BootResult,
@@ -23,10 +25,15 @@ import { profiles, DEFAULT_PROFILE } from '../profile/profiles.js';
 import { DEFAULT_PLATFORM, builtinPlatformNames, packageRoot } from '../platform/load.js';
 import { builtinScenarioNames, loadScenario } from '../scenario/load.js';
 import { diffRuns } from '../report/diff.js';
-import { formatBoot, formatDiff, formatScenario, safe } from './text.js';
+import { formatAgreement, formatBoot, formatDiff, formatScenario, safe } from './text.js';
+import { isSnapshotPath, readSnapshot } from '../snapshot/snapshot.js';
+import { machineFromSnapshot } from '../snapshot/machine.js';
 import type { ScenarioResult } from '../scenario/run.js';
 import type { BindPolicy } from '../platform/stock-drivers.js';
 import { parseKconfigAssignment, type Kconfig } from '../kernel/kconfig.js';
+
+/** The collection script `iommu-lab snapshot` hands out (shipped in the package). */
+const SNAPSHOT_SCRIPT = join(packageRoot, 'snapshot', 'iommu-snapshot.sh');
 
 const version = (JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string })
   .version;
@@ -171,10 +178,12 @@ Examples:
   iommu-lab boot ${DEFAULT_PLATFORM} --profile v6.12 --cmdline iommu.passthrough=1
   iommu-lab scenario seed-mock-ops --profile v6.8  # the seed bug: the mock device gets Intel's ops
   iommu-lab diff --profile v6.7 --profile v6.8 seed-mock-ops
+  iommu-lab snapshot -o iommu-snapshot.sh          # then, on a real machine: sudo sh iommu-snapshot.sh
+  iommu-lab boot iommu-snapshot-*.tar.gz           # that machine modelled, and compared with its live groups
   iommu-lab profiles
 
 Exit codes: 0 success; 1 a finding (expectation mismatch, leak that is not a known kernel bug,
-broken invariant); 2 bad input or usage.`,
+broken invariant, a snapshot's model differing from the machine); 2 bad input or usage.`,
     );
 
   const bootCmd = program
@@ -184,7 +193,7 @@ broken invariant); 2 bad input or usage.`,
     )
     .argument(
       '[inputs...]',
-      `a built-in platform (${builtinPlatformNames().join(', ')}) or a platform JSON file; or firmware (ACPI DMAR, IVRS, VIOT, IORT tables; a device-tree blob, gzipped or not) and a PCI dump (lspci -D -xxxx text, or a copy of /sys/bus/pci/devices), recognised by content`,
+      `a built-in platform (${builtinPlatformNames().join(', ')}) or a platform JSON file; or firmware (ACPI DMAR, IVRS, VIOT, IORT tables; a device-tree blob, gzipped or not) and a PCI dump (lspci -D -xxxx text, or a copy of /sys/bus/pci/devices), recognised by content; or a snapshot of a real machine (iommu-lab snapshot), booted under its own kernel and command line and compared with its live groups`,
     )
     .addOption(profileOption())
     .option(
@@ -197,7 +206,7 @@ broken invariant); 2 bad input or usage.`,
     .option('-v, --verbose', 'say why: group reasons, default-type decisions, each device history')
     .addHelpText(
       'after',
-      `\nExamples:\n  iommu-lab boot\n  iommu-lab boot arm64-dt-smmuv3-mini --profile v6.15 --json\n  iommu-lab boot my-board.json --cmdline iommu.strict=1 -v\n  iommu-lab boot DMAR.dat lspci.txt --cmdline intel_iommu=on\n  iommu-lab boot IVRS.dat /sys/bus/pci/devices --hypervisor\n  iommu-lab boot IORT.dat lspci.txt --profile v6.15\n  iommu-lab boot system.dtb.gz lspci.txt\n  iommu-lab boot board.dtb --kconfig EXYNOS_IOMMU=y --bind none --profile v6.15`,
+      `\nExamples:\n  iommu-lab boot\n  iommu-lab boot arm64-dt-smmuv3-mini --profile v6.15 --json\n  iommu-lab boot my-board.json --cmdline iommu.strict=1 -v\n  iommu-lab boot DMAR.dat lspci.txt --cmdline intel_iommu=on\n  iommu-lab boot IVRS.dat /sys/bus/pci/devices --hypervisor\n  iommu-lab boot IORT.dat lspci.txt --profile v6.15\n  iommu-lab boot system.dtb.gz lspci.txt\n  iommu-lab boot board.dtb --kconfig EXYNOS_IOMMU=y --bind none --profile v6.15\n  iommu-lab boot iommu-snapshot-20261205.tar.gz             # a real machine: model vs live groups\n  iommu-lab boot iommu-snapshot-20261205.tar.gz --profile v6.18 --cmdline iommu.passthrough=1`,
     )
     .action(
       (
@@ -210,6 +219,27 @@ broken invariant); 2 bad input or usage.`,
           verbose?: boolean;
         },
       ) => {
+        if (inputs.length === 1 && isSnapshotPath(inputs[0])) {
+          // A real machine: its own kernel and command line unless --profile says otherwise.
+          const s = bootSnapshot(inputs[0], {
+            profile: bootCmd.getOptionValueSource('profile') === 'default' ? undefined : o.profile,
+            cmdline: o.cmdline,
+            failNth: o.failNth,
+            ...machineOf(o),
+          });
+          print(
+            !!o.json,
+            {
+              ...s.result,
+              machine: { profile: s.machine.profile, notes: s.machine.notes },
+              agreement: s.agreement,
+            },
+            () => formatBoot(s.result, !!o.verbose) + formatAgreement(s.machine.notes, s.agreement),
+          );
+          // A what-if is expected to differ from the machine; the machine as it is, not.
+          if (bootFindings(s.result) || (!s.agreement.agrees && !s.machine.whatIf)) process.exitCode = 1;
+          return;
+        }
         const r = bootInputs(inputs.length ? inputs : [DEFAULT_PLATFORM], {
           profile: o.profile,
           cmdline: o.cmdline,
@@ -335,7 +365,7 @@ broken invariant); 2 bad input or usage.`,
     .option('--json', 'print the explanation as JSON')
     .addHelpText(
       'after',
-      `\nExamples:\n  iommu-lab explain 0000:03:00.0\n  iommu-lab explain 05:00.0 DMAR.dat lspci.txt --cmdline intel_iommu=on`,
+      `\nExamples:\n  iommu-lab explain 0000:03:00.0\n  iommu-lab explain 05:00.0 DMAR.dat lspci.txt --cmdline intel_iommu=on\n  iommu-lab explain 0000:01:00.0 iommu-snapshot-20261205.tar.gz`,
     )
     .action(
       (
@@ -348,14 +378,47 @@ broken invariant); 2 bad input or usage.`,
         },
       ) => {
         const paths = inputs.length ? inputs : [DEFAULT_PLATFORM];
+        let { profile, cmdline } = o;
+        if (paths.length === 1 && isSnapshotPath(paths[0])) {
+          // A real machine: its own kernel and command line unless the options say otherwise.
+          const m = machineFromSnapshot(readSnapshot(paths[0]), {
+            profile: explainCmd.getOptionValueSource('profile') === 'default' ? undefined : o.profile,
+            cmdline: o.cmdline,
+          });
+          profile = m.profile;
+          cmdline = m.cmdline;
+        }
         const { desc, file, firmware } = loadInputs(paths, machineOf(o));
-        const run = (d: typeof desc) => boot(d, { profile: o.profile, cmdline: o.cmdline, file, firmware });
+        const run = (d: typeof desc) => boot(d, { profile, cmdline, file, firmware });
         const e = explainDevice(run(desc), desc, device, run);
         print(!!o.json, e, () =>
-          [`${safe(e.device.name)} under ${o.profile}`, '', ...e.story.map(safe)].join('\n'),
+          [`${safe(e.device.name)} under ${profile}`, '', ...e.story.map(safe)].join('\n'),
         );
       },
     );
+
+  program
+    .command('snapshot')
+    .description(
+      "print (or write) the shell script that collects a real machine's firmware, PCI config space, drivers and live IOMMU groups into an archive for `iommu-lab boot`",
+    )
+    .option('-o, --output <file>', 'write the script to this file (executable) instead of printing it')
+    .addHelpText(
+      'after',
+      `\nExamples:\n  iommu-lab snapshot -o iommu-snapshot.sh && sudo sh iommu-snapshot.sh   # on the machine\n  iommu-lab snapshot | ssh root@host sh -s - /tmp/host.tar.gz              # over ssh\n  iommu-lab boot iommu-snapshot-20261205-101500.tar.gz                    # anywhere: model vs machine\n\nThe archive holds the ACPI DMAR/IVRS/IORT/VIOT tables, /sys/firmware/fdt, every PCI function's\nconfig space and driver, the kernel release and command line, and /sys/kernel/iommu_groups.`,
+    )
+    .action((o: { output?: string }) => {
+      const script = readFileSync(SNAPSHOT_SCRIPT, 'utf8');
+      if (!o.output) {
+        process.stdout.write(script);
+        return;
+      }
+      writeFileSync(o.output, script);
+      chmodSync(o.output, 0o755);
+      process.stderr.write(
+        `iommu-lab: wrote ${o.output}; run it as root on the machine: sudo sh ${o.output}\n`,
+      );
+    });
 
   program
     .command('profiles')

@@ -8,6 +8,7 @@ import type { BootResult } from '../api.js';
 import type { ScenarioResult } from '../scenario/run.js';
 import type { Snapshot } from '../report/snapshot.js';
 import type { DiffEntry } from '../report/diff.js';
+import type { MachineAgreement } from '../snapshot/machine.js';
 import type { Leak } from '../checker/teardown.js';
 import { knownBugs } from '../checker/known-bugs.js';
 
@@ -127,6 +128,30 @@ export function formatBoot(r: BootResult, verbose: boolean): string {
   if (r.failNth)
     out.push(
       `fail-nth ${r.failNth.nth}: ${r.failNth.injected ? `failed ${r.failNth.injected.type} in ${r.failNth.injected.site} (${safe(r.failNth.injected.owner)})` : `not reached (the run made ${r.allocations} allocations)`}`,
+    );
+  return out.join('\n');
+}
+
+/** A snapshot's boot: the notes on how it was modelled, then where the model and the machine agree. */
+export function formatAgreement(notes: readonly string[], a: MachineAgreement): string {
+  const out = [
+    '',
+    `compared with the machine's live /sys/kernel/iommu_groups: ${a.agrees ? 'the model agrees' : 'the model differs'}`,
+  ];
+  for (const n of notes) out.push(`  note: ${safe(n)}`);
+  for (const line of a.summary) out.push(`  ${line}`);
+  for (const g of a.groups) {
+    if (!g.differences.length) continue;
+    const which = g.live ? `machine group ${g.live.id}` : `model group ${g.model!.id}`;
+    for (const d of g.differences) out.push(`  ${which}: ${safe(d)}`);
+  }
+  for (const l of a.iommuLinks)
+    out.push(
+      `  ${safe(l.device)}: iommu link ${safe(l.live ?? '(none)')} on the machine, ${safe(l.model ?? '(none)')} in the model`,
+    );
+  for (const d of a.drivers)
+    out.push(
+      `  ${safe(d.device)}: driver ${safe(d.live ?? '(none)')} on the machine, ${safe(d.model ?? '(none)')} in the model`,
     );
   return out.join('\n');
 }

@@ -135,14 +135,31 @@ export function platformFromInputs(
       pciFile = p;
     }
   }
-  // DMAR and IVRS only exist on x86, IORT only on Arm; VIOT exists on both, so alone it says
-  // nothing (x86_64 is the default).
-  const arch: Arch = opts.arch ?? (fw.iort || fw.fdt ? 'arm64' : 'x86_64');
   const name = paths.map((p) => basename(p)).join(' + ');
+  return platformFromParts(fw, pci, pciFile, name, `Booted from ${paths.join(', ')}`, opts);
+}
+
+/**
+ * A platform from parsed firmware and an imported PCI dump (loose files, or
+ * a snapshot's). The architecture follows from the tables unless given.
+ */
+export function platformFromParts(
+  fw: PlatformFirmware,
+  pci: unknown[] | undefined,
+  pciFile: string,
+  name: string,
+  description: string,
+  opts: InputsOptions & { readonly defaultArch?: Arch } = {},
+): { desc: PlatformDesc; file: string; firmware: PlatformFirmware } {
+  // DMAR and IVRS only exist on x86, IORT only on Arm; VIOT exists on both, so alone it says
+  // nothing (then the machine's own, or x86_64).
+  const arch: Arch =
+    opts.arch ??
+    (fw.iort || fw.fdt ? 'arm64' : fw.dmar || fw.ivrs ? 'x86_64' : (opts.defaultArch ?? 'x86_64'));
   const desc = parsePlatform(
     {
       name,
-      description: `Booted from ${paths.join(', ')}`,
+      description,
       arch,
       hypervisor: opts.hypervisor ?? false,
       bind: opts.bind ?? 'all',

@@ -11,22 +11,13 @@ import { loadPlatform, parsePlatform } from '../../src/platform/load.js';
 import { loadScenario, parseScenario } from '../../src/scenario/load.js';
 import { bootPlatform } from '../../src/platform/boot.js';
 import { scenario as run } from '../../src/api.js';
+import { inputError } from '../support/input-error.js';
 
 const dir = scratchDir('iommu-lab-');
 function file(name: string, text: string): string {
   const p = join(dir, name);
   writeFileSync(p, text);
   return p;
-}
-
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('no error');
 }
 
 describe('platform files', () => {

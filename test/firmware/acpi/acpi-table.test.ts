@@ -15,16 +15,7 @@ import {
 import { parseDmar } from '../../../src/firmware/acpi/dmar-parse.js';
 import { acpiTable, dmarHeader, dmarStruct, drhd, u16 } from './build.js';
 import { parseAny, tableBytes, tableCases } from './tables.js';
-
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('no error');
-}
+import { inputError } from '../../support/input-error.js';
 
 describe('ACPI table header', () => {
   it('reads the 36-byte header of a QEMU DMAR', () => {

@@ -10,19 +10,9 @@ import { describe, expect, it } from 'vitest';
 import { decodeConfig } from '../../../src/pci/config/decode.js';
 import { importPciConfigs, type ConfigSource } from '../../../src/pci/import/from-config.js';
 import { buildPciTopology } from '../../../src/pci/topology-build.js';
-import { InputError } from '../../../src/input/input-error.js';
 import { newKernel } from '../helpers.js';
 import { ConfigBuilder } from './helpers.js';
-
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('no error');
-}
+import { inputError } from '../../support/input-error.js';
 
 /** A root port on bus 00 leading to bus `secondary`. */
 const rootPort = (secondary = 1, subordinate = secondary) =>

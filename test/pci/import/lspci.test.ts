@@ -6,18 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { importLspci, parseLspci, safeLabel } from '../../../src/pci/import/lspci.js';
-import { InputError } from '../../../src/input/input-error.js';
 import { lspciText, renderLspci } from './helpers.js';
-
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('no error');
-}
+import { inputError } from '../../support/input-error.js';
 
 const text = lspciText('x86-q35-vtd-switch');
 const full = importLspci(text, 'lspci.txt');

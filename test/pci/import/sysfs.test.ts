@@ -11,8 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importLspci, parseLspci } from '../../../src/pci/import/lspci.js';
 import { importSysfsPciDir } from '../../../src/pci/import/sysfs.js';
-import { InputError } from '../../../src/input/input-error.js';
 import { lspciPath, lspciText, scenarios } from './helpers.js';
+import { inputError } from '../../support/input-error.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'iommu-lab-sysfs-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -25,16 +25,6 @@ function sysfsDir(entries: Record<string, Uint8Array | null>): string {
     if (bytes) writeFileSync(join(dir, name, 'config'), bytes);
   }
   return dir;
-}
-
-function inputError(fn: () => unknown): InputError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof InputError) return e;
-    throw e;
-  }
-  throw new Error('no error');
 }
 
 const withoutLabels = <T extends { functions: { label?: string }[] }>(topos: T[]) =>
