@@ -26,6 +26,7 @@ import {
   type PlatformFirmware,
 } from './platform/firmware.js';
 import { runRecord, type RunRecord } from './report/run-record.js';
+import { applyTopologyEdits } from './platform/what-if.js';
 import { isSnapshotPath, readSnapshot, type MachineSnapshot } from './snapshot/snapshot.js';
 import {
   compareWithMachine,
@@ -108,6 +109,7 @@ export function loadInputs(
   if (opts.bind) loaded = { ...loaded, desc: { ...loaded.desc, bind: opts.bind } };
   if (opts.kconfig)
     loaded = { ...loaded, desc: { ...loaded.desc, kconfig: { ...loaded.desc.kconfig, ...opts.kconfig } } };
+  if (opts.edits) loaded = { ...loaded, desc: applyTopologyEdits(loaded.desc, opts.edits, loaded.file) };
   return loaded;
 }
 

@@ -11,7 +11,6 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   boot,
-  bootByName,
   bootInputs,
   bootSnapshot,
   loadInputs,
@@ -28,8 +27,10 @@ import { diffRuns } from '../report/diff.js';
 import { formatAgreement, formatBoot, formatDiff, formatScenario, safe } from './text.js';
 import { isSnapshotPath, readSnapshot } from '../snapshot/snapshot.js';
 import { machineFromSnapshot } from '../snapshot/machine.js';
+import { hasTopologyEdits } from '../platform/what-if.js';
 import type { ScenarioResult } from '../scenario/run.js';
 import type { BindPolicy } from '../platform/stock-drivers.js';
+import type { InputsOptions } from '../platform/firmware.js';
 import { parseKconfigAssignment, type Kconfig } from '../kernel/kconfig.js';
 
 /** The collection script `iommu-lab snapshot` hands out (shipped in the package). */
@@ -86,13 +87,27 @@ function kconfigOption(): Option {
   });
 }
 
-/** The options that describe the machine booted from loose inputs. */
+/** The options that describe the machine booted from loose inputs, and the what-ifs on any platform. */
 interface MachineOptions {
   arch?: 'x86_64' | 'arm64' | 'arm';
   hypervisor?: boolean;
   acsRequest?: 'firmware' | 'before-enumeration' | 'after-enumeration';
   bind?: BindPolicy;
   kconfig?: Partial<Kconfig>;
+  acs?: string[];
+  remove?: string[];
+  add?: string[];
+}
+
+/** A comma list, repeatable: every name given. */
+function names(v: string, prev: string[] | undefined): string[] {
+  return [
+    ...(prev ?? []),
+    ...v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  ];
 }
 
 function addMachineOptions(cmd: Command): Command {
@@ -113,16 +128,28 @@ function addMachineOptions(cmd: Command): Command {
       ]),
     )
     .addOption(bindOption())
-    .addOption(kconfigOption());
+    .addOption(kconfigOption())
+    .option(
+      '--acs <devices>',
+      'what-if: these PCI functions have ACS, enabled (comma list, repeatable)',
+      names,
+    )
+    .option('--remove <devices>', 'what-if: remove these PCI functions, and all behind a bridge', names)
+    .option(
+      '--add <BDF=VVVV:DDDD>',
+      'what-if: add a PCI function (an endpoint; BDF=TYPE:VVVV:DDDD for legacy-endpoint, rc-endpoint, conventional) on an existing bus (repeatable)',
+      (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+    );
 }
 
-function machineOf(o: MachineOptions): MachineOptions {
+function machineOf(o: MachineOptions): InputsOptions {
   return {
     arch: o.arch,
     hypervisor: o.hypervisor,
     acsRequest: o.acsRequest,
     bind: o.bind,
     kconfig: o.kconfig,
+    edits: { acs: o.acs, remove: o.remove, add: o.add },
   };
 }
 
@@ -156,6 +183,44 @@ function isScenario(name: string): boolean {
   } catch {
     return false; // the platform loader reports unreadable files
   }
+}
+
+/**
+ * Boots inputs (a platform, firmware files, or a snapshot) with these options; a snapshot under
+ * its machine's kernel and command line unless profile or cmdline say otherwise.
+ */
+function bootWith(
+  paths: string[],
+  opts: InputsOptions,
+  profile: ProfileName | undefined,
+  cmdline: string | undefined,
+): { result: BootResult; profile: ProfileName } {
+  if (paths.length === 1 && isSnapshotPath(paths[0])) {
+    const m = machineFromSnapshot(readSnapshot(paths[0]), { ...opts, profile, cmdline });
+    const result = boot(m.desc, {
+      profile: m.profile,
+      cmdline: m.cmdline,
+      file: m.file,
+      firmware: m.firmware,
+    });
+    return { result, profile: m.profile };
+  }
+  const { desc, file, firmware } = loadInputs(paths, opts);
+  const p = profile ?? DEFAULT_PROFILE;
+  return { result: boot(desc, { profile: p, cmdline, file, firmware }), profile: p };
+}
+
+/** The what-ifs in words, for the label of the run they apply to. */
+function whatIfWords(o: InputsOptions): string[] {
+  const out: string[] = [];
+  if (o.edits?.acs?.length) out.push(`--acs ${o.edits.acs.join(',')}`);
+  if (o.edits?.remove?.length) out.push(`--remove ${o.edits.remove.join(',')}`);
+  for (const a of o.edits?.add ?? []) out.push(`--add ${a}`);
+  for (const [k, v] of Object.entries(o.kconfig ?? {}))
+    out.push(`CONFIG_${k}=${v === true ? 'y' : v === false ? 'n' : String(v)}`);
+  if (o.bind) out.push(`--bind ${Array.isArray(o.bind) ? o.bind.join(',') : o.bind}`);
+  if (o.acsRequest) out.push(`--acs-request ${o.acsRequest}`);
+  return out;
 }
 
 export function buildProgram(): Command {
@@ -307,50 +372,85 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
       },
     );
 
-  program
+  const diffCmd = program
     .command('diff')
-    .description('what changes between two kernel profiles (or command lines) on a platform or scenario')
-    .argument('[target]', 'a platform or scenario, built-in or a JSON file', DEFAULT_PLATFORM)
-    .option('-p, --profile <version>', 'a kernel profile; give it twice', collect, [])
+    .description(
+      'what changes between two runs: two kernel profiles, two command lines, or a what-if (ACS on a port, a device removed or added, a Kconfig option, other drivers) on a platform, firmware files, a snapshot or a scenario',
+    )
+    .argument(
+      '[inputs...]',
+      'a platform or scenario (built-in or a JSON file), firmware files and a PCI dump, or a snapshot, as for boot',
+    )
+    .option('-p, --profile <version>', 'a kernel profile; give it twice to compare two', collect, [])
     .option(
       '--cmdline <args>',
       'an extra command line; once for both runs, or twice (one per run)',
       collect,
       [],
-    )
+    );
+  addMachineOptions(diffCmd)
     .option('--json', 'print the differences as JSON')
     .addHelpText(
       'after',
-      `\nExamples:\n  iommu-lab diff --profile v6.7 --profile v6.8 seed-mock-ops\n  iommu-lab diff --profile v6.12 --profile v6.15 probe-defer\n  iommu-lab diff --profile v6.12 --profile v6.12 --cmdline '' --cmdline iommu.passthrough=1`,
+      `\nThe what-if options (--acs, --remove, --add, --kconfig, --bind, --acs-request) apply to the second run.\n\nExamples:\n  iommu-lab diff --profile v6.7 --profile v6.8 seed-mock-ops\n  iommu-lab diff --profile v6.12 --profile v6.15 probe-defer\n  iommu-lab diff --profile v6.12 --profile v6.12 --cmdline '' --cmdline iommu.passthrough=1\n  iommu-lab diff x86-q35-vtd-switch --acs 0000:00:03.0           # ACS on the root port: what splits\n  iommu-lab diff DMAR.dat lspci.txt --remove 0000:00:1f.3\n  iommu-lab diff iommu-snapshot.tar.gz --kconfig PCIE_ACS_OVERRIDE=y --cmdline '' --cmdline pcie_acs_override=downstream`,
     )
-    .action((target: string, o: { profile?: string[]; cmdline?: string[]; json?: boolean }) => {
-      const ps = o.profile ?? [];
-      if (ps.length !== 2)
-        throw new CommanderError(2, 'iommu-lab.diff', 'diff needs exactly two --profile options');
-      for (const p of ps)
-        if (!(profileNames as readonly string[]).includes(p))
+    .action(
+      (inputs: string[], o: MachineOptions & { profile?: string[]; cmdline?: string[]; json?: boolean }) => {
+        const ps = o.profile ?? [];
+        if (ps.length > 2)
+          throw new CommanderError(2, 'iommu-lab.diff', 'diff takes at most two --profile options');
+        for (const p of ps)
+          if (!(profileNames as readonly string[]).includes(p))
+            throw new CommanderError(
+              2,
+              'iommu-lab.diff',
+              `unknown profile "${p}" (${profileNames.join(', ')})`,
+            );
+        const cl = o.cmdline ?? [];
+        if (cl.length > 2)
+          throw new CommanderError(2, 'iommu-lab.diff', 'diff takes at most two --cmdline options');
+        const cmd = [cl[0], cl.length > 1 ? cl[1] : cl[0]];
+        const prof = [ps[0], ps.length > 1 ? ps[1] : ps[0]] as (ProfileName | undefined)[];
+        const machine = machineOf(o);
+        const { edits = {}, kconfig, bind, acsRequest } = machine;
+        const whatIf =
+          hasTopologyEdits(edits) || kconfig !== undefined || bind !== undefined || acsRequest !== undefined;
+        if (ps.length < 2 && cl.length < 2 && !whatIf)
           throw new CommanderError(
             2,
             'iommu-lab.diff',
-            `unknown profile "${p}" (${profileNames.join(', ')})`,
+            'nothing to compare: give two --profile, two --cmdline, or a what-if (--acs, --remove, --add, --kconfig, --bind, --acs-request)',
           );
-      const cl = o.cmdline ?? [];
-      const cmd = [cl[0], cl.length > 1 ? cl[1] : cl[0]];
-      const [pa, pb] = ps as ProfileName[];
-      let a, b;
-      if (isScenario(target)) {
-        const { scenario, file } = loadScenario(target);
-        a = runScenarioApi(scenario, { profile: pa, cmdline: cmd[0], file });
-        b = runScenarioApi(scenario, { profile: pb, cmdline: cmd[1], file });
-      } else {
-        a = bootByName(target, { profile: pa, cmdline: cmd[0] });
-        b = bootByName(target, { profile: pb, cmdline: cmd[1] });
-      }
-      const entries = diffRuns(a, b);
-      const la = `${pa}${cmd[0] ? ` "${cmd[0]}"` : ''}`;
-      const lb = `${pb}${cmd[1] ? ` "${cmd[1]}"` : ''}`;
-      print(!!o.json, { a: la, b: lb, differences: entries }, () => formatDiff(la, lb, entries));
-    });
+        const paths = inputs.length ? inputs : [DEFAULT_PLATFORM];
+        const base: InputsOptions = { arch: machine.arch, hypervisor: machine.hypervisor };
+        const describe = (p: ProfileName, c: string | undefined, extra: string[]) =>
+          [p, c ? `"${c}"` : '', ...extra].filter(Boolean).join(' ');
+        let a, b, la, lb;
+        if (paths.length === 1 && isScenario(paths[0])) {
+          if (whatIf)
+            throw new CommanderError(
+              2,
+              'iommu-lab.diff',
+              'the what-if options apply to platforms, not scenarios',
+            );
+          const { scenario, file } = loadScenario(paths[0]);
+          const [pa, pb] = prof.map((p) => p ?? DEFAULT_PROFILE);
+          a = runScenarioApi(scenario, { profile: pa, cmdline: cmd[0], file });
+          b = runScenarioApi(scenario, { profile: pb, cmdline: cmd[1], file });
+          la = describe(pa, cmd[0], []);
+          lb = describe(pb, cmd[1], []);
+        } else {
+          const runA = bootWith(paths, base, prof[0], cmd[0]);
+          const runB = bootWith(paths, { ...base, ...machine }, prof[1], cmd[1]);
+          a = runA.result;
+          b = runB.result;
+          la = describe(runA.profile, cmd[0], []);
+          lb = describe(runB.profile, cmd[1], whatIfWords(machine));
+        }
+        const entries = diffRuns(a, b);
+        print(!!o.json, { a: la, b: lb, differences: entries }, () => formatDiff(la, lb, entries));
+      },
+    );
 
   const explainCmd = program
     .command('explain')

@@ -56,6 +56,11 @@ export interface Kconfig extends Readonly<Record<IommuDriverOption, Tristate>> {
   readonly ARM64_16K_PAGES: boolean;
   /** CONFIG_VFIO_NOIOMMU: VFIO's unsafe no-IOMMU mode exists (Debian: y); iommufd's VFIO_CHECK_EXTENSION reports it. */
   readonly VFIO_NOIOMMU: boolean;
+  /**
+   * The out-of-tree ACS override patch (pcie_acs_override=; linux-zen, Liquorix, CachyOS and
+   * Proxmox VE kernels carry it, mainline and Debian do not): src/pci/acs-override.ts.
+   */
+  readonly PCIE_ACS_OVERRIDE: boolean;
 }
 
 export type Arch = 'x86_64' | 'arm64' | 'arm';
@@ -103,6 +108,7 @@ export function defaultKconfig(arch: Arch): Kconfig {
     PCIE_APPLE: false,
     ARM64_16K_PAGES: false,
     VFIO_NOIOMMU: true,
+    PCIE_ACS_OVERRIDE: false,
   };
 }
 

@@ -17,6 +17,7 @@
  * root ports, whose control register is the dword at offset 8.
  */
 import type { PciDev } from './pci-dev.js';
+import { pcieAcsOverrides } from './acs-override.js';
 import {
   PCI_ANY_ID,
   PCI_DEV_FLAGS_ACS_ENABLED_QUIRK,
@@ -247,15 +248,24 @@ function rowMatches(row: { vendor: number; device: number }, pdev: PciDev): bool
   );
 }
 
-/** pci_dev_specific_acs_enabled(): the first quirk with an opinion, named, or -ENOTTY. */
+/**
+ * pci_dev_specific_acs_enabled(): the first quirk with an opinion, named, or
+ * -ENOTTY. Under the out-of-tree ACS override patch its pcie_acs_overrides()
+ * is the table's last entry (any vendor, any device).
+ */
 export function pci_dev_specific_acs_enabled(
   pdev: PciDev,
   acs_flags: number,
-): { readonly ret: number; readonly quirk: AcsQuirkName | null } {
+): { readonly ret: number; readonly quirk: string | null } {
   for (const row of pciDevAcsEnabled) {
     if (!rowMatches(row, pdev)) continue;
     const ret = evalAcsQuirk(acsQuirks[row.quirk], pdev, acs_flags);
     if (ret >= 0) return { ret, quirk: row.quirk };
+  }
+  const override = pdev.bus.core.acsOverride;
+  if (override) {
+    const o = pcieAcsOverrides(override, pdev);
+    if (o.ret >= 0) return { ret: o.ret, quirk: `pcie_acs_overrides (${o.why})` };
   }
   return { ret: -ENOTTY, quirk: null };
 }

@@ -13,6 +13,7 @@ import type { Kernel } from '../kernel/kernel.js';
 import type { PciBus } from './pci-bus.js';
 import type { PciDev } from './pci-dev.js';
 import { PCI_DEVID } from './pci-dev.js';
+import { parseAcsOverride, type AcsOverride } from './acs-override.js';
 
 /** One PCI segment (domain): its buses and functions. */
 export interface PciSegment {
@@ -31,6 +32,8 @@ export class PciCore {
   config_acs_param: string | null = null;
   /** "pci=disable_acs_redir=" (null when absent). */
   disable_acs_redir_param: string | null = null;
+  /** pcie_acs_override= under the out-of-tree patch (null: no patch, or no parameter). */
+  readonly acsOverride: AcsOverride | null;
   /** ACPI tables the firmware provides, by signature ("IVRS", "DMAR"...): the AMD SB quirk looks for IVRS. */
   readonly acpiTables = new Set<string>();
   /** pci_root_buses */
@@ -42,6 +45,7 @@ export class PciCore {
   constructor(readonly k: Kernel) {
     const pci = k.cmdline.params.get('pci');
     if (pci !== undefined) parsePciParam(this, pci);
+    this.acsOverride = parseAcsOverride(k);
   }
 
   segment(number: number): PciSegment {

@@ -114,10 +114,20 @@ function trailText(trail: readonly Step[]): string {
   return trail.map((st) => one(st, true)).join(', then ');
 }
 
+/** The functions on the ACS path from `from` up that a quirk vouches for (not their ACS capability), as " (…)". */
+function quirkedOnPath(from: PciDev): string {
+  const named: string[] = [];
+  for (let f: PciDev | null = from; f; f = f.bus.self) {
+    const why = acsVerdict(f, REQ_ACS_FLAGS).why;
+    if (why.includes(' vouches for ')) named.push(`${f.name}: ${why}`);
+  }
+  return named.length ? ` (${named.join('; ')})` : '';
+}
+
 /** Why a new group: what isolates the function that stands for dev. */
 function isolationText(pdev: PciDev, isolatedBy: PciDev | null): string {
   const above = isolatedBy
-    ? `the ACS path from ${isolatedBy.name} to the root bus provides ${acsFlagsText(REQ_ACS_FLAGS)}`
+    ? `the ACS path from ${isolatedBy.name} to the root bus provides ${acsFlagsText(REQ_ACS_FLAGS)}${quirkedOnPath(isolatedBy)}`
     : `${pdev.name} sits on the root bus`;
   const fn = !pdev.multifunction
     ? 'single function'

@@ -13,6 +13,7 @@ import type { ParsedIvrs } from '../firmware/acpi/ivrs-parse.js';
 import type { PlatformDesc } from './schema.js';
 import type { Arch, Kconfig } from '../kernel/kconfig.js';
 import type { BindPolicy } from './stock-drivers.js';
+import type { TopologyEdits } from './what-if.js';
 import { parseDmar } from '../firmware/acpi/dmar-parse.js';
 import { parseIvrs } from '../firmware/acpi/ivrs-parse.js';
 import { parseViot, type ParsedViot } from '../firmware/acpi/viot-parse.js';
@@ -106,6 +107,8 @@ export interface InputsOptions {
   readonly bind?: BindPolicy;
   /** Kconfig options over the architecture's defaults (IOMMU drivers built or not, say). */
   readonly kconfig?: Partial<Kconfig>;
+  /** Topology what-ifs: ACS on ports, functions removed or added (what-if.ts). */
+  readonly edits?: TopologyEdits;
 }
 
 /**

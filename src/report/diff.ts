@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * What changes between two runs (two kernel profiles, two command lines):
- * group membership and types compared by members, not by group numbers
+ * What changes between two runs (two kernel profiles, two command lines, a
+ * what-if): group membership, types, attached domains and DMA ownership
+ * compared by members, not by group numbers
  * (which follow probe order), each device's IOMMU and probe path, step
  * results, WARNs and leaks.
  */
@@ -21,9 +22,21 @@ export interface DiffEntry {
   readonly b: string;
 }
 
+/** Each group by its members: its type, the domain attached when not the default one, and its DMA owner. */
 function groupKey(s: Snapshot): Map<string, string> {
   const m = new Map<string, string>();
-  for (const g of s.groups) m.set([...g.devices].sort().join(' '), g.type);
+  for (const g of s.groups) {
+    const parts = [g.type];
+    if (g.domain) parts.push(`domain ${g.domain}`);
+    // group->owner_cnt: kernel drivers using the default domain, or the user-space owner's claims.
+    if (g.owner.count)
+      parts.push(
+        g.owner.claimed
+          ? `claimed for user space (owner count ${g.owner.count})`
+          : `in use by ${g.owner.count} kernel driver${g.owner.count > 1 ? 's' : ''}`,
+      );
+    m.set([...g.devices].sort().join(' '), parts.join(', '));
+  }
   return m;
 }
 

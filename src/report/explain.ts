@@ -10,11 +10,8 @@ import type { BootResult } from '../api.js';
 import type { PlatformDesc } from '../platform/schema.js';
 import type { DeviceJson, GroupJson } from './snapshot.js';
 import { InputError } from '../input/input-error.js';
+import { applyTopologyEdits } from '../platform/what-if.js';
 import { BDF_RE } from '../pci/topology-schema.js';
-import { PCI_ACS_CR, PCI_ACS_RR, PCI_ACS_SV, PCI_ACS_UF } from '../pci/acs-regs.js';
-
-/** The flags pci_device_group() asks of every bridge and multifunction device. */
-const REQ_ACS = PCI_ACS_SV | PCI_ACS_RR | PCI_ACS_CR | PCI_ACS_UF;
 
 export interface SplitWhatIf {
   /** The function given ACS isolation in the what-if ("a + b" when it takes several at once). */
@@ -55,17 +52,9 @@ function segmentsOf(desc: PlatformDesc): { segment?: number; functions: PciFunct
   }[];
 }
 
-/** A copy of the platform where one PCI function has ACS SV|RR|CR|UF capability and control. */
+/** A copy of the platform where one PCI function has ACS SV|RR|CR|UF capability and control (the --acs what-if). */
 function withAcsOn(desc: PlatformDesc, bdf: string): PlatformDesc {
-  const segs = segmentsOf(desc).map((seg) => ({
-    ...seg,
-    functions: seg.functions.map((f) => {
-      if (canonBdf(f.bdf, seg.segment ?? 0) !== bdf) return f;
-      const cap = typeof f.acs?.cap === 'number' ? f.acs.cap : parseInt(String(f.acs?.cap ?? '0'), 16) || 0;
-      return { ...f, acs: { ...(f.acs ?? {}), cap: cap | REQ_ACS, ctrl: REQ_ACS, observedCtrl: undefined } };
-    }),
-  }));
-  return { ...desc, pci: Array.isArray(desc.pci) ? segs : segs[0] };
+  return applyTopologyEdits(desc, { acs: [bdf] }, desc.name);
 }
 
 function findPciEntry(desc: PlatformDesc, bdf: string): PciFunctionEntry | undefined {

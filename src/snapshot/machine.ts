@@ -21,6 +21,7 @@ import { importPciConfigs } from '../pci/import/from-config.js';
 import type { Arch } from '../kernel/kconfig.js';
 import { profileNames, type ProfileName } from '../profile/profile.js';
 import type { MachineSnapshot, SnapshotGroup } from './snapshot.js';
+import { applyTopologyEdits } from '../platform/what-if.js';
 
 /** `uname -m` to the model's architectures. */
 const ARCHES: Readonly<Record<string, Arch>> = {
@@ -117,9 +118,17 @@ export function machineFromSnapshot(
   if (opts.arch) notes.push(`what-if: --arch ${opts.arch}`);
   if (opts.hypervisor !== undefined && opts.hypervisor !== s.hypervisor)
     notes.push(`what-if: ${opts.hypervisor ? 'under' : 'not under'} a hypervisor`);
+  for (const [what, list] of [
+    ['ACS enabled on', opts.edits?.acs],
+    ['removed', opts.edits?.remove],
+    ['added', opts.edits?.add],
+  ] as const)
+    if (list?.length) notes.push(`what-if: ${what} ${list.join(', ')}`);
   const acsRequest = opts.acsRequest ? { acsRequest: opts.acsRequest } : {};
+  const kconfig = opts.kconfig ? { kconfig: { ...desc.kconfig, ...opts.kconfig } } : {};
+  const edited = applyTopologyEdits({ ...desc, ...acsRequest, ...kconfig }, opts.edits ?? {}, desc.name);
   return {
-    desc: { ...desc, ...acsRequest },
+    desc: edited,
     file: desc.name,
     firmware,
     profile: opts.profile ?? chosen.profile,

@@ -21,7 +21,7 @@
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
+import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { InputError } from '../input/input-error.js';
 import { DEFAULT_TAR_LIMITS, readTar } from './tar.js';
 
@@ -72,13 +72,24 @@ export interface MachineSnapshot {
 /** The largest a snapshot may unpack to (its tar data, and so its gzip output). */
 const MAX_BYTES = DEFAULT_TAR_LIMITS.maxBytes;
 
-/** Whether a path is a snapshot: an archive that starts like gzip or tar, or a folder holding FORMAT. */
+/**
+ * Whether a path is a snapshot: a tar archive (gzipped or not: its first
+ * header's "ustar" magic), or a folder holding FORMAT. A gzipped device tree
+ * is not one.
+ */
 export function isSnapshotPath(path: string): boolean {
   if (!existsSync(path)) return false;
   if (statSync(path).isDirectory())
     return existsSync(join(path, 'FORMAT')) || existsSync(join(path, TOP, 'FORMAT'));
-  const head = new Uint8Array(readFileSync(path).subarray(0, 265));
-  if (head[0] === 0x1f && head[1] === 0x8b) return true;
+  let head = new Uint8Array(readFileSync(path).subarray(0, 4096));
+  if (head[0] === 0x1f && head[1] === 0x8b) {
+    try {
+      // The start of the stream is enough: a sync flush gives what the first bytes hold.
+      head = new Uint8Array(gunzipSync(head, { finishFlush: zlibConstants.Z_SYNC_FLUSH }).subarray(0, 512));
+    } catch {
+      return false;
+    }
+  }
   return head.length >= 262 && new TextDecoder().decode(head.subarray(257, 262)) === 'ustar';
 }
 

@@ -68,6 +68,12 @@ describe('snapshot -> boot on the groundtruth machines', () => {
     execFileSync('tar', ['-xzf', archive, '-C', dir]);
     expect(isSnapshotPath(dir)).toBe(true);
     expect(isSnapshotPath(join(dir, 'iommu-snapshot'))).toBe(true);
+    // A gzipped device tree, a plain one and a folder of something else are not snapshots.
+    const dtb = fileURLToPath(
+      new URL('../../../shared/fixtures/dtb/qemu-virt-smmuv3.dtb.gz', import.meta.url),
+    );
+    expect(isSnapshotPath(dtb)).toBe(false);
+    expect(isSnapshotPath(join(gtRoot, 'arm64-virt-smmuv3-dt-bridge'))).toBe(false);
     const fromArchive = readSnapshot(archive);
     const fromFolder = readSnapshot(dir);
     const strip = (s: typeof fromArchive) => ({
@@ -99,6 +105,18 @@ describe('snapshot -> boot on the groundtruth machines', () => {
       s.snapshot.groups.map(() => ['type DMA-FQ on the machine, identity in the model']),
     );
     expect(s.agreement.summary[0]).toBe('groups: 0 of 5 agree (members, type, reserved regions)');
+  });
+
+  it('topology what-ifs on a snapshot: ACS on the root port, named in the notes, the split reported', () => {
+    const { archive } = snapshotOf('x86-q35-vtd-switch');
+    const s = bootSnapshot(archive, { edits: { acs: ['0000:00:03.0'] } });
+    expect(s.machine.notes).toEqual(['what-if: ACS enabled on 0000:00:03.0']);
+    expect(s.machine.whatIf).toBe(true);
+    expect(s.result.groups.length).toBe(8);
+    const sw = s.agreement.groups.find((g) => g.live?.devices.includes('0000:01:00.0'))!;
+    expect(sw.differences).toEqual([
+      "the model's group 1 lacks 0000:01:00.0, 0000:02:00.0, 0000:02:01.0, 0000:03:00.0, 0000:04:00.0",
+    ]);
   });
 
   it('a machine that differs from the model is reported: another member, another type, a missing link', () => {
