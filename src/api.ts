@@ -140,6 +140,58 @@ export function bootSnapshot(path: string, opts: BootRunOptions & InputsOptions 
   return { result, machine, snapshot: snap, agreement: compareWithMachine(result, snap) };
 }
 
+/** A boot of any inputs, with what it was booted from (so that it can be booted again, modified). */
+export interface InputsBoot {
+  readonly result: BootResult;
+  readonly desc: PlatformDesc;
+  readonly file: string;
+  readonly firmware: PlatformFirmware;
+  readonly profile: ProfileName;
+  readonly cmdline: string | undefined;
+  /** For a snapshot: how it was modelled, and the model against the machine. */
+  readonly snapshot?: { readonly machine: SnapshotMachine; readonly agreement: MachineAgreement };
+}
+
+/**
+ * Boot a built-in platform, a platform file, firmware files with a PCI dump,
+ * or a snapshot (under its machine's kernel and command line unless profile
+ * or cmdline say otherwise), with the what-ifs in opts.
+ */
+export function bootAnyInputs(
+  paths: readonly string[],
+  opts: InputsOptions,
+  profile?: ProfileName,
+  cmdline?: string,
+): InputsBoot {
+  if (paths.length === 1 && isSnapshotPath(paths[0])) {
+    const snap = readSnapshot(paths[0]);
+    const machine = machineFromSnapshot(snap, { ...opts, profile, cmdline });
+    const run = {
+      profile: machine.profile,
+      cmdline: machine.cmdline,
+      file: machine.file,
+      firmware: machine.firmware,
+    };
+    const result = boot(machine.desc, run);
+    return {
+      result,
+      desc: machine.desc,
+      ...run,
+      snapshot: { machine, agreement: compareWithMachine(result, snap) },
+    };
+  }
+  const { desc, file, firmware } = loadInputs(paths, opts);
+  const p = profile ?? DEFAULT_PROFILE;
+  return {
+    result: boot(desc, { profile: p, cmdline, file, firmware }),
+    desc,
+    file,
+    firmware,
+    profile: p,
+    cmdline,
+  };
+}
+
 export interface ScenarioRunOptions {
   readonly profile?: ProfileName;
   readonly failNth?: number;

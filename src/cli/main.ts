@@ -11,6 +11,7 @@ import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   boot,
+  bootAnyInputs,
   bootInputs,
   bootSnapshot,
   loadInputs,
@@ -28,6 +29,7 @@ import { formatAgreement, formatBoot, formatDiff, formatScenario, safe } from '.
 import { isSnapshotPath, readSnapshot } from '../snapshot/snapshot.js';
 import { machineFromSnapshot } from '../snapshot/machine.js';
 import { hasTopologyEdits } from '../platform/what-if.js';
+import { renderReport } from '../report/report.js';
 import type { ScenarioResult } from '../scenario/run.js';
 import type { BindPolicy } from '../platform/stock-drivers.js';
 import type { InputsOptions } from '../platform/firmware.js';
@@ -185,31 +187,6 @@ function isScenario(name: string): boolean {
   }
 }
 
-/**
- * Boots inputs (a platform, firmware files, or a snapshot) with these options; a snapshot under
- * its machine's kernel and command line unless profile or cmdline say otherwise.
- */
-function bootWith(
-  paths: string[],
-  opts: InputsOptions,
-  profile: ProfileName | undefined,
-  cmdline: string | undefined,
-): { result: BootResult; profile: ProfileName } {
-  if (paths.length === 1 && isSnapshotPath(paths[0])) {
-    const m = machineFromSnapshot(readSnapshot(paths[0]), { ...opts, profile, cmdline });
-    const result = boot(m.desc, {
-      profile: m.profile,
-      cmdline: m.cmdline,
-      file: m.file,
-      firmware: m.firmware,
-    });
-    return { result, profile: m.profile };
-  }
-  const { desc, file, firmware } = loadInputs(paths, opts);
-  const p = profile ?? DEFAULT_PROFILE;
-  return { result: boot(desc, { profile: p, cmdline, file, firmware }), profile: p };
-}
-
 /** The what-ifs in words, for the label of the run they apply to. */
 function whatIfWords(o: InputsOptions): string[] {
   const out: string[] = [];
@@ -245,6 +222,8 @@ Examples:
   iommu-lab diff --profile v6.7 --profile v6.8 seed-mock-ops
   iommu-lab snapshot -o iommu-snapshot.sh          # then, on a real machine: sudo sh iommu-snapshot.sh
   iommu-lab boot iommu-snapshot-*.tar.gz           # that machine modelled, and compared with its live groups
+  iommu-lab report -o report.html                  # the topology as a page: click a device for why
+  iommu-lab diff --acs 0000:00:03.0                # what ACS on that root port would split
   iommu-lab profiles
 
 Exit codes: 0 success; 1 a finding (expectation mismatch, leak that is not a known kernel bug,
@@ -440,8 +419,8 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
           la = describe(pa, cmd[0], []);
           lb = describe(pb, cmd[1], []);
         } else {
-          const runA = bootWith(paths, base, prof[0], cmd[0]);
-          const runB = bootWith(paths, { ...base, ...machine }, prof[1], cmd[1]);
+          const runA = bootAnyInputs(paths, base, prof[0], cmd[0]);
+          const runB = bootAnyInputs(paths, { ...base, ...machine }, prof[1], cmd[1]);
           a = runA.result;
           b = runB.result;
           la = describe(runA.profile, cmd[0], []);
@@ -520,6 +499,79 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
       );
     });
 
+  const reportCmd = program
+    .command('report')
+    .description(
+      'write one self-contained HTML page of a boot: the topology graph with groups as clusters (click a device for its explanation), the groups, a what-if or kernel comparison, WARNs and leaks',
+    )
+    .argument(
+      '[inputs...]',
+      'the platform, as for boot: built-in, JSON, firmware files and a PCI dump, or a snapshot',
+    )
+    .option('-o, --output <file>', 'write to this file (default: standard output)')
+    .addOption(
+      new Option('--format <format>', 'the page, or the topology graph alone')
+        .choices(['html', 'dot', 'svg'])
+        .default('html'),
+    )
+    .addOption(
+      new Option('-p, --profile <version>', 'kernel profile (a snapshot: its own kernel by default)').choices(
+        [...profileNames],
+      ),
+    )
+    .option('--cmdline <args>', 'extra kernel command line')
+    .addOption(
+      new Option('--vs-profile <version>', 'compare with this kernel profile').choices([...profileNames]),
+    )
+    .option('--vs-cmdline <args>', 'compare with this extra command line');
+  addMachineOptions(reportCmd)
+    .addHelpText(
+      'after',
+      `\nThe what-if options (--acs, --remove, --add, --kconfig, --bind, --acs-request) and --vs-* make the\ncomparison run; the page shows the inputs as they are, and what the comparison changes.\n\nExamples:\n  iommu-lab report -o report.html                                  # the built-in platform\n  iommu-lab report iommu-snapshot.tar.gz -o machine.html           # a real machine, with its agreement\n  iommu-lab report x86-q35-vtd-switch --acs 0000:00:03.0 -o acs.html\n  iommu-lab report seed.json --profile v6.7 --vs-profile v6.8 -o seed.html\n  iommu-lab report DMAR.dat lspci.txt --format svg -o topology.svg\n  iommu-lab report arm64-dt-smmuv3-mini --format dot | dot -Tpng > topology.png`,
+    )
+    .action(
+      async (
+        inputs: string[],
+        o: MachineOptions & {
+          output?: string;
+          format: 'html' | 'dot' | 'svg';
+          profile?: ProfileName;
+          cmdline?: string;
+          vsProfile?: ProfileName;
+          vsCmdline?: string;
+        },
+      ) => {
+        const machine = machineOf(o);
+        const { edits = {}, kconfig, bind, acsRequest } = machine;
+        const whatIf =
+          hasTopologyEdits(edits) || kconfig !== undefined || bind !== undefined || acsRequest !== undefined;
+        const versus =
+          whatIf || o.vsProfile || o.vsCmdline !== undefined
+            ? {
+                profile: o.vsProfile,
+                cmdline: o.vsCmdline,
+                whatIf: machine,
+                label: (p: ProfileName, c: string | undefined) =>
+                  [p, c ? `"${c}"` : '', ...whatIfWords(machine)].filter(Boolean).join(' '),
+              }
+            : null;
+        const out = await renderReport(inputs.length ? inputs : [DEFAULT_PLATFORM], {
+          profile: o.profile,
+          cmdline: o.cmdline,
+          machine: { arch: machine.arch, hypervisor: machine.hypervisor },
+          versus,
+          format: o.format,
+          version,
+        });
+        if (!o.output) {
+          process.stdout.write(out);
+          return;
+        }
+        writeFileSync(o.output, out);
+        process.stderr.write(`iommu-lab: wrote ${o.output} (${out.length} bytes)\n`);
+      },
+    );
+
   program
     .command('profiles')
     .description('list the kernel profiles and what sets each apart')
@@ -535,10 +587,10 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
   return program;
 }
 
-export function main(argv: string[]): void {
+export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
   try {
-    program.parse(argv);
+    await program.parseAsync(argv);
   } catch (e) {
     if (e instanceof InputError) {
       process.stderr.write(`iommu-lab: ${safe(e.message)}\n`);
@@ -556,4 +608,4 @@ export function main(argv: string[]): void {
   }
 }
 
-main(process.argv);
+await main(process.argv);

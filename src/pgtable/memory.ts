@@ -106,9 +106,10 @@ export class TableMemory {
       const chunk = this.chunks[slot >> (CHUNK_SHIFT - VIEW_SHIFT)];
       v = new Int32Array(chunk.buffer, (slot & (CHUNK_SLOTS - 1)) * SLOT, words);
       this.views[slot] = v;
-    } else {
-      v.fill(0);
     }
+    // Zeroed whatever the slot held before: a block freed at one size may come back as part of
+    // another (a split page, or a page that held smaller tables), and free() does not clear.
+    v.fill(0);
     this.orders[slot] = order;
     this.liveAllocations++;
     this.liveBytes += SLOT << order;

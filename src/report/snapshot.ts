@@ -41,6 +41,8 @@ export interface GroupJson {
 export interface DeviceJson {
   readonly name: string;
   readonly bus: string | null;
+  /** The driver-core parent (a PCI function's bridge or host bridge, a platform device's parent), or null. */
+  readonly parent: string | null;
   readonly driver: string | null;
   /** The sysfs name of the IOMMU instance that probed it (its `iommu` link). */
   readonly iommu: string | null;
@@ -114,6 +116,7 @@ function deviceJson(k: Kernel, dev: Device): DeviceJson {
   return {
     name: dev.name,
     bus: dev.bus?.name ?? null,
+    parent: dev.parent?.name ?? null,
     driver: dev.driver?.name ?? null,
     iommu: dev_has_iommu(dev) ? dev.iommu!.iommu_dev!.name : null,
     group: dev.iommu_group?.id ?? null,
