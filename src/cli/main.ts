@@ -576,6 +576,10 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
     .command('profiles')
     .description('list the kernel profiles and what sets each apart')
     .option('--json', 'print the profiles as JSON')
+    .addHelpText(
+      'after',
+      `\nExamples:\n  iommu-lab profiles\n  iommu-lab profiles --json\n  iommu-lab scenario seed-mock-ops --profile all   # a scenario under every profile`,
+    )
     .action((o: { json?: boolean }) => {
       const rows = profileNames.map((n) => profiles[n]);
       print(!!o.json, rows, () =>
