@@ -30,6 +30,7 @@ import { isSnapshotPath, readSnapshot } from '../snapshot/snapshot.js';
 import { machineFromSnapshot } from '../snapshot/machine.js';
 import { hasTopologyEdits } from '../platform/what-if.js';
 import { renderReport } from '../report/report.js';
+import { colourEnabled, colourize } from './colour.js';
 import type { ScenarioResult } from '../scenario/run.js';
 import type { BindPolicy } from '../platform/stock-drivers.js';
 import type { InputsOptions } from '../platform/firmware.js';
@@ -156,7 +157,8 @@ function machineOf(o: MachineOptions): InputsOptions {
 }
 
 function print(json: boolean, value: unknown, text: () => string): void {
-  process.stdout.write(json ? JSON.stringify(value, null, 2) + '\n' : text() + '\n');
+  if (json) process.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  else process.stdout.write((colourEnabled(process.stdout) ? colourize(text()) : text()) + '\n');
 }
 
 function bootFindings(r: BootResult): boolean {
