@@ -31,6 +31,7 @@ import { machineFromSnapshot } from '../snapshot/machine.js';
 import { hasTopologyEdits } from '../platform/what-if.js';
 import { renderReport } from '../report/report.js';
 import { colourEnabled, colourize } from './colour.js';
+import { progress, type Progress } from './progress.js';
 import type { ScenarioResult } from '../scenario/run.js';
 import type { BindPolicy } from '../platform/stock-drivers.js';
 import type { InputsOptions } from '../platform/firmware.js';
@@ -343,9 +344,13 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
         }
         const { scenario, file } = loadScenario(name);
         const list = o.profile === 'all' ? (scenario.profiles ?? [...profileNames]) : [o.profile];
-        const results = list.map((p) =>
-          runScenarioApi(scenario, { profile: p, failNth: o.failNth, cmdline: o.cmdline, file }),
-        );
+        const bar = progress(list.length, `${name} under`);
+        const results = list.map((p) => {
+          const r = runScenarioApi(scenario, { profile: p, failNth: o.failNth, cmdline: o.cmdline, file });
+          bar.tick(p);
+          return r;
+        });
+        bar.done();
         print(!!o.json, o.profile === 'all' ? results : results[0], () =>
           results.map((r) => formatScenario(r, !!o.verbose)).join('\n\n'),
         );
@@ -557,7 +562,13 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
                   [p, c ? `"${c}"` : '', ...whatIfWords(machine)].filter(Boolean).join(' '),
               }
             : null;
+        let bar: Progress | null = null;
         const out = await renderReport(inputs.length ? inputs : [DEFAULT_PLATFORM], {
+          onProgress: (done, total, device) => {
+            bar ??= progress(total, 'explaining devices');
+            bar.tick(device);
+            if (done === total) bar.done();
+          },
           profile: o.profile,
           cmdline: o.cmdline,
           machine: { arch: machine.arch, hypervisor: machine.hypervisor },

@@ -28,6 +28,8 @@ export interface ReportOptions {
   } | null;
   readonly format: 'html' | 'dot' | 'svg';
   readonly version: string;
+  /** Called as each device's explanation is done (devices explained, of how many). */
+  readonly onProgress?: (done: number, total: number, device: string) => void;
 }
 
 export async function renderReport(paths: readonly string[], o: ReportOptions): Promise<string> {
@@ -39,7 +41,11 @@ export async function renderReport(paths: readonly string[], o: ReportOptions): 
   const reboot = (d: typeof a.desc) =>
     boot(d, { profile: a.profile, cmdline: a.cmdline, file: a.file, firmware: a.firmware });
   const stories = new Map(
-    a.result.devices.map((d) => [d.name, explainDevice(a.result, a.desc, d.name, reboot).story]),
+    a.result.devices.map((d, i) => {
+      const story = explainDevice(a.result, a.desc, d.name, reboot).story;
+      o.onProgress?.(i + 1, a.result.devices.length, d.name);
+      return [d.name, story];
+    }),
   );
   let diff;
   if (o.versus) {
