@@ -90,7 +90,9 @@ describe("the README's commands", () => {
     // The snapshot the README's own first steps make, of a machine whose groups real Linux printed.
     const made = scratchDir('iommu-lab-readme-');
     const script = join(made, 'iommu-snapshot.sh');
-    execFileSync(process.execPath, [join(root, 'dist/cli/main.js'), 'snapshot', '-o', script]);
+    execFileSync(process.execPath, [join(root, 'dist/cli/main.js'), 'snapshot', '-o', script], {
+      stdio: 'ignore',
+    });
     groundTruthSysroot(join(gt, 'x86-q35-vtd-switch'), join(made, 'root'));
     const snapshot = join(made, 'snap.tar.gz');
     execFileSync('sh', [script, snapshot], {
