@@ -143,8 +143,9 @@ export function intelVtdAlloc(
       present: 3n,
       // pfn_to_dma_pte(): a new table is READ | WRITE (| US | ACCESS at first stage).
       tableBits: DMA_PTE_READ | DMA_PTE_WRITE | (first ? DMA_FL_PTE_US | DMA_FL_PTE_ACCESS : 0n),
-      // dma_pte_addr(): every bit from 12 up.
-      oa: { direct: GENMASK(63, 12), moved: [] },
+      // dma_pte_addr(): the bits from 12 up but the first stage's execute-disable bit 63 (the
+      // kernel clears it at either stage, as its one helper does).
+      oa: { direct: GENMASK(62, 12), moved: [] },
       attrMask: GENMASK(11, 0) & ~DMA_PTE_LARGE_PAGE,
       prot: first ? firstProt : secondProt,
       // Second-stage dirty tracking: hardware sets bit 9; intel_iommu_read_and_clear_dirty() clears it.
