@@ -7,6 +7,8 @@
  * and erased when the work is done.
  */
 
+import { safe } from './text.js';
+
 const ESC = String.fromCharCode(0x1b);
 const WIDTH = 24;
 
@@ -30,7 +32,9 @@ export function progress(
   let n = 0;
   const draw = (label: string) => {
     const full = Math.round((n / total) * WIDTH);
-    stream.write(`\r${ESC}[K${what} [${'#'.repeat(full)}${' '.repeat(WIDTH - full)}] ${n}/${total} ${label}`);
+    stream.write(
+      `\r${ESC}[K${safe(what)} [${'#'.repeat(full)}${' '.repeat(WIDTH - full)}] ${n}/${total} ${safe(label)}`,
+    );
   };
   draw('');
   return {

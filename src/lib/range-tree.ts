@@ -174,7 +174,9 @@ export class RangeTree<V> {
 
   /** The rounded length of the hole between a range ending at (pHi, pLo) and one starting at (nHi, nLo). */
   private static holeF(pHi: number, pLo: number, nHi: number, nLo: number): number {
-    return (nHi - pHi) * TWO32 + (nLo - pLo) - 1;
+    // One rounding only (both terms are exact), so the result is the exact length rounded, and
+    // rounding is monotonic: comparing it with the rounded minimum never rejects a long enough hole.
+    return (nHi - pHi) * TWO32 + (nLo - pLo - 1);
   }
 
   /** Whether that hole is at least minLength bytes (minF: minLength rounded). */

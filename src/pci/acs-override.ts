@@ -66,10 +66,13 @@ export function parseAcsOverride(k: Kernel): AcsOverride | null {
   let downstream = false;
   let multifunction = false;
   const ids: { vendor: number; device: number }[] = [];
-  // kstrtol() of the (at most) 4 characters snprintf(opt, 5, …) keeps: all hex, or -EINVAL.
+  // kstrtol(opt, 16) of the (at most) 4 characters snprintf(opt, 5, …) keeps: a sign, a 0x
+  // prefix and a final newline allowed, else -EINVAL; stored in an unsigned short.
   const hex4 = (s: string): number | null => {
-    const opt = s.slice(0, 4);
-    return /^[0-9a-fA-F]+$/.test(opt) ? parseInt(opt, 16) : null;
+    const m = /^([+-]?)(?:0[xX])?([0-9a-fA-F]+)\n?$/.exec(s.slice(0, 4));
+    if (!m) return null;
+    const v = parseInt(m[2], 16);
+    return (m[1] === '-' ? -v : v) & 0xffff;
   };
   // The patch walks the string: at each option's start it tests the words by prefix (with no
   // else, so unknown options pass without a word), parses an id, then skips past the next comma.

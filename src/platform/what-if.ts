@@ -75,6 +75,19 @@ export function applyTopologyEdits(desc: PlatformDesc, edits: TopologyEdits, fil
   const segments = (
     Array.isArray(desc.pci) ? structuredClone(desc.pci) : [structuredClone(desc.pci)]
   ) as PciTopologyJson[];
+  // The description is checked against its schema only at boot: edit nothing that is not a topology.
+  for (const t of segments)
+    if (
+      !t ||
+      typeof t !== 'object' ||
+      !Array.isArray(t.functions) ||
+      !t.functions.every((f) => f && typeof f === 'object' && typeof f.bdf === 'string')
+    )
+      throw new InputError(
+        file,
+        'pci',
+        'not a PCI topology (boot without what-ifs names the field at fault)',
+      );
   const segOf = (t: PciTopologyJson) => t.segment ?? 0;
   const find = (name: string, option: string) => {
     const want = full(0, name);
@@ -136,7 +149,8 @@ export function applyTopologyEdits(desc: PlatformDesc, edits: TopologyEdits, fil
     if (!/^(?:[0-9a-fA-F]{4}:)?[0-9a-fA-F]{2}:[01][0-9a-fA-F]\.[0-7]$/.test(bdf))
       throw new InputError(file, '--add', `"${bdf}" is not a PCI address (0000:03:00.1)`);
     const want = full(0, bdf);
-    const t = segments.find((s) => want.startsWith(full(segOf(s), '00:00.0').slice(0, 5))) ?? segments[0];
+    const t = segments.find((s) => want.startsWith(full(segOf(s), '00:00.0').slice(0, 5)));
+    if (!t) throw new InputError(file, '--add', `no PCI segment ${want.slice(0, 4)} for ${bdf}`);
     const seg = segOf(t);
     if (t.functions.some((f) => full(seg, f.bdf) === want))
       throw new InputError(file, '--add', `${bdf} is already a function on this platform`);

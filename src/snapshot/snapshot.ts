@@ -19,7 +19,7 @@
  * device tree and config spaces go to the same parsers as loose files do,
  * each named "ARCHIVE:iommu-snapshot/PATH" in errors.
  */
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { InputError } from '../input/input-error.js';
@@ -102,7 +102,8 @@ function filesOf(path: string): Map<string, { bytes: Uint8Array; file: string }>
     const walk = (dir: string, rel: string) => {
       for (const name of readdirSync(dir).sort()) {
         const full = join(dir, name);
-        const st = statSync(full);
+        // Symbolic links are not followed: a folder from an untrusted machine may loop or point anywhere.
+        const st = lstatSync(full);
         const r = rel ? `${rel}/${name}` : name;
         if (st.isDirectory()) walk(full, r);
         else if (st.isFile()) {

@@ -84,16 +84,26 @@ class Reader {
     return s === '' ? 0 : parseInt(s, 8);
   }
 
-  /** The pax records of an extended header that name a path ("path" and "linkpath" are the ones read). */
+  /**
+   * The pax records of an extended header ("path" is the one used). Each record's length counts
+   * bytes, so the records are cut on the bytes and only their text is decoded.
+   */
   private pax(data: Uint8Array, at: number): Map<string, string> {
     const out = new Map<string, string>();
-    const s = dec.decode(data);
-    for (let i = 0; i < s.length;) {
-      const m = /^(\d+) /.exec(s.slice(i, i + 24));
-      const len = m ? Number(m[1]) : 0;
-      if (!m || len <= m[0].length || i + len > s.length)
+    for (let i = 0; i < data.length;) {
+      let len = 0;
+      let j = i;
+      while (j < data.length && j - i < 12 && data[j] >= 0x30 && data[j] <= 0x39)
+        len = len * 10 + data[j++] - 0x30;
+      if (
+        j === i ||
+        data[j] !== 0x20 ||
+        len <= j - i + 1 ||
+        i + len > data.length ||
+        data[i + len - 1] !== 0x0a
+      )
         this.fail(at, '', 'a malformed pax extended header record');
-      const rec = s.slice(i + m[0].length, i + len - 1);
+      const rec = dec.decode(data.subarray(j + 1, i + len - 1));
       const eq = rec.indexOf('=');
       if (eq > 0) out.set(rec.slice(0, eq), rec.slice(eq + 1));
       i += len;

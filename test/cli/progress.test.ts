@@ -34,6 +34,12 @@ describe('progress', () => {
     ]);
   });
 
+  it('a label from firmware cannot reach the terminal as escape sequences', () => {
+    const s = sink(true);
+    progress(2, 'x', s, {}).tick(`usb${ESC}]0;PWNED\u0007${ESC}[31mRED`);
+    expect(s.chunks[1]).toBe(`\r${ESC}[Kx [############            ] 1/2 usb\\x1b]0;PWNED\\x07\\x1b[31mRED`);
+  });
+
   it('says nothing into a pipe, under CI, or for one item', () => {
     for (const [s, env, n] of [
       [sink(false), {}, 5],

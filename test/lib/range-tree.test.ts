@@ -313,6 +313,24 @@ describe('RangeTree edge cases', () => {
     expect(tree.findHole(0n, U64_MAX, 1n, () => true)).toBe(false);
   });
 
+  it('a hole of exactly 2^53 bytes or more is found (its length is rounded once, so never below the minimum)', () => {
+    const tree = new RangeTree<number>();
+    tree.insert(0n, 0n, 0);
+    tree.insert(2n ** 53n + 1n, 2n ** 53n + 1n, 1);
+    const a = acceptor({ kind: 'first' }, 2n ** 53n);
+    expect(tree.findHole(0n, 2n ** 54n, 2n ** 53n, a.accept)).toBe(true);
+    expect(a.calls).toEqual([[1n, 2n ** 53n]]);
+    for (const extra of [3n, 1n << 20n, (1n << 40n) + 7n]) {
+      const t = new RangeTree<number>({ fanout: 4 });
+      const len = 2n ** 60n + extra;
+      for (let i = 0n; i < 20n; i++) t.insert(i * 2n, i * 2n, Number(i)); // holes of 1 byte, for depth
+      t.insert(40n + len, 40n + len, 99);
+      const b = acceptor({ kind: 'first' }, len);
+      expect(t.findHole(0n, U64_MAX, len, b.accept)).toBe(true);
+      expect(b.calls).toEqual([[39n, 39n + len]]);
+    }
+  });
+
   it('a node removed while iterating does not stop the walk', () => {
     const tree = new RangeTree<number>();
     for (let i = 0n; i < 10n; i++) tree.insert(i * 10n, i * 10n + 4n, Number(i));

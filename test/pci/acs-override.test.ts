@@ -90,6 +90,10 @@ describe('pcie_acs_override=', () => {
       expect(parseAcsOverride(c)).toEqual(none);
       expect(lines(c)).toEqual([line]);
     }
+    // kstrtol(): a 0x prefix and a sign are accepted; the value goes into an unsigned short.
+    expect(parseAcsOverride(k('id:0x80:0x10'))!.ids).toEqual([{ vendor: 0x80, device: 0x10 }]);
+    expect(parseAcsOverride(k('id:-001:+abc'))!.ids).toEqual([{ vendor: 0xffff, device: 0xabc }]);
+    expect(parseAcsOverride(k('id:-1:+abc'))!.ids).toEqual([]); // kstrtol("-1:+")
     // The patch looks for the device's colon past the comma: "id:8086,id:1234:5678" lists 8086:1234.
     expect(parseAcsOverride(k('id:8086,id:1234:5678'))!.ids).toEqual([{ vendor: 0x8086, device: 0x1234 }]);
     expect(parseAcsOverride(k('downstream', false))).toBe(null);

@@ -11,7 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { boot, bootByName, loadInputs } from '../../src/api.js';
-import type { TopologyEdits } from '../../src/platform/what-if.js';
+import { applyTopologyEdits, type TopologyEdits } from '../../src/platform/what-if.js';
 import { inputError } from '../support/input-error.js';
 import { VTD_SWITCH_GROUPS, VTD_SWITCH_ROOT_PORT_ISOLATED } from '../support/vtd-switch.js';
 
@@ -85,6 +85,13 @@ describe('topology what-ifs', () => {
       /^"gpu" is not a function type --add makes/,
     );
     expect(err({ add: ['00:10.0=root-port:8086:3420'] }).problem).toMatch(/bridges need a bus behind them/);
+    expect(err({ add: ['0001:00:05.0=8086:1234'] }).problem).toBe('no PCI segment 0001 for 0001:00:05.0');
+    // A description not yet checked against its schema: an input error, not a crash.
+    const { desc } = loadInputs(['x86-q35-vtd-switch']);
+    for (const pci of [{ root: 0 }, { root: 0, functions: [{ bdf: 5 }] }, [null]])
+      expect(
+        inputError(() => applyTopologyEdits({ ...desc, pci }, { acs: ['00:01.0'] }, 'bad.json')).where,
+      ).toBe('pci');
   });
 });
 

@@ -107,6 +107,15 @@ describe('snapshot -> boot on the groundtruth machines', () => {
     expect(s.agreement.summary[0]).toBe('groups: 0 of 5 agree (members, type, reserved regions)');
   });
 
+  it('an unpacked snapshot folder is read without following symbolic links (a loop, a link out)', () => {
+    const { archive } = snapshotOf('x86-q35-vtd-switch');
+    const dir = scratchDir('iommu-snapshot-links-');
+    execFileSync('tar', ['-xzf', archive, '-C', dir]);
+    execFileSync('ln', ['-s', '.', join(dir, 'iommu-snapshot', 'loop')]);
+    execFileSync('ln', ['-s', '/etc', join(dir, 'iommu-snapshot', 'pci', 'etc')]);
+    expect(bootSnapshot(dir).agreement.agrees).toBe(true);
+  });
+
   it('topology what-ifs on a snapshot: ACS on the root port, named in the notes, the split reported', () => {
     const { archive } = snapshotOf('x86-q35-vtd-switch');
     const s = bootSnapshot(archive, { edits: { acs: ['0000:00:03.0'] } });

@@ -80,6 +80,18 @@ describe('readTar against GNU tar', () => {
     }
   });
 
+  it('pax records count bytes: a name with non-ASCII letters reads as written', () => {
+    const dir = scratchDir('tar-test-');
+    mkdirSync(join(dir, 'top'));
+    const name = `${'é'.repeat(60)}/café`.slice(0, 80);
+    mkdirSync(join(dir, 'top', name.split('/')[0]));
+    writeFileSync(join(dir, 'top', `${name.split('/')[0]}/café`), 'x');
+    const file = join(dir, 'p.tar');
+    execFileSync('tar', ['--format=posix', '-C', dir, '-cf', file, 'top']);
+    const files = readTar(new Uint8Array(readFileSync(file)), file).filter((e) => e.kind === 'file');
+    expect(files.map((e) => e.path)).toEqual([`top/${name.split('/')[0]}/café`]);
+  });
+
   it('joins a POSIX ustar prefix to the name', () => {
     const a = new Uint8Array([
       ...header('config', 3, '0', 'iommu-snapshot/pci/0000:00:01.0'),
