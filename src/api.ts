@@ -129,15 +129,27 @@ export interface SnapshotBoot {
  */
 export function bootSnapshot(path: string, opts: BootRunOptions & InputsOptions = {}): SnapshotBoot {
   const snap = readSnapshot(path);
-  const machine = machineFromSnapshot(snap, opts);
-  const result = boot(machine.desc, {
+  const b = bootMachineSnapshot(snap, opts, opts.profile, opts.cmdline, opts.failNth);
+  return { result: b.result, machine: b.machine, snapshot: snap, agreement: b.agreement };
+}
+
+/** A read snapshot booted (profile and cmdline: what-ifs over the machine's) and compared with its machine. */
+function bootMachineSnapshot(
+  snap: MachineSnapshot,
+  opts: InputsOptions,
+  profile: ProfileName | undefined,
+  cmdline: string | undefined,
+  failNth?: number,
+) {
+  const machine = machineFromSnapshot(snap, { ...opts, profile, cmdline });
+  const run = {
     profile: machine.profile,
     cmdline: machine.cmdline,
-    failNth: opts.failNth,
     file: machine.file,
     firmware: machine.firmware,
-  });
-  return { result, machine, snapshot: snap, agreement: compareWithMachine(result, snap) };
+  };
+  const result = boot(machine.desc, { ...run, failNth });
+  return { result, machine, run, agreement: compareWithMachine(result, snap) };
 }
 
 /** A boot of any inputs, with what it was booted from (so that it can be booted again, modified). */
@@ -164,20 +176,12 @@ export function bootAnyInputs(
   cmdline?: string,
 ): InputsBoot {
   if (paths.length === 1 && isSnapshotPath(paths[0])) {
-    const snap = readSnapshot(paths[0]);
-    const machine = machineFromSnapshot(snap, { ...opts, profile, cmdline });
-    const run = {
-      profile: machine.profile,
-      cmdline: machine.cmdline,
-      file: machine.file,
-      firmware: machine.firmware,
-    };
-    const result = boot(machine.desc, run);
+    const b = bootMachineSnapshot(readSnapshot(paths[0]), opts, profile, cmdline);
     return {
-      result,
-      desc: machine.desc,
-      ...run,
-      snapshot: { machine, agreement: compareWithMachine(result, snap) },
+      result: b.result,
+      desc: b.machine.desc,
+      ...b.run,
+      snapshot: { machine: b.machine, agreement: b.agreement },
     };
   }
   const { desc, file, firmware } = loadInputs(paths, opts);

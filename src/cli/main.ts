@@ -14,7 +14,6 @@ import {
   bootAnyInputs,
   bootInputs,
   bootSnapshot,
-  loadInputs,
   scenario as runScenarioApi,
   type BootResult,
 } from '../api.js';
@@ -26,8 +25,7 @@ import { DEFAULT_PLATFORM, builtinPlatformNames, packageRoot } from '../platform
 import { builtinScenarioNames, loadScenario } from '../scenario/load.js';
 import { diffRuns } from '../report/diff.js';
 import { formatAgreement, formatBoot, formatDiff, formatScenario, safe } from './text.js';
-import { isSnapshotPath, readSnapshot } from '../snapshot/snapshot.js';
-import { machineFromSnapshot } from '../snapshot/machine.js';
+import { isSnapshotPath } from '../snapshot/snapshot.js';
 import { hasTopologyEdits } from '../platform/what-if.js';
 import { renderReport } from '../report/report.js';
 import { colourEnabled, colourize } from './colour.js';
@@ -188,6 +186,16 @@ function isScenario(name: string): boolean {
   } catch {
     return false; // the platform loader reports unreadable files
   }
+}
+
+/** Whether the options change the machine (the what-ifs a comparison run applies). */
+function isWhatIf(o: InputsOptions): boolean {
+  return (
+    hasTopologyEdits(o.edits ?? {}) ||
+    o.kconfig !== undefined ||
+    o.bind !== undefined ||
+    o.acsRequest !== undefined
+  );
 }
 
 /** The what-ifs in words, for the label of the run they apply to. */
@@ -398,9 +406,7 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
         const cmd = [cl[0], cl.length > 1 ? cl[1] : cl[0]];
         const prof = [ps[0], ps.length > 1 ? ps[1] : ps[0]] as (ProfileName | undefined)[];
         const machine = machineOf(o);
-        const { edits = {}, kconfig, bind, acsRequest } = machine;
-        const whatIf =
-          hasTopologyEdits(edits) || kconfig !== undefined || bind !== undefined || acsRequest !== undefined;
+        const whatIf = isWhatIf(machine);
         if (ps.length < 2 && cl.length < 2 && !whatIf)
           throw new CommanderError(
             2,
@@ -464,19 +470,17 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
         },
       ) => {
         const paths = inputs.length ? inputs : [DEFAULT_PLATFORM];
-        let { profile, cmdline } = o;
-        if (paths.length === 1 && isSnapshotPath(paths[0])) {
-          // A real machine: its own kernel and command line unless the options say otherwise.
-          const m = machineFromSnapshot(readSnapshot(paths[0]), {
-            profile: explainCmd.getOptionValueSource('profile') === 'default' ? undefined : o.profile,
-            cmdline: o.cmdline,
-          });
-          profile = m.profile;
-          cmdline = m.cmdline;
-        }
-        const { desc, file, firmware } = loadInputs(paths, machineOf(o));
-        const run = (d: typeof desc) => boot(d, { profile, cmdline, file, firmware });
-        const e = explainDevice(run(desc), desc, device, run);
+        // A snapshot boots under its machine's kernel and command line unless the options say otherwise.
+        const a = bootAnyInputs(
+          paths,
+          machineOf(o),
+          explainCmd.getOptionValueSource('profile') === 'default' ? undefined : o.profile,
+          o.cmdline,
+        );
+        const run = (d: typeof a.desc) =>
+          boot(d, { profile: a.profile, cmdline: a.cmdline, file: a.file, firmware: a.firmware });
+        const e = explainDevice(a.result, a.desc, device, run);
+        const profile = a.profile;
         print(!!o.json, e, () =>
           [`${safe(e.device.name)} under ${profile}`, '', ...e.story.map(safe)].join('\n'),
         );
@@ -549,9 +553,7 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
         },
       ) => {
         const machine = machineOf(o);
-        const { edits = {}, kconfig, bind, acsRequest } = machine;
-        const whatIf =
-          hasTopologyEdits(edits) || kconfig !== undefined || bind !== undefined || acsRequest !== undefined;
+        const whatIf = isWhatIf(machine);
         const versus =
           whatIf || o.vsProfile || o.vsCmdline !== undefined
             ? {

@@ -61,8 +61,9 @@ export function topologyGraph(r: BootResult): TopologyGraph {
       `  i${n} [id="iommu-${n}", label=${label(i.name, i.driver)}, shape=hexagon, fillcolor="#fbe3c4"];`,
     ),
   );
+  const byName = new Map(r.devices.map((d) => [d.name, d]));
   const node = (name: string) => {
-    const d = r.devices.find((x) => x.name === name)!;
+    const d = byName.get(name)!;
     const id = deviceIds.get(name)!;
     const fill = d.iommu ? '#ffffff' : '#f1f1f1';
     return `${id} [id="${id}", label=${label(d.name, d.driver)}, fillcolor="${fill}"];`;
@@ -88,9 +89,10 @@ export function topologyGraph(r: BootResult): TopologyGraph {
     lines.push(`  ${from} -> ${deviceIds.get(d.name)!};`);
   }
   // Each group's IOMMU, to the group (the instance of its first member that has one).
+  const iommuIndex = new Map(r.iommus.map((i, n) => [i.name, n]));
   for (const g of r.groups) {
-    const member = g.devices.map((m) => r.devices.find((d) => d.name === m)).find((d) => d?.iommu);
-    const n = member ? r.iommus.findIndex((i) => i.name === member.iommu) : -1;
+    const member = g.devices.map((m) => byName.get(m)).find((d) => d?.iommu);
+    const n = member ? (iommuIndex.get(member.iommu!) ?? -1) : -1;
     if (n < 0 || !deviceIds.has(member!.name)) continue;
     lines.push(
       `  i${n} -> ${deviceIds.get(member!.name)!} [lhead=cluster_g${g.id}, style=dashed, color="#d08a2b", constraint=false];`,

@@ -19,7 +19,16 @@
  * device tree and config spaces go to the same parsers as loose files do,
  * each named "ARCHIVE:iommu-snapshot/PATH" in errors.
  */
-import { existsSync, lstatSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  lstatSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  statSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { constants as zlibConstants, gunzipSync } from 'node:zlib';
 import { InputError } from '../input/input-error.js';
@@ -81,7 +90,14 @@ export function isSnapshotPath(path: string): boolean {
   if (!existsSync(path)) return false;
   if (statSync(path).isDirectory())
     return existsSync(join(path, 'FORMAT')) || existsSync(join(path, TOP, 'FORMAT'));
-  let head = new Uint8Array(readFileSync(path).subarray(0, 4096));
+  // The first 4 KiB only: every input goes through here, dumps and blobs included.
+  let head = new Uint8Array(4096);
+  const fd = openSync(path, 'r');
+  try {
+    head = head.subarray(0, readSync(fd, head, 0, head.length, 0));
+  } finally {
+    closeSync(fd);
+  }
   if (head[0] === 0x1f && head[1] === 0x8b) {
     try {
       // The start of the stream is enough: a sync flush gives what the first bytes hold.
