@@ -38,6 +38,8 @@ import { EEXIST, EINVAL, ENOMEM, EOPNOTSUPP, ERANGE } from '../kernel/errno.js';
 import type { CompiledFormat } from './compiled.js';
 import type { FastPath } from './fast-path.js';
 import { FAST_FALLBACK, createFastPath } from './fast-path.js';
+import type { WasmPath } from './wasm-path.js';
+import { createWasmPath } from './wasm-path.js';
 import { KIND_LEAF, KIND_TABLE } from './compiled.js';
 import type { TableMemory } from './memory.js';
 import { CHUNK_MASK, CHUNK_SHIFT, VIEW_SHIFT } from './memory.js';
@@ -72,8 +74,12 @@ export type DirtyRecord = (iova: number, length: number) => void;
 export interface EngineOptions {
   readonly tlb?: IommuFlushOps;
   readonly warn?: (w: PgtableWarning) => void;
-  /** Use the generated fast path where the format has one (fast-path.ts); default true. False runs only the data-driven engine. */
-  readonly fastPath?: boolean;
+  /**
+   * The generated fast path where the format has one: 'wasm' (wasm-path.ts,
+   * the default; true means it too), 'js' (fast-path.ts), or false for the
+   * data-driven engine alone.
+   */
+  readonly fastPath?: boolean | 'wasm' | 'js';
 }
 
 export type Addr = number | bigint;
@@ -109,8 +115,10 @@ export class IoPgtable {
   pgd: Int32Array;
   /** The root's pool offset, for io-pgtable-arm's own walks (its root never moves). */
   private readonly pgdOff: number;
-  /** The generated common cases of map, unmap and iova_to_phys (fast-path.ts), or null. */
+  /** The generated common cases of map, unmap and iova_to_phys in JavaScript (fast-path.ts), or null. */
   private readonly fast: FastPath | null;
+  /** The same in WebAssembly (wasm-path.ts), called straight from the public methods; null once freed. */
+  private wasm: WasmPath | null;
   protected freed = false;
   /** @internal */
   readonly tlb: IommuFlushOps | null;
@@ -148,10 +156,9 @@ export class IoPgtable {
     this.pgdOff = pgdPhys - memory.base;
     this.tlb = opts.tlb ?? null;
     this.onWarn = opts.warn ?? null;
-    this.fast =
-      this.rules === null && opts.fastPath !== false
-        ? createFastPath(f, memory, this.pgdOff, this.tlb)
-        : null;
+    const kind = this.rules !== null ? false : (opts.fastPath ?? 'wasm');
+    this.fast = kind === 'js' ? createFastPath(f, memory, this.pgdOff, this.tlb) : null;
+    this.wasm = kind === 'wasm' || kind === true ? createWasmPath(f, memory) : null;
   }
 
   /** @internal Records a WARN the kernel would print. */
@@ -231,6 +238,14 @@ export class IoPgtable {
    * errno and adds the bytes mapped to out.mapped (the kernel's *mapped).
    */
   mapPagesTo(out: MappedOut, iova: Addr, paddr: Addr, pgsize: Addr, pgcount: number, prot: number): number {
+    const w = this.wasm;
+    if (w !== null && typeof iova === 'number' && typeof paddr === 'number' && typeof pgsize === 'number') {
+      const n = w.map(this.pgdOff, iova, paddr, pgsize, pgcount, prot);
+      if (n >= 0) {
+        out.mapped += n * pgsize;
+        return 0;
+      }
+    }
     const a = this.arg;
     a[0] = typeof iova === 'number' ? iova : addrFromBigint(iova);
     a[1] = typeof paddr === 'number' ? paddr : addrFromBigint(paddr);
@@ -437,11 +452,25 @@ export class IoPgtable {
 
   /** arm_lpae_unmap_pages(): unmaps up to pgcount leaves of pgsize; returns the bytes unmapped (0 on error). */
   unmapPages(iova: Addr, pgsize: Addr, pgcount: number): number {
+    const w = this.wasm;
+    if (w !== null && typeof iova === 'number' && typeof pgsize === 'number') {
+      const n = w.unmap(this.pgdOff, iova, pgsize, pgcount);
+      if (n > 0) {
+        if (this.tlb !== null) this.addPages(iova, pgsize, n);
+        return n * pgsize;
+      }
+    }
     const size = typeof pgsize === 'number' ? pgsize : addrFromBigint(pgsize);
     this.arg[0] = typeof iova === 'number' ? iova : addrFromBigint(iova);
     this.arg[1] = size;
     this.unmapDispatch(pgcount);
     return this.arg[2];
+  }
+
+  /** The flush ops' tlb_add_page() for n leaves of pgsize from iova, as __arm_lpae_unmap() adds them. */
+  private addPages(iova: number, pgsize: number, n: number): void {
+    if (this.tlb !== null && this.tlb.tlb_add_page)
+      for (let i = 0; i < n; i++) this.tlb.tlb_add_page(iova + i * pgsize, pgsize);
   }
 
   /** unmap_pages of arg[0..1] into arg[2] (bytes): the family's rules, the fast path, or io-pgtable-arm's. */
@@ -631,6 +660,11 @@ export class IoPgtable {
    * none. IOVA bits above ias are ignored, as the kernel's index ignores them.
    */
   iovaToPhys(iova: Addr): number {
+    const w = this.wasm;
+    if (w !== null && typeof iova === 'number') {
+      const phys = w.walk(this.pgdOff, iova);
+      if (phys >= 0) return phys;
+    }
     this.arg[0] = typeof iova === 'number' ? iova : Number(BigInt.asUintN(this.f.layout.ias, iova));
     // Kept this small so that V8 inlines it into the caller: a non-inlined call would box the
     // address it returns (a number of 2^30 or more) on the heap.
@@ -856,5 +890,6 @@ export class IoPgtable {
     if (this.rules?.freeAll) this.rules.freeAll(this);
     else this.__free_pgtable(this.top, this.pgdPhys);
     this.freed = true;
+    this.wasm = null;
   }
 }

@@ -156,12 +156,12 @@ function oaAligned(f: CompiledFormat): boolean {
 /** Descend from the entry (lo, hi) into the table it points at, or run `miss`. */
 function descend(f: CompiledFormat, miss: string): string {
   // TableMemory.blockOffset(), inlined: the same high word (with the borrow), a live block at the
-  // offset (an offset outside the pool, or negative, reads undefined from orders), aligned by the mask.
+  // offset (one past the pool reads 0 from orders; a negative one reads undefined), aligned by the mask.
   const align = oaAligned(f) ? '' : ` || (off & ${SLOT - 1}) !== 0`;
   return `${oaOf(f)}
     off = (aLo - BASE_LO) | 0;
     if ((aHi - BASE_HI | 0) !== ((aLo ^ -2147483648) < BASE_FLIP ? 1 : 0) ||
-        !(orders[off >>> ${VIEW_SHIFT}] >= 0)${align}) ${miss}
+        !(orders[off >>> ${VIEW_SHIFT}] > 0)${align}) ${miss}
     c = chunks[off >>> ${CHUNK_SHIFT}];
     b = (off & ${CHUNK_MASK}) >> 2;`;
 }
@@ -181,7 +181,7 @@ function walkTo(f: CompiledFormat, to: number, miss: string): string {
 }
 
 /** Depths whose leaves the fast path writes: leaves allowed, block size below 4 GiB. */
-function leafDepths(f: CompiledFormat): number[] {
+export function leafDepths(f: CompiledFormat): number[] {
   const out: number[] = [];
   for (let d = 0; d < f.nLevels; d++) if (f.leafOk[d] === 1 && f.blockSize[d] < TWO32) out.push(d);
   return out;

@@ -7,14 +7,21 @@
  * tables, xarray nodes). Tables hold raw little-endian descriptors, so an
  * emulator can walk them by physical address exactly as the hardware would.
  *
- * Storage is a list of 2 MiB chunks (Int32Array), never copied or moved: a
- * view returned for a table stays valid for the table's lifetime. The
- * engine's hot paths skip the views: they turn a descriptor's address words
- * into a pool offset with int32 arithmetic only (blockOffset()) and read the
- * table's words from its chunk, because V8 spends more on a double-valued
- * address, and on a different view object per table, than on the walk
- * itself. (One resizable buffer instead of chunks was tried: it made views,
- * which the family rules index, slower, and the generated walk no faster.) A block of
+ * Storage is one shared WebAssembly.Memory per pool, so that the
+ * WebAssembly walks of wasm-path.ts read the same words as the JavaScript
+ * engine. Its first ORDERS_BYTES hold a byte per 512-byte slot: the order of
+ * the live block starting there plus one, 0 for none (so memory the pool has
+ * not reached yet reads "no block" without being filled); then CONST_BYTES
+ * of constants the WebAssembly fast paths read (constants()); the pool
+ * follows at POOL_START, in 2 MiB chunks the engine indexes as Int32Array
+ * views. The
+ * memory is shared because growing a shared memory never detaches the views
+ * already taken: a view returned for a table stays valid for the table's
+ * lifetime. The engine's hot paths skip the views: they turn a descriptor's
+ * address words into a pool offset with int32 arithmetic only
+ * (blockOffset()) and read the table's words from its chunk, because V8
+ * spends more on a double-valued address, and on a different view object per
+ * table, than on the walk itself. A block of
  * 2^order slots (a slot is 512 bytes) is aligned to its size (a table's
  * address must be aligned to the table), taken from a free list of its order,
  * split from a larger free block up to a page, or from the bump pointer.
@@ -25,6 +32,9 @@
  * Several page tables may share one TableMemory, as io_pgtable_cfg's custom
  * allocator lets a driver do.
  */
+
+import type { WasmMemory } from '../lib/wasm-module.js';
+import { newSharedMemory } from '../lib/wasm-module.js';
 
 /** log2 of the smallest block, and of the granularity views are looked up at. */
 export const VIEW_SHIFT = 9;
@@ -40,6 +50,16 @@ const CHUNK_SLOTS = 1 << (CHUNK_SHIFT - VIEW_SHIFT);
 const MAX_ORDER = CHUNK_SHIFT - VIEW_SHIFT;
 /** The pool stays below 2 GiB so that offsets are non-negative int32 values. */
 const MAX_BYTES = 2 ** 31;
+/** Bytes of the orders map at the start of the memory: one per slot of the largest pool. */
+export const ORDERS_BYTES = MAX_BYTES >>> VIEW_SHIFT;
+/** Where the fast paths' constants start in the memory, and their room. */
+export const CONST_START = ORDERS_BYTES;
+const CONST_BYTES = 64 * 1024;
+/** Where the pool starts in the memory. */
+export const POOL_START = CONST_START + CONST_BYTES;
+const WASM_PAGE = 65536;
+/** The memory's size limit, in WebAssembly pages. */
+export const MEMORY_MAX_PAGES = (POOL_START + MAX_BYTES) / WASM_PAGE;
 
 export interface TableMemoryOptions {
   /** Physical address of the pool's first byte; 2 MiB aligned, below 2^48 - 2 GiB. Default 0x40000000. */
@@ -54,6 +74,8 @@ export class TableMemory {
   /** Called before each allocation; returning true makes it fail (the kernel's allocation failure). */
   shouldFail: ((bytes: number) => boolean) | null = null;
 
+  /** @internal The memory holding the orders map and the pool (wasm-path.ts imports it). */
+  readonly wasmMemory: WasmMemory;
   /** @internal The pool's chunks, each 2^CHUNK_SHIFT bytes; a block never crosses one. */
   readonly chunks: Int32Array[] = [];
   /** @internal The base's words, and its low word with the sign bit flipped (an unsigned compare in int32). */
@@ -70,11 +92,17 @@ export class TableMemory {
   readonly views: (Int32Array | undefined)[] = [];
   /** Bytes of physical address space the pool covers from `base`. */
   poolBytes = 0;
-  /** @internal The order of the live block starting at a slot, or -1 (replaced as the pool grows). */
-  orders = new Int8Array(0);
+  /**
+   * @internal The order + 1 of the live block starting at a slot, 0 where none
+   * does; indexed by slot, a view of the memory's first ORDERS_BYTES.
+   */
+  readonly orders: Int8Array;
   private readonly freeLists: number[][] = Array.from({ length: MAX_ORDER + 1 }, () => []);
   /** The bump pointer, in slots; always page aligned. */
   private nextSlot = 0;
+  /** constants() already placed, by key, and the next free byte of their area. */
+  private readonly constAt = new Map<string, number>();
+  private constNext = CONST_START;
 
   constructor(opts: TableMemoryOptions = {}) {
     const base = opts.base ?? 0x4000_0000;
@@ -91,6 +119,24 @@ export class TableMemory {
     this.baseLo = base | 0;
     this.baseHi = (base - (base >>> 0)) / 2 ** 32;
     this.baseLoFlip = this.baseLo ^ -0x80000000;
+    this.wasmMemory = newSharedMemory(POOL_START / WASM_PAGE, MEMORY_MAX_PAGES);
+    this.orders = new Int8Array(this.wasmMemory.buffer, 0, ORDERS_BYTES);
+  }
+
+  /**
+   * @internal Places a fast path's constants (8-byte aligned) in the memory,
+   * once per key; returns their byte address in the memory, or -1 when the
+   * area is full (the caller then goes without).
+   */
+  constants(key: string, words: Int32Array): number {
+    const known = this.constAt.get(key);
+    if (known !== undefined) return known;
+    const at = this.constNext;
+    if (at + words.byteLength > CONST_START + CONST_BYTES) return -1;
+    new Int32Array(this.wasmMemory.buffer, at, words.length).set(words);
+    this.constNext = at + ((words.byteLength + 7) & ~7);
+    this.constAt.set(key, at);
+    return at;
   }
 
   /** Allocates a zeroed, naturally aligned block of at least `bytes`; returns its physical address or -1. */
@@ -104,13 +150,13 @@ export class TableMemory {
     let v = this.views[slot];
     if (v === undefined || v.length !== words) {
       const chunk = this.chunks[slot >> (CHUNK_SHIFT - VIEW_SHIFT)];
-      v = new Int32Array(chunk.buffer, (slot & (CHUNK_SLOTS - 1)) * SLOT, words);
+      v = new Int32Array(chunk.buffer, chunk.byteOffset + (slot & (CHUNK_SLOTS - 1)) * SLOT, words);
       this.views[slot] = v;
     }
     // Zeroed whatever the slot held before: a block freed at one size may come back as part of
     // another (a split page, or a page that held smaller tables), and free() does not clear.
     v.fill(0);
-    this.orders[slot] = order;
+    this.orders[slot] = order + 1;
     this.liveAllocations++;
     this.liveBytes += SLOT << order;
     return this.base + slot * SLOT;
@@ -143,11 +189,11 @@ export class TableMemory {
   free(phys: number, bytes: number): void {
     const slot = (phys - this.base) / SLOT;
     const order = orderOf(bytes);
-    if (!Number.isInteger(slot) || slot < 0 || slot >= this.nextSlot || this.orders[slot] !== order)
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.nextSlot || this.orders[slot] !== order + 1)
       throw new Error(
         `TableMemory: free of 0x${phys.toString(16)} (${bytes} bytes) that is not a live block`,
       );
-    this.orders[slot] = -1;
+    this.orders[slot] = 0;
     this.freeLists[order].push(slot);
     this.liveAllocations--;
     this.liveBytes -= SLOT << order;
@@ -167,7 +213,7 @@ export class TableMemory {
       off >= 0 &&
       off < this.poolBytes &&
       (off & (SLOT - 1)) === 0 &&
-      this.orders[off >>> VIEW_SHIFT] >= 0
+      this.orders[off >>> VIEW_SHIFT] > 0
       ? off
       : -1;
   }
@@ -180,14 +226,14 @@ export class TableMemory {
       Number.isInteger(slot) &&
       slot >= 0 &&
       slot < this.nextSlot &&
-      this.orders[slot] === orderOf(bytes)
+      this.orders[slot] === orderOf(bytes) + 1
     );
   }
 
   /** Whether a live block starts at this physical address. */
   isLive(phys: number): boolean {
     const slot = (phys - this.base) / SLOT;
-    return Number.isInteger(slot) && slot >= 0 && slot < this.nextSlot && this.orders[slot] >= 0;
+    return Number.isInteger(slot) && slot >= 0 && slot < this.nextSlot && this.orders[slot] > 0;
   }
 
   /**
@@ -227,16 +273,16 @@ export class TableMemory {
   regions(): { readonly phys: number; readonly bytes: Uint8Array }[] {
     return this.chunks.map((c, i) => ({
       phys: this.base + i * (1 << CHUNK_SHIFT),
-      bytes: new Uint8Array(c.buffer),
+      bytes: new Uint8Array(c.buffer, c.byteOffset, c.byteLength),
     }));
   }
 
   private grow(): void {
-    this.chunks.push(new Int32Array(1 << (CHUNK_SHIFT - 2)));
+    // Growing a shared memory leaves every view taken before valid; the new bytes read zero.
+    this.wasmMemory.grow((1 << CHUNK_SHIFT) / WASM_PAGE);
+    const at = POOL_START + this.chunks.length * (1 << CHUNK_SHIFT);
+    this.chunks.push(new Int32Array(this.wasmMemory.buffer, at, 1 << (CHUNK_SHIFT - 2)));
     this.poolBytes = this.chunks.length * (1 << CHUNK_SHIFT);
-    const orders = new Int8Array(this.chunks.length * CHUNK_SLOTS).fill(-1);
-    orders.set(this.orders);
-    this.orders = orders;
     // Filled, not left with holes, so that the engine's lookups stay on a packed array.
     for (let i = 0; i < CHUNK_SLOTS; i++) this.views.push(undefined);
   }

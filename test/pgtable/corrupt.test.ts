@@ -5,6 +5,7 @@
 // zeros, WARNs), never throw: a descriptor pointing where no table of its
 // level lives is followed by the kernel, which then frees garbage; the model
 // WARNs ("nothing freed") and frees nothing.
+import { firstRegionWords } from '../support/pool-words.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { IOMMU_READ, IOMMU_WRITE, createPageTable, pgtableFormatNames } from '../../src/pgtable/index.js';
@@ -32,7 +33,7 @@ describe.each(pgtableFormatNames)('%s with corrupted table words', (name) => {
         const t = createPageTable(name);
         for (const o of ops) {
           if (o.op === 'corrupt') {
-            new Int32Array(t.memory.regions()[0].bytes.buffer)[o.word] = o.value;
+            firstRegionWords(t.memory)[o.word] = o.value;
             continue;
           }
           const size = sizes[o.s];
@@ -56,7 +57,7 @@ describe.each(pgtableFormatNames)('%s with corrupted table words', (name) => {
 it('an unmap of a 1G entry that a corrupted word turned into a table descriptor WARNs instead of freeing it', () => {
   // Found by test/pgtable/fast-path.test.ts: the pgd's first word made a "table" at 0x58822000, where no table lives.
   const t = createPageTable('arm-32-lpae-s2');
-  new Int32Array(t.memory.regions()[0].bytes.buffer)[0] = 1484926427;
+  firstRegionWords(t.memory)[0] = 1484926427;
   const live = t.memory.liveAllocations;
   expect(t.unmapPages(0, 2 ** 30, 511)).toBe(2 ** 30);
   // The next entry is empty: the kernel's WARN_ON(!pte) ends the unmap after the first.
@@ -73,7 +74,7 @@ it('a VT-d descriptor with bit 63 set (first stage: execute-disable) gives an ad
   // "512G superpage", translated to a negative number.
   for (const name of ['intel-vtd-fs', 'intel-vtd-ss'] as const) {
     const t = createPageTable(name);
-    const w = new Int32Array(t.memory.regions()[0].bytes.buffer);
+    const w = firstRegionWords(t.memory);
     w[1] = -1;
     w[0] = 0x02683885;
     expect(t.iovaToPhys(0), name).toBe(Number(0x7fffffff02683000n));

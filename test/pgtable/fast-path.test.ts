@@ -7,6 +7,7 @@
 // every result, every WARN, every flush callback and every byte of table
 // memory. Counters on the fast path show that it did handle most calls, so
 // the comparison is not between two runs of the engine.
+import { firstRegionWords } from '../support/pool-words.js';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { PageTable, PgtableCfg, PgtableFormatName } from '../../src/pgtable/index.js';
@@ -21,6 +22,7 @@ import {
 } from '../../src/pgtable/index.js';
 import type { FastPath } from '../../src/pgtable/fast-path.js';
 import { FAST_FALLBACK, fastPathEligible } from '../../src/pgtable/fast-path.js';
+import type { WasmPath } from '../../src/pgtable/wasm-path.js';
 
 const RW = IOMMU_READ | IOMMU_WRITE;
 
@@ -41,14 +43,14 @@ interface Pair {
   failIn: [number, number];
 }
 
-function makePair(name: PgtableFormatName, cfg: PgtableCfg): Pair {
+function makePair(name: PgtableFormatName, cfg: PgtableCfg, kind: 'js' | 'wasm'): Pair {
   const logs: [string[], string[]] = [[], []];
   const failIn: [number, number] = [0, 0];
   const table = (i: 0 | 1) => {
     const log = logs[i];
     const t = createPageTable(name, {
       ...cfg,
-      fastPath: i === 0,
+      fastPath: i === 0 ? kind : false,
       tlb: {
         tlb_flush_all: () => log.push('all'),
         tlb_flush_walk: (iova, size, granule) => log.push(`walk ${iova} ${size} ${granule}`),
@@ -62,9 +64,12 @@ function makePair(name: PgtableFormatName, cfg: PgtableCfg): Pair {
   const fast = table(0);
   const slow = table(1);
   const hits = { map: 0, unmap: 0, walk: 0 };
-  const fp = (fast as unknown as { fast: FastPath | null }).fast;
-  expect(fp).not.toBeNull();
-  expect((slow as unknown as { fast: FastPath | null }).fast).toBeNull();
+  const inner = fast as unknown as { fast: FastPath | null; wasm: WasmPath | null };
+  expect(kind === 'js' ? inner.fast : inner.wasm).not.toBeNull();
+  expect(kind === 'js' ? inner.wasm : inner.fast).toBeNull();
+  const bare = slow as unknown as { fast: FastPath | null; wasm: WasmPath | null };
+  expect([bare.fast, bare.wasm]).toEqual([null, null]);
+  const fp = inner.fast;
   if (fp !== null) {
     const { map, unmap, iovaToPhys } = fp;
     fp.map = (...a) => {
@@ -81,6 +86,27 @@ function makePair(name: PgtableFormatName, cfg: PgtableCfg): Pair {
       const r = iovaToPhys(a);
       if (r) hits.walk++;
       return r;
+    };
+  }
+  const wp = inner.wasm;
+  if (wp !== null) {
+    const { map, unmap, walk } = wp;
+    inner.wasm = {
+      map: (...a) => {
+        const r = map(...a);
+        if (r >= 0) hits.map++;
+        return r;
+      },
+      unmap: (...a) => {
+        const r = unmap(...a);
+        if (r >= 0) hits.unmap++;
+        return r;
+      },
+      walk: (...a) => {
+        const r = walk(...a);
+        if (r >= 0) hits.walk++;
+        return r;
+      },
     };
   }
   return { fast, slow, hits, logs, failIn };
@@ -140,13 +166,16 @@ function opsFor(t: PageTable) {
   };
 }
 
-describe.each(cases)('fast path of %s %o', (name, cfg) => {
+/** Every case with each fast path: the generated JavaScript and the generated WebAssembly. */
+const kinds = cases.flatMap(([name, cfg]) => (['js', 'wasm'] as const).map((k) => [k, name, cfg] as const));
+
+describe.each(kinds)('%s fast path of %s %o', (kind, name, cfg) => {
   it('agrees with the data-driven engine on random operations, byte for byte', () => {
     const { sizes, op } = opsFor(createPageTable(name, cfg));
     const total = { map: 0, unmap: 0, walk: 0 };
     fc.assert(
       fc.property(fc.array(op, { minLength: 1, maxLength: 40 }), (ops) => {
-        const p = makePair(name, cfg);
+        const p = makePair(name, cfg, kind);
         const top = sizes[sizes.length - 1];
         // Leaf tables in place around each region's first entries, so that maps find their tables.
         const per = p.fast.layout.levels[p.fast.layout.levels.length - 1].entriesPerPage;
@@ -165,8 +194,7 @@ describe.each(cases)('fast path of %s %o', (name, cfg) => {
             const words = p.fast.memory.regions()[0].bytes.byteLength >> 2;
             const used = Math.min(words, (p.fast.memory.liveBytes >> 2) + 1024);
             const at = o.word % used;
-            for (const t of [p.fast, p.slow])
-              new Int32Array(t.memory.regions()[0].bytes.buffer)[at] = o.value;
+            for (const t of [p.fast, p.slow]) firstRegionWords(t.memory)[at] = o.value;
             continue;
           }
           const size = sizes[o.s];
@@ -202,7 +230,7 @@ describe.each(cases)('fast path of %s %o', (name, cfg) => {
   });
 
   it('handles the bench loop itself: consecutive 4K-granule maps, walks and unmaps', () => {
-    const p = makePair(name, cfg);
+    const p = makePair(name, cfg, kind);
     const g = p.fast.cfg.granule;
     const pa = p.fast.cfg.oas > 40 ? 0x80_0000_0000 : 0x8000_0000;
     const out = { mapped: 0 };
@@ -217,15 +245,89 @@ describe.each(cases)('fast path of %s %o', (name, cfg) => {
     expect(p.hits.unmap).toBe(600);
   });
 
+  it("a table descriptor pointing below the pool, or at a live block smaller than a table at the pool's end, is left to the engine", () => {
+    const p = makePair(name, cfg, kind);
+    const g = p.fast.cfg.granule;
+    // The last table descriptor on the walk of IOVA 0, by its word in each pool.
+    const at = [p.fast, p.slow].map((t) => {
+      expect(t.mapPages(0, 0, g, 2, RW).errno).toBe(0);
+      const steps = t.walkTrace(0).steps;
+      return (steps[steps.length - 2].pteAddress - t.memory.base) >> 2;
+    });
+    const point = (to: (t: PageTable) => number) =>
+      [p.fast, p.slow].forEach((t, i) => {
+        const words = firstRegionWords(t.memory);
+        // Keep the type bits, replace the address bits (4K aligned pointers only here).
+        words[at[i]] = (words[at[i]] & 0xfff) | (to(t) & ~0xfff);
+        words[at[i] + 1] = Math.floor(to(t) / 2 ** 32);
+      });
+    point((t) => t.memory.base - 0x10_0000);
+    for (const x of [0, g, g + 8]) expect(p.fast.iovaToPhys(x)).toBe(p.slow.iovaToPhys(x));
+    expect(p.fast.mapPages(2 * g, 0, g, 1, RW)).toEqual(p.slow.mapPages(2 * g, 0, g, 1, RW));
+    expect(p.fast.unmapPages(0, g, 1)).toBe(p.slow.unmapPages(0, g, 1));
+    // A page allocated at the very end of the pool, as a smaller table of another format sharing the
+    // memory would be: a granule's table read from there runs past the pool's end (for 16K and 64K).
+    const end = [p.fast, p.slow].map((t) => {
+      const last = t.memory.base + t.memory.poolBytes - 4096;
+      for (let a = t.memory.alloc(4096); a !== last; a = t.memory.alloc(4096)) expect(a).toBeLessThan(last);
+      return last;
+    });
+    expect(end[0]).toBe(end[1]);
+    point(() => end[0]);
+    const per = p.fast.layout.levels[p.fast.layout.levels.length - 1].entriesPerPage;
+    for (const x of [0, g, (per - 1) * g, (per - 1) * g + 8])
+      expect(p.fast.iovaToPhys(x)).toBe(p.slow.iovaToPhys(x));
+    expect(p.fast.mapPages((per - 1) * g, 0, g, 1, RW)).toEqual(p.slow.mapPages((per - 1) * g, 0, g, 1, RW));
+    expect(p.fast.unmapPages((per - 2) * g, g, 1)).toBe(p.slow.unmapPages((per - 2) * g, g, 1));
+    expect(p.logs[0]).toEqual(p.logs[1]);
+    expect(memoryOf(p.fast)).toEqual(memoryOf(p.slow));
+  });
+
+  it('arguments that are not integers in range go to the engine, with its answers', () => {
+    const p = makePair(name, cfg, kind);
+    const g = p.fast.cfg.granule;
+    for (const t of [p.fast, p.slow]) expect(t.mapPages(0, 0x1000_0000, g, 4, RW).errno).toBe(0);
+    const before = { ...p.hits };
+    for (const x of [NaN, Infinity, -Infinity, -0, -g, 0.5, g + 0.25, 2 ** 53, 2 ** 64])
+      expect(p.fast.iovaToPhys(x)).toBe(p.slow.iovaToPhys(x));
+    for (const [iova, pa, count, prot] of [
+      [NaN, 0, 1, RW],
+      [4 * g, NaN, 1, RW],
+      [4 * g, -g, 1, RW],
+      [4 * g, 0.5, 1, RW],
+      [4 * g, 0, 2 ** 32, RW],
+      [4 * g, 0, -1, RW],
+      [4 * g, 0, 1.5, RW],
+      [4 * g, 0, NaN, RW],
+      [4 * g, 0, 1, 0],
+      [-0, 0, 1, RW],
+    ])
+      expect(p.fast.mapPages(iova, pa, g, count, prot)).toEqual(p.slow.mapPages(iova, pa, g, count, prot));
+    for (const [iova, count] of [
+      [0, 0],
+      [0, -1],
+      [0, 1.5],
+      [0, NaN],
+      [g, 2 ** 32],
+      [NaN, 1],
+      [-0, 1],
+    ])
+      expect(p.fast.unmapPages(iova, g, count)).toBe(p.slow.unmapPages(iova, g, count));
+    expect(p.logs[0]).toEqual(p.logs[1]);
+    expect(memoryOf(p.fast)).toEqual(memoryOf(p.slow));
+    // -0 is an integer in range: the fast path took it (one walk, the map and the unmap of IOVA 0).
+    expect(p.hits.walk - before.walk).toBe(1);
+  });
+
   it('a table descriptor pointing where no table starts is refused the same way by both', () => {
-    const p = makePair(name, cfg);
+    const p = makePair(name, cfg, kind);
     const g = p.fast.cfg.granule;
     for (const t of [p.fast, p.slow]) {
       expect(t.mapPages(0, 0, g, 2, RW).errno).toBe(0);
       // The last table descriptor on the walk now points 1 MiB further on: pool memory where no table starts.
       const steps = t.walkTrace(0).steps;
       const step = steps[steps.length - 2];
-      const words = new Int32Array(t.memory.regions()[0].bytes.buffer);
+      const words = firstRegionWords(t.memory);
       const at = (step.pteAddress - t.memory.base) >> 2;
       words[at] += 1 << 20;
     }
