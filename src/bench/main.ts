@@ -10,6 +10,7 @@
  * one, from the C program of bench/native (native.ts), and the JS/native ratio.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import type { PageTable, PgtableFormatName } from '../pgtable/index.js';
 import { IOMMU_READ, IOMMU_WRITE, createPageTable, pgtableFormatNames } from '../pgtable/index.js';
 import { runIommufdBench } from './iommufd.js';
@@ -74,6 +75,45 @@ const probeOffset = (t: PageTable) => (t.layout.rules === 'iommufd-mock' ? 0 : 8
 /** The smallest size above the granule that is a whole level's (a block, section or superpage), if any. */
 const blockSize = (t: PageTable) =>
   t.layout.pgsizes.find((s) => s > t.cfg.granule && t.layout.levels.some((l) => 2 ** l.shift === s));
+
+/**
+ * The three fast-path operations of NATIVE_FORMAT on each path a table can
+ * take (the engine alone, the generated JavaScript, the generated
+ * WebAssembly), with their ratios to native C: what each layer costs.
+ */
+function fastPathOps(native?: NativeResult['ops']): void {
+  const n = 100_000;
+  const r = randomIndices(n, n);
+  for (const [label, fastPath] of [
+    ['engine only', false],
+    ['generated JavaScript', 'js'],
+    ['generated WebAssembly (default)', 'wasm'],
+  ] as const) {
+    const t = createPageTable(NATIVE_FORMAT, { fastPath });
+    const out = { mapped: 0 };
+    const [mapNs, unmapNs] = time(
+      n,
+      () => {
+        for (let i = 0; i < n; i++)
+          if (t.mapPagesTo(out, i * 4096, PA + i * 4096, 4096, 1, RW) !== 0) fail('map');
+      },
+      () => {
+        for (let i = 0; i < n; i++) if (t.unmapPages(i * 4096, 4096, 1) !== 4096) fail('unmap');
+      },
+    );
+    for (let i = 0; i < n; i++)
+      if (t.mapPagesTo(out, i * 4096, PA + i * 4096, 4096, 1, RW) !== 0) fail('map');
+    const [walkNs] = time(n, () => {
+      for (let i = 0; i < n; i++)
+        if (t.iovaToPhys(r[i] * 4096 + 8) !== PA + r[i] * 4096 + 8) fail('iova_to_phys');
+    });
+    t.free();
+    console.log(`  ${label}`);
+    row('  map 4K', mapNs, '/op', native?.map);
+    row('  unmap 4K', unmapNs, '/op', native?.unmap);
+    row('  iova_to_phys (random 4K page)', walkNs, '/op', native?.iova_to_phys);
+  }
+}
 
 /** native: the C baseline's figures for this format, if any. */
 function formatOps(t: PageTable, native?: NativeResult['ops']): void {
@@ -243,7 +283,60 @@ function printNativeRatios(label: string, js: number[][], native: NativeResult['
   });
 }
 
+const SECTIONS = ['pgtable', 'iova', 'iommufd'] as const;
+
+const USAGE = `usage: npm run bench [-- [--only SECTION]... [--format NAME]...]
+  --only SECTION   run only these sections: ${SECTIONS.join(', ')} (default: all)
+  --format NAME    page-table formats to measure (default: every registered one)`;
+
+/** The command line: sections and formats to run; exits with the usage on anything else. */
+function options(): { sections: Set<string>; formats: PgtableFormatName[] } {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        only: { type: 'string', multiple: true },
+        format: { type: 'string', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+  if (values.help) {
+    console.log(USAGE);
+    process.exit(0);
+  }
+  const only = values.only ?? [...SECTIONS];
+  const formats = values.format ?? [...pgtableFormatNames];
+  const bad = [
+    ...only.filter((o) => !(SECTIONS as readonly string[]).includes(o)).map((o) => `section '${o}'`),
+    ...formats
+      .filter((f) => !(pgtableFormatNames as readonly string[]).includes(f))
+      .map((f) => `format '${f}'`),
+  ];
+  if (bad.length > 0) {
+    console.error(`unknown ${bad.join(', ')}\n${USAGE}`);
+    process.exit(2);
+  }
+  return { sections: new Set(only), formats: formats as PgtableFormatName[] };
+}
+
 async function main(): Promise<void> {
+  const { sections, formats } = options();
+  if (sections.has('pgtable')) await pgtableSections(formats);
+  if (sections.has('iova')) {
+    console.log('');
+    runIovaBench((line) => console.log(line));
+  }
+  if (sections.has('iommufd')) {
+    console.log('');
+    runIommufdBench((line) => console.log(line));
+  }
+}
+
+async function pgtableSections(formats: readonly PgtableFormatName[]): Promise<void> {
   console.log(
     `iommu-lab page-table benchmarks (node ${process.version}; median of ${ROUNDS} rounds; PA ${'0x' + PA.toString(16)})`,
   );
@@ -273,7 +366,10 @@ async function main(): Promise<void> {
   row('set', setNs, '/op');
   row('delete', delNs, '/op');
 
-  for (const name of pgtableFormatNames) {
+  console.log(`\n${NATIVE_FORMAT}: each fast path`);
+  fastPathOps(native.ok ? native.result.ops : undefined);
+
+  for (const name of formats) {
     console.log(`\n${name}`);
     const t = createPageTable(name);
     formatOps(t, nativeOf(name)?.ops);
@@ -282,7 +378,7 @@ async function main(): Promise<void> {
 
   // The hot path allocates nothing: a million map, translate and unmap calls per format, and count the GCs.
   console.log('\nGCs during 1M map + iova_to_phys + unmap calls (warmed up)');
-  for (const name of pgtableFormatNames) {
+  for (const name of formats) {
     const t = createPageTable(name);
     const g = t.cfg.granule;
     const pa = paFor(t);
@@ -306,7 +402,7 @@ async function main(): Promise<void> {
 
   console.log('\nScaling with live mappings: ns/op and ratio to 1k');
   printScaling('Map', SCALES.map(mapScaling));
-  for (const name of pgtableFormatNames) {
+  for (const name of formats) {
     const results = SCALES.map((live) => scaling(name, live));
     printScaling(name, results);
     const nat = nativeOf(name);
@@ -315,12 +411,6 @@ async function main(): Promise<void> {
       printNativeRatios('JS/native', results, nat.scaling);
     }
   }
-
-  console.log('');
-  runIovaBench((line) => console.log(line));
-
-  console.log('');
-  runIommufdBench((line) => console.log(line));
 }
 
 main().catch((e: unknown) => {

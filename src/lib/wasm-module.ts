@@ -81,6 +81,7 @@ const MEMORY = {
   'i32.load8_u': [0x2d, 0],
   'i32.store': [0x36, 2],
   'i64.store': [0x37, 3],
+  'f64.store': [0x39, 3],
 } as const;
 export type MemoryOp = keyof typeof MEMORY;
 

@@ -119,6 +119,8 @@ export class IoPgtable {
   private readonly fast: FastPath | null;
   /** The same in WebAssembly (wasm-path.ts), called straight from the public methods; null once freed. */
   private wasm: WasmPath | null;
+  /** Where its walk leaves the address it found (the memory's walkResult). */
+  private readonly walkResult: Float64Array;
   protected freed = false;
   /** @internal */
   readonly tlb: IommuFlushOps | null;
@@ -159,6 +161,7 @@ export class IoPgtable {
     const kind = this.rules !== null ? false : (opts.fastPath ?? 'wasm');
     this.fast = kind === 'js' ? createFastPath(f, memory, this.pgdOff, this.tlb) : null;
     this.wasm = kind === 'wasm' || kind === true ? createWasmPath(f, memory) : null;
+    this.walkResult = memory.walkResult;
   }
 
   /** @internal Records a WARN the kernel would print. */
@@ -662,8 +665,9 @@ export class IoPgtable {
   iovaToPhys(iova: Addr): number {
     const w = this.wasm;
     if (w !== null && typeof iova === 'number') {
-      const phys = w.walk(this.pgdOff, iova);
-      if (phys >= 0) return phys;
+      const found = w.walk(this.pgdOff, iova);
+      if (found > 0) return this.walkResult[0];
+      if (found === 0) return 0;
     }
     this.arg[0] = typeof iova === 'number' ? iova : Number(BigInt.asUintN(this.f.layout.ias, iova));
     // Kept this small so that V8 inlines it into the caller: a non-inlined call would box the

@@ -52,6 +52,8 @@ const MAX_ORDER = CHUNK_SHIFT - VIEW_SHIFT;
 const MAX_BYTES = 2 ** 31;
 /** Bytes of the orders map at the start of the memory: one per slot of the largest pool. */
 export const ORDERS_BYTES = MAX_BYTES >>> VIEW_SHIFT;
+/** Where the WebAssembly walk leaves the address it found (an f64), the first 8 bytes of the constants. */
+export const WALK_RESULT = ORDERS_BYTES;
 /** Where the fast paths' constants start in the memory, and their room. */
 export const CONST_START = ORDERS_BYTES;
 const CONST_BYTES = 64 * 1024;
@@ -102,7 +104,9 @@ export class TableMemory {
   private nextSlot = 0;
   /** constants() already placed, by key, and the next free byte of their area. */
   private readonly constAt = new Map<string, number>();
-  private constNext = CONST_START;
+  private constNext = CONST_START + 8;
+  /** @internal The WebAssembly walk's result slot (WALK_RESULT). */
+  readonly walkResult: Float64Array;
 
   constructor(opts: TableMemoryOptions = {}) {
     const base = opts.base ?? 0x4000_0000;
@@ -121,6 +125,7 @@ export class TableMemory {
     this.baseLoFlip = this.baseLo ^ -0x80000000;
     this.wasmMemory = newSharedMemory(POOL_START / WASM_PAGE, MEMORY_MAX_PAGES);
     this.orders = new Int8Array(this.wasmMemory.buffer, 0, ORDERS_BYTES);
+    this.walkResult = new Float64Array(this.wasmMemory.buffer, WALK_RESULT, 1);
   }
 
   /**

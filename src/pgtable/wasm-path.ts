@@ -18,7 +18,7 @@
  * Exports (WasmPath below), all taking the root's pool offset first and
  * addresses as f64 (they check that each is an integer in range, so that the
  * engine calls them with its public arguments as they come):
- *   walk(pgd, iova) -> phys (0: nothing maps it)
+ *   walk(pgd, iova) -> 1 (the output address in TableMemory.walkResult), 0 (none)
  *   map(pgd, iova, paddr, pgsize, pgcount, prot) -> leaves written
  *   unmap(pgd, iova, pgsize, pgcount) -> leaves cleared
  * each returning -1 when the engine must do the call; nothing was written
@@ -34,7 +34,7 @@ import type { CompiledFormat } from './compiled.js';
 import { KIND_LEAF, KIND_TABLE } from './compiled.js';
 import { fastPathEligible, leafDepths } from './fast-path.js';
 import type { TableMemory } from './memory.js';
-import { MEMORY_MAX_PAGES, POOL_START, VIEW_SHIFT } from './memory.js';
+import { MEMORY_MAX_PAGES, POOL_START, VIEW_SHIFT, WALK_RESULT } from './memory.js';
 import { IOMMU_PROT_BITS, IOMMU_READ, IOMMU_WRITE } from './prot.js';
 
 const SLOT = 1 << VIEW_SHIFT;
@@ -226,35 +226,34 @@ function buildModule(f: CompiledFormat, base: number, depths: readonly number[],
     shared: true,
   });
 
-  // walk(pgd i32, iova f64) -> f64
+  // walk(pgd i32, iova f64) -> i32: 1 with the output address at WALK_RESULT, 0 for none, -1.
   {
-    const fn = mod.func('walk', ['i32', 'f64'], ['f64']);
+    const fn = mod.func('walk', ['i32', 'f64'], ['i32']);
     const w = newWalk(fn);
+    const engine = () => fn.i32(-1).op('return');
+    const zero = () => fn.i32(0).op('return');
     notIndex(fn, 1, 2 ** 53, w.iova);
-    fn.if();
-    fn.f64(-1).op('return');
-    fn.end();
+    onTrue(fn, engine);
     atRoot(w);
-    const zero = () => fn.f64(0).op('return');
     for (let d = 0; d < f.nLevels; d++) {
       loadEntry(f, w, d);
       if (!kindImpliesPresent(f, d, [KIND_LEAF, KIND_TABLE])) {
         isEmpty(f, w);
-        fn.if();
-        zero();
-        fn.end();
+        onTrue(fn, zero);
       }
       const leaves = kindValues(f, d, KIND_LEAF);
       if (leaves.length > 0) {
         tvIn(w, leaves);
         fn.if();
+        fn.i32(0);
         oaOf(f, fn, w.pte);
         fn.get(w.iova)
           .i64(w64(f.offLo[d], f.offHi[d]))
           .op('i64.and')
           .op('i64.or')
           .op('f64.convert_i64_s')
-          .op('return');
+          .mem('f64.store', WALK_RESULT);
+        fn.i32(1).op('return');
         fn.end();
       }
       if (d === f.last) {
@@ -262,12 +261,11 @@ function buildModule(f: CompiledFormat, base: number, depths: readonly number[],
         break;
       }
       tvIn(w, kindValues(f, d, KIND_TABLE));
-      fn.op('i32.eqz').if();
-      zero();
-      fn.end();
-      descend(f, base, w, d + 1, () => fn.f64(-1).op('return'));
+      fn.op('i32.eqz');
+      onTrue(fn, zero);
+      descend(f, base, w, d + 1, engine);
     }
-    fn.f64(0);
+    fn.i32(0);
   }
 
   // map(pgd i32, iova f64, paddr f64, pgsize f64, pgcount f64, prot i32) -> i32
@@ -453,7 +451,12 @@ function moduleFor(bytes: Uint8Array): object {
  * call, having written nothing.
  */
 export interface WasmPath {
-  /** arm_lpae_iova_to_phys(): the output address, 0 when nothing maps the IOVA. */
+  /**
+   * arm_lpae_iova_to_phys(): 1 with the output address in the memory's
+   * walkResult, 0 when nothing maps the IOVA. (A number returned by a
+   * WebAssembly call that V8 did not inline is boxed on the heap; an i32
+   * status and a Float64Array slot never are.)
+   */
   walk(pgd: number, iova: number): number;
   /** arm_lpae_map_pages() into existing tables: the leaves written. */
   map(pgd: number, iova: number, paddr: number, pgsize: number, pgcount: number, prot: number): number;
