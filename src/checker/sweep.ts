@@ -79,35 +79,145 @@ function check(nth: number, r: ScenarioResult, baseline: ScenarioResult, out: Sw
   });
 }
 
+/** Runs one fail point of a sweep (nth >= 1) and checks it; null when the run no longer reaches nth. */
+function scenarioPoint(
+  sc: Scenario,
+  opts: SweepOptions,
+  baseline: ScenarioResult,
+  nth: number,
+): SweepFinding[] | null {
+  let r: ScenarioResult;
+  try {
+    r = runOnce(sc, opts, nth);
+  } catch (e) {
+    return [exceptionFinding(nth, e)];
+  }
+  if (!r.failNth?.injected) return null;
+  const findings: SweepFinding[] = [];
+  check(nth, r, baseline, findings);
+  return findings;
+}
+
+const runOnce = (sc: Scenario, opts: SweepOptions, failNth?: number) =>
+  runScenario(sc, {
+    profile: opts.profile,
+    failNth,
+    checkInvariants: true,
+    resolvePlatform: opts.resolvePlatform,
+  });
+
+function exceptionFinding(nth: number, e: unknown): SweepFinding {
+  return {
+    nth,
+    at: '?',
+    kind: 'exception',
+    message: e instanceof Error ? (e.stack ?? e.message) : String(e),
+  };
+}
+
 export function sweepScenario(sc: Scenario, opts: SweepOptions): SweepResult {
-  const run = (failNth?: number) =>
-    runScenario(sc, {
-      profile: opts.profile,
-      failNth,
-      checkInvariants: true,
-      resolvePlatform: opts.resolvePlatform,
-    });
-  const baseline = run();
+  const baseline = runOnce(sc, opts);
   const findings: SweepFinding[] = [];
   check(0, baseline, baseline, findings);
   let runs = 1;
   const last = Math.min(baseline.allocations, opts.limit ?? Infinity);
   for (let nth = 1; nth <= last; nth++) {
     runs++;
-    let r: ScenarioResult;
-    try {
-      r = run(nth);
-    } catch (e) {
-      findings.push({
-        nth,
-        at: '?',
-        kind: 'exception',
-        message: e instanceof Error ? (e.stack ?? e.message) : String(e),
-      });
-      continue;
-    }
-    if (!r.failNth?.injected) break; // this run no longer reaches N: done
-    check(nth, r, baseline, findings);
+    const f = scenarioPoint(sc, opts, baseline, nth);
+    if (f === null) break; // this run no longer reaches N: done
+    findings.push(...f);
   }
   return { scenario: sc.name, profile: opts.profile, runs, failPoints: baseline.allocations, findings };
+}
+
+/** What a sweep runs: a built-in scenario (or scenario file), or a platform boot (built-in or file). */
+export interface SweepJob {
+  readonly kind: 'scenario' | 'boot';
+  readonly name: string;
+  readonly profile: ProfileName;
+}
+
+/**
+ * A job ready to run fail points: its fault-free run's allocations and
+ * findings, and point(nth) for the rest (null once a run no longer reaches
+ * nth). Jobs are plain data, so that worker threads can each start their
+ * own from the same description (sweep-pool.ts).
+ */
+export interface JobRunner {
+  readonly allocations: number;
+  readonly baselineFindings: SweepFinding[];
+  point(nth: number): SweepFinding[] | null;
+}
+
+export interface JobLoaders {
+  readonly loadScenario: (name: string) => Scenario;
+  readonly resolvePlatform: (name: string) => PlatformDesc;
+  /** boot() of a platform by name or file, with a fail point. */
+  readonly boot: (name: string, profile: ProfileName, failNth?: number) => BootLike;
+}
+
+/** What a sweep reads from a boot (api.ts BootResult). */
+export interface BootLike {
+  readonly allocations: number;
+  readonly failNth: { readonly injected: { type: string; site: string; owner: string } | null } | null;
+  readonly leaks: readonly { knownBug?: unknown; type: string; owner: string; origin: string }[];
+  readonly invariantViolations: readonly { knownBug?: unknown; invariant: string; message: string }[];
+}
+
+/** A boot's leaks and broken invariants, as findings. */
+function bootFindings(nth: number, r: BootLike): SweepFinding[] {
+  const inj = r.failNth?.injected;
+  const at = inj ? `${inj.type} in ${inj.site} (${inj.owner})` : 'nothing';
+  return [
+    ...r.leaks
+      .filter((l) => !l.knownBug)
+      .map((l): SweepFinding => ({
+        nth,
+        at,
+        kind: 'leak',
+        message: `${l.type} of ${l.owner} from ${l.origin}`,
+      })),
+    ...r.invariantViolations
+      .filter((v) => !v.knownBug)
+      .map((v): SweepFinding => ({ nth, at, kind: 'invariant', message: `${v.invariant}: ${v.message}` })),
+  ];
+}
+
+export function startJob(job: SweepJob, load: JobLoaders): JobRunner {
+  if (job.kind === 'scenario') {
+    const sc = load.loadScenario(job.name);
+    const opts = { profile: job.profile, resolvePlatform: load.resolvePlatform };
+    const baseline = runOnce(sc, opts);
+    const baselineFindings: SweepFinding[] = [];
+    check(0, baseline, baseline, baselineFindings);
+    return {
+      allocations: baseline.allocations,
+      baselineFindings,
+      point: (nth) => scenarioPoint(sc, opts, baseline, nth),
+    };
+  }
+  const baseline = load.boot(job.name, job.profile);
+  return {
+    allocations: baseline.allocations,
+    baselineFindings: bootFindings(0, baseline),
+    point(nth) {
+      let r: BootLike;
+      try {
+        r = load.boot(job.name, job.profile, nth);
+      } catch (e) {
+        return [exceptionFinding(nth, e)];
+      }
+      return r.failNth?.injected ? bootFindings(nth, r) : null;
+    },
+  };
+}
+
+/** What one job's sweep found. */
+export interface JobResult {
+  readonly job: SweepJob;
+  /** Allocations in the fault-free run: the fail points. */
+  readonly failPoints: number;
+  /** Runs made, the fault-free one included. */
+  readonly runs: number;
+  readonly findings: SweepFinding[];
 }

@@ -30,6 +30,10 @@ import { hasTopologyEdits } from '../platform/what-if.js';
 import { renderReport } from '../report/report.js';
 import { colourEnabled, colourize } from './colour.js';
 import { progress, type Progress } from './progress.js';
+import { availableParallelism } from 'node:os';
+import { sweepJobs } from '../sweep/jobs.js';
+import { runSweep } from '../sweep/pool.js';
+import { formatSweep, summarize } from '../sweep/format.js';
 import type { ScenarioResult } from '../scenario/run.js';
 import type { BindPolicy } from '../platform/stock-drivers.js';
 import type { InputsOptions } from '../platform/firmware.js';
@@ -47,18 +51,19 @@ function profileOption(): Option {
     .default(DEFAULT_PROFILE);
 }
 
+/** An option value parser for a whole number from 1. */
+function wholeNumber(flag: string): (v: string) => number {
+  return (v) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1)
+      throw new CommanderError(2, 'iommu-lab.wholeNumber', `${flag} takes a whole number from 1, not "${v}"`);
+    return n;
+  };
+}
+
 function failNthOption(): Option {
   return new Option('--fail-nth <n>', "fail the Nth allocation (like the kernel's fail-nth)").argParser(
-    (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 1)
-        throw new CommanderError(
-          2,
-          'iommu-lab.failNth',
-          `--fail-nth takes a whole number from 1, not "${v}"`,
-        );
-      return n;
-    },
+    wholeNumber('--fail-nth'),
   );
 }
 
@@ -363,6 +368,61 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
           results.map((r) => formatScenario(r, !!o.verbose)).join('\n\n'),
         );
         if (results.some(scenarioFindings)) process.exitCode = 1;
+      },
+    );
+
+  program
+    .command('sweep')
+    .description(
+      'rerun scenarios and platform boots failing their 1st, 2nd, … Nth allocation, on every core, and report leaks, broken invariants, exceptions and errnos the kernel cannot return there',
+    )
+    .argument(
+      '[names...]',
+      `built-in scenarios (${builtinScenarioNames().join(', ')}) and platforms (${builtinPlatformNames().join(', ')}), or their JSON files; default: every built-in one`,
+    )
+    .addOption(
+      new Option(
+        '-p, --profile <version>',
+        'kernel profile, or "all" (a scenario: the profiles it is meant for)',
+      )
+        .choices([...profileNames, 'all'])
+        .default(DEFAULT_PROFILE),
+    )
+    .addOption(
+      new Option('--only <kind>', 'only the scenarios, or only the platform boots').choices([
+        'scenarios',
+        'boots',
+      ]),
+    )
+    .option('-j, --jobs <n>', 'worker threads (default: one per core)', wholeNumber('--jobs'))
+    .option('--limit <n>', 'at most this many fail points per job', wholeNumber('--limit'))
+    .option('--json', 'print every job and the totals as JSON')
+    .addHelpText(
+      'after',
+      `\nExit codes: 0 no findings; 1 findings; 2 bad input or usage.\n\nExamples:\n  iommu-lab sweep                                  # every built-in scenario and platform, ${DEFAULT_PROFILE}\n  iommu-lab sweep seed-mock-ops --profile all\n  iommu-lab sweep --only boots --limit 50 -j 2\n  iommu-lab sweep my-scenario.json --json`,
+    )
+    .action(
+      async (
+        names: string[],
+        o: { profile: ProfileName | 'all'; only?: string; jobs?: number; limit?: number; json?: boolean },
+      ) => {
+        const jobs = sweepJobs(names, o.profile, o.only);
+        const workers = o.jobs ?? availableParallelism();
+        const start = performance.now();
+        let bar: Progress | null = null;
+        const results = await runSweep(jobs, {
+          workers,
+          limit: o.limit,
+          onProgress: (phase, done, total, job) => {
+            if (phase === 'baseline') return;
+            bar ??= progress(total, 'sweep');
+            bar.tick(`${job.kind} ${job.name} ${job.profile}`);
+            if (done === total) bar.done();
+          },
+        });
+        const summary = summarize(results, (performance.now() - start) / 1000, workers);
+        print(!!o.json, { jobs: results, summary }, () => formatSweep(results, summary));
+        if (summary.findings > 0) process.exitCode = 1;
       },
     );
 

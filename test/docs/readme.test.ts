@@ -64,6 +64,8 @@ function firstLine(cmd: string): RegExp {
       return /^\S+ under v6\.\d+$/;
     case 'profiles':
       return /^v6\.4 /;
+    case 'sweep':
+      return /^ {2}(scenario|boot) \S+ +v6\.\d+ +\d+ fail points/;
     default:
       throw new Error(`no first line known for "${sub}"`);
   }
@@ -83,6 +85,7 @@ describe("the README's commands", () => {
       'report',
       'scenario',
       'snapshot',
+      'sweep',
     ]);
   });
 
