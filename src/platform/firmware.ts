@@ -35,7 +35,7 @@ export interface PlatformFirmware {
   readonly fdt?: Fdt;
 }
 
-type MutableFirmware = { -readonly [K in keyof PlatformFirmware]: PlatformFirmware[K] };
+export type MutableFirmware = { -readonly [K in keyof PlatformFirmware]: PlatformFirmware[K] };
 
 export type InputKind = 'acpi' | 'dtb' | 'lspci' | 'sysfs' | 'platform';
 

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/**
+ * `npm run fuzz`: every parser (fuzzTargets()) fed mutants of real inputs,
+ * a million per target by default, split over worker threads with a
+ * different seed each; prints per target the inputs, what became of them,
+ * the findings and the slowest input, and writes each finding's input and
+ * message into the findings folder (to become a regression fixture under
+ * test/fuzz/regressions/TARGET/). Exit 1 when anything was found.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import type { FuzzStats } from './fuzz.js';
+import { defaultSeedDir, fuzzTargets } from './targets.js';
+
+const USAGE = `usage: npm run fuzz [-- [--target NAME]... [--inputs N] [--seed N] [-j N] [--seeds DIR] [--out DIR]]
+  --target NAME   fuzz only these (${fuzzTargets()
+    .map((t) => t.name)
+    .join(', ')})
+  --inputs N      inputs per target (default 1000000)
+  --seed N        first random seed (default 1; worker w uses seed + w)
+  -j N            worker threads per target (default: one per core)
+  --seeds DIR     fixtures folder with acpi/ and dtb/ (default ../shared/fixtures beside the package)
+  --out DIR       where findings are written (default fuzz-findings)`;
+
+function options() {
+  try {
+    const { values } = parseArgs({
+      options: {
+        target: { type: 'string', multiple: true },
+        inputs: { type: 'string', default: '1000000' },
+        seed: { type: 'string', default: '1' },
+        j: { type: 'string' },
+        seeds: { type: 'string', default: defaultSeedDir() },
+        out: { type: 'string', default: 'fuzz-findings' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (values.help) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    const num = (v: string, what: string, min: number) => {
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < min)
+        throw new Error(`${what} takes a whole number from ${min}, not "${v}"`);
+      return n;
+    };
+    const names = fuzzTargets(values.seeds).map((t) => t.name);
+    const targets = values.target ?? names;
+    const bad = targets.filter((t) => !names.includes(t));
+    if (bad.length > 0) throw new Error(`unknown target ${bad.map((b) => `'${b}'`).join(', ')}`);
+    return {
+      targets,
+      inputs: num(values.inputs, '--inputs', 1),
+      seed: num(values.seed, '--seed', 0),
+      workers: values.j === undefined ? availableParallelism() : num(values.j, '-j', 1),
+      seedDir: values.seeds,
+      out: values.out,
+    };
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+/** One target on `workers` threads: their stats merged. */
+async function fuzzOnWorkers(target: string, inputs: number, seed: number, workers: number, seedDir: string) {
+  const share = (w: number) => Math.floor(inputs / workers) + (w < inputs % workers ? 1 : 0);
+  const done = new Array<number>(workers).fill(0);
+  const parts = await Promise.all(
+    Array.from(
+      { length: workers },
+      (_, w) =>
+        new Promise<FuzzStats>((resolve, reject) => {
+          const worker = new Worker(new URL('./worker.js', import.meta.url), {
+            workerData: { target, inputs: share(w), seed: seed + w, seedDir },
+          });
+          worker.on('message', (m: FuzzStats | { progress: number }) => {
+            if ('progress' in m) {
+              done[w] = m.progress;
+              if (process.stderr.isTTY)
+                process.stderr.write(`\r${target}: ${done.reduce((a, b) => a + b, 0)}/${inputs}`);
+            } else resolve(m);
+          });
+          worker.on('error', reject);
+        }),
+    ),
+  );
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  return {
+    target,
+    seeds: parts[0].seeds,
+    inputs,
+    outcomes: {
+      rejected: parts.reduce((a, p) => a + p.outcomes.rejected, 0),
+      parsed: parts.reduce((a, p) => a + p.outcomes.parsed, 0),
+      booted: parts.reduce((a, p) => a + p.outcomes.booted, 0),
+    },
+    findings: parts.flatMap((p) => p.findings),
+    slowestMs: Math.max(...parts.map((p) => p.slowestMs)),
+    seconds: Math.max(...parts.map((p) => p.seconds)),
+  };
+}
+
+async function main(): Promise<void> {
+  const o = options();
+  console.log(
+    `iommu-lab fuzz (node ${process.version}; ${o.inputs} inputs per target, seeds ${o.seed}..${o.seed + o.workers - 1}, ${o.workers} workers)`,
+  );
+  console.log('target    seeds     inputs   rejected     parsed   booted  findings  slowest   inputs/s');
+  let found = 0;
+  for (const name of o.targets) {
+    const s = await fuzzOnWorkers(name, o.inputs, o.seed, o.workers, o.seedDir);
+    console.log(
+      `${name.padEnd(9)}${String(s.seeds).padStart(6)}${String(s.inputs).padStart(11)}${String(s.outcomes.rejected).padStart(11)}${String(s.outcomes.parsed).padStart(11)}${String(s.outcomes.booted).padStart(9)}${String(s.findings.length).padStart(10)}${`${s.slowestMs.toFixed(0)} ms`.padStart(9)}${String(Math.round(s.inputs / s.seconds)).padStart(11)}`,
+    );
+    for (const f of s.findings) {
+      found++;
+      mkdirSync(o.out, { recursive: true });
+      const base = join(o.out, `${f.target}-${f.index}`);
+      writeFileSync(`${base}.bin`, f.input);
+      writeFileSync(
+        `${base}.txt`,
+        `${f.kind} (${f.ms.toFixed(1)} ms), mutated from ${f.seed}\n${f.message}\n`,
+      );
+      console.log(`  ${f.kind}: ${f.message.split('\n')[0]}  (input: ${base}.bin)`);
+    }
+  }
+  if (found > 0) process.exitCode = 1;
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exit(1);
+});
