@@ -410,7 +410,7 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
         const workers = o.jobs ?? availableParallelism();
         const start = performance.now();
         let bar: Progress | null = null;
-        const results = await runSweep(jobs, {
+        const { results, workers: used } = await runSweep(jobs, {
           workers,
           limit: o.limit,
           onProgress: (phase, done, total, job) => {
@@ -420,7 +420,7 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
             if (done === total) bar.done();
           },
         });
-        const summary = summarize(results, (performance.now() - start) / 1000, workers);
+        const summary = summarize(results, (performance.now() - start) / 1000, used);
         print(!!o.json, { jobs: results, summary }, () => formatSweep(results, summary));
         if (summary.findings > 0) process.exitCode = 1;
       },

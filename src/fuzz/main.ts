@@ -99,6 +99,7 @@ async function fuzzOnWorkers(target: string, inputs: number, seed: number, worke
       parsed: parts.reduce((a, p) => a + p.outcomes.parsed, 0),
       booted: parts.reduce((a, p) => a + p.outcomes.booted, 0),
     },
+    found: parts.reduce((a, p) => a + p.found, 0),
     findings: parts.flatMap((p) => p.findings),
     slowestMs: Math.max(...parts.map((p) => p.slowestMs)),
     seconds: Math.max(...parts.map((p) => p.seconds)),
@@ -115,16 +116,16 @@ async function main(): Promise<void> {
   for (const name of o.targets) {
     const s = await fuzzOnWorkers(name, o.inputs, o.seed, o.workers, o.seedDir);
     console.log(
-      `${name.padEnd(9)}${String(s.seeds).padStart(6)}${String(s.inputs).padStart(11)}${String(s.outcomes.rejected).padStart(11)}${String(s.outcomes.parsed).padStart(11)}${String(s.outcomes.booted).padStart(9)}${String(s.findings.length).padStart(10)}${`${s.slowestMs.toFixed(0)} ms`.padStart(9)}${String(Math.round(s.inputs / s.seconds)).padStart(11)}`,
+      `${name.padEnd(9)}${String(s.seeds).padStart(6)}${String(s.inputs).padStart(11)}${String(s.outcomes.rejected).padStart(11)}${String(s.outcomes.parsed).padStart(11)}${String(s.outcomes.booted).padStart(9)}${String(s.found).padStart(10)}${`${s.slowestMs.toFixed(0)} ms`.padStart(9)}${String(Math.round(s.inputs / s.seconds)).padStart(11)}`,
     );
+    found += s.found;
     for (const f of s.findings) {
-      found++;
       mkdirSync(o.out, { recursive: true });
-      const base = join(o.out, `${f.target}-${f.index}`);
+      const base = join(o.out, `${f.target}-s${f.rngSeed}-${f.index}`);
       writeFileSync(`${base}.bin`, f.input);
       writeFileSync(
         `${base}.txt`,
-        `${f.kind} (${f.ms.toFixed(1)} ms), mutated from ${f.seed}\n${f.message}\n`,
+        `${f.kind} (${f.ms.toFixed(1)} ms), input ${f.index} of seed ${f.rngSeed}, mutated from ${f.seed}\n${f.message}\n`,
       );
       console.log(`  ${f.kind}: ${f.message.split('\n')[0]}  (input: ${base}.bin)`);
     }

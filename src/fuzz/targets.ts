@@ -53,10 +53,40 @@ export function defaultSeedDir(): string {
   return join(packageRoot, '..', 'shared', 'fixtures');
 }
 
-/** Boots a platform made of what a parser read; a leak or exception propagates. */
+/**
+ * What a boot or scenario run reported that the model must never do,
+ * whatever its input: a leak or a broken invariant that is not a known
+ * kernel bug. Thrown so that the fuzz loop records it as a finding.
+ */
+export class ModelFinding extends Error {
+  override readonly name = 'ModelFinding';
+}
+
+/** Throws ModelFinding for a run's leaks and broken invariants that are not known kernel bugs. */
+function expectClean(r: {
+  readonly leaks: readonly {
+    readonly knownBug?: unknown;
+    readonly type: string;
+    readonly owner: string;
+    readonly origin: string;
+  }[];
+  readonly invariantViolations: readonly {
+    readonly knownBug?: unknown;
+    readonly invariant: string;
+    readonly message: string;
+  }[];
+}): void {
+  const bad = [
+    ...r.leaks.filter((l) => !l.knownBug).map((l) => `leak: ${l.type} of ${l.owner} from ${l.origin}`),
+    ...r.invariantViolations.filter((v) => !v.knownBug).map((v) => `invariant ${v.invariant}: ${v.message}`),
+  ];
+  if (bad.length > 0) throw new ModelFinding(bad.join('; '));
+}
+
+/** Boots a platform made of what a parser read, and checks what the boot and its teardown left. */
 function bootParts(fw: MutableFirmware, pci: unknown[] | undefined): void {
   const { desc, firmware } = platformFromParts(fw, pci, FILE, 'fuzz', 'fuzz');
-  boot(desc, { firmware });
+  expectClean(boot(desc, { firmware }));
 }
 
 function acpiTarget(signature: string, seedDir: string): FuzzTarget {
@@ -157,17 +187,24 @@ export function fuzzTargets(seedDir = defaultSeedDir()): FuzzTarget[] {
       (v) => parsePlatform(v, FILE),
       // File references (lspci, acpi) resolve against the package, as the built-in ones do.
       (desc) =>
-        boot(desc as ReturnType<typeof parsePlatform>, { file: join(packageRoot, 'platforms', 'fuzz.json') }),
+        expectClean(
+          boot(desc as ReturnType<typeof parsePlatform>, {
+            file: join(packageRoot, 'platforms', 'fuzz.json'),
+          }),
+        ),
     ),
     jsonTarget(
       'scenario',
       scenarioFiles,
       (v) => parseScenario(v, FILE),
       (sc) =>
-        runScenario(sc as ReturnType<typeof parseScenario>, {
-          profile: 'v6.12',
-          resolvePlatform: resolveBuiltinPlatform,
-        }),
+        expectClean(
+          runScenario(sc as ReturnType<typeof parseScenario>, {
+            profile: 'v6.12',
+            checkInvariants: true,
+            resolvePlatform: resolveBuiltinPlatform,
+          }),
+        ),
     ),
   ].filter((t) => t.seeds.length > 0);
 }

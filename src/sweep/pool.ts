@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { JobResult, SweepFinding, SweepJob } from '../checker/sweep.js';
 import { runTask, type SweepReply, type SweepTask } from './tasks.js';
+import { InputError } from '../input/input-error.js';
 
 export interface SweepRunOptions {
   /** Worker threads (1: this thread only). */
@@ -60,6 +61,10 @@ function workerPool(n: number): Executor {
       next(w);
     });
     w.on('error', (e) => busy.get(w)?.reject(e));
+    // A worker gone without an error event (process.exit() in it) must not leave its task waiting.
+    w.on('exit', (code) =>
+      busy.get(w)?.reject(new Error(`sweep worker exited (code ${code}) during a task`)),
+    );
     all.push(w);
     idle.push(w);
   }
@@ -77,7 +82,10 @@ function workerPool(n: number): Executor {
 }
 
 function checked<T extends SweepReply['type']>(r: SweepReply, type: T): Extract<SweepReply, { type: T }> {
-  if (r.type === 'error') throw new Error(r.message);
+  if (r.type === 'error') {
+    if (r.input) throw new InputError(r.input.file, r.input.where, r.input.problem);
+    throw new Error(r.message);
+  }
   if (r.type !== type) throw new Error(`sweep worker answered ${r.type} to a ${type} task`);
   return r as Extract<SweepReply, { type: T }>;
 }
@@ -87,10 +95,17 @@ function chunkSize(points: number, workers: number): number {
   return Math.max(1, Math.min(64, Math.ceil(points / (workers * 4))));
 }
 
-/** Sweeps every job; results in the jobs' order, findings by fail point. */
-export async function runSweep(jobs: readonly SweepJob[], opts: SweepRunOptions): Promise<JobResult[]> {
+/** What a sweep did: each job's result, in the jobs' order (findings by fail point), and the threads it ran on. */
+export interface SweepRun {
+  readonly results: JobResult[];
+  readonly workers: number;
+}
+
+/** Sweeps every job. */
+export async function runSweep(jobs: readonly SweepJob[], opts: SweepRunOptions): Promise<SweepRun> {
   const useWorkers = opts.workers > 1 && existsSync(fileURLToPath(WORKER));
-  const exec = useWorkers ? workerPool(Math.min(opts.workers, Math.max(1, jobs.length * 8))) : inThread();
+  const workers = useWorkers ? Math.min(opts.workers, Math.max(1, jobs.length * 8)) : 1;
+  const exec = useWorkers ? workerPool(workers) : inThread();
   try {
     let done = 0;
     const baselines = await Promise.all(
@@ -102,8 +117,11 @@ export async function runSweep(jobs: readonly SweepJob[], opts: SweepRunOptions)
     );
     const points = baselines.map((b) => Math.min(b.allocations, opts.limit ?? Infinity));
     const total = points.reduce((a, b) => a + b, 0);
-    const runs = jobs.map(() => 1);
     const findings: SweepFinding[][] = baselines.map((b) => [...b.findings]);
+    // The first fail point a run no longer reached, per job (Infinity: none). Ranges run in
+    // parallel, so points past it may have run too: they are dropped, as the one-by-one sweep,
+    // which stops there, never made them.
+    const endAt = jobs.map(() => Infinity);
     const tasks: Promise<void>[] = [];
     done = 0;
     // The biggest jobs first: their ranges are the last to finish otherwise.
@@ -115,7 +133,7 @@ export async function runSweep(jobs: readonly SweepJob[], opts: SweepRunOptions)
         tasks.push(
           exec.run({ type: 'points', job: jobs[i], from, to }).then((reply) => {
             const r = checked(reply, 'points');
-            runs[i] += r.runs;
+            if (r.ended) endAt[i] = Math.min(endAt[i], from + r.runs - 1);
             findings[i].push(...r.findings);
             done += to - from + 1;
             opts.onProgress?.('points', done, total, jobs[i]);
@@ -124,12 +142,14 @@ export async function runSweep(jobs: readonly SweepJob[], opts: SweepRunOptions)
       }
     }
     await Promise.all(tasks);
-    return jobs.map((job, i) => ({
+    const results = jobs.map((job, i) => ({
       job,
       failPoints: baselines[i].allocations,
-      runs: runs[i],
-      findings: findings[i].sort((a, b) => a.nth - b.nth),
+      // The fault-free run, every point swept, and the one that no longer reached its point.
+      runs: 1 + Math.min(points[i], endAt[i]),
+      findings: findings[i].filter((f) => f.nth < endAt[i]).sort((a, b) => a.nth - b.nth),
     }));
+    return { results, workers };
   } finally {
     await exec.close();
   }

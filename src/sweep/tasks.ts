@@ -8,6 +8,7 @@
 import type { JobRunner, SweepFinding, SweepJob } from '../checker/sweep.js';
 import { startJob } from '../checker/sweep.js';
 import { sweepLoaders } from './loaders.js';
+import { InputError } from '../input/input-error.js';
 
 export type SweepTask =
   | { readonly type: 'baseline'; readonly job: SweepJob }
@@ -23,7 +24,12 @@ export type SweepReply =
       /** A run no longer reached its fail point: the job is complete. */
       readonly ended: boolean;
     }
-  | { readonly type: 'error'; readonly message: string };
+  | {
+      readonly type: 'error';
+      readonly message: string;
+      /** An InputError's parts, so that the other side throws the same (exit 2, not a crash). */
+      readonly input?: { readonly file: string; readonly where: string; readonly problem: string };
+    };
 
 /** Jobs started in this thread, by key: each worker runs a job's fault-free run once. */
 const runners = new Map<string, JobRunner>();
@@ -55,6 +61,12 @@ export function runTask(task: SweepTask): SweepReply {
     }
     return { type: 'points', runs, findings, ended: false };
   } catch (e) {
-    return { type: 'error', message: e instanceof Error ? e.message : String(e) };
+    if (e instanceof InputError)
+      return {
+        type: 'error',
+        message: e.message,
+        input: { file: e.file, where: e.where, problem: e.problem },
+      };
+    return { type: 'error', message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
   }
 }

@@ -55,7 +55,9 @@ describe('sweep runs', () => {
       resolvePlatform: resolveBuiltinPlatform,
       limit: 40,
     });
-    const [r] = await runSweep([{ kind: 'scenario', name: 'probe-defer', profile: 'v6.12' }], {
+    const {
+      results: [r],
+    } = await runSweep([{ kind: 'scenario', name: 'probe-defer', profile: 'v6.12' }], {
       workers: 1,
       limit: 40,
     });
