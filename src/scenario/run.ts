@@ -239,7 +239,10 @@ function runStep(ctx: Ctx, step: Step, i: number): { ret: number; target: string
       const dom = ctx.domains.get(step.domain);
       if (!dom && ctx.declared.has(step.domain)) return { ret: -ENOENT, target: step.domain }; // its attach failed
       if (!dom) throw new InputError(ctx.file, `${where}.domain`, `no domain named "${step.domain}"`);
-      if (d.iommu_group) iommu_detach_group(k, d.iommu_group);
+      // The caller detaches the group it attached: freeing the domain while another group still
+      // uses it would be its use-after-free, which the model refuses rather than pretends.
+      if (d.iommu_group?.domain !== dom) return { ret: -EINVAL, target: d.name };
+      iommu_detach_group(k, d.iommu_group);
       iommu_domain_free(k, dom);
       ctx.domains.delete(step.domain);
       return { ret: 0, target: d.name };
@@ -397,6 +400,17 @@ export function runScenario(sc: Scenario, opts: RunOptions): ScenarioResult {
     file,
   });
   const k = bp.k;
+  // A name is given once: a second step naming what it makes like an earlier one would drop the
+  // scenario's hold on the first (a domain still attached, a mapping never unmapped), which no
+  // caller in the kernel can do.
+  const named = new Map<string, number>();
+  sc.steps.forEach((step, i) => {
+    if (!('as' in step) || !step.as) return;
+    const first = named.get(step.as);
+    if (first !== undefined)
+      throw new InputError(file, `steps[${i}].as`, `"${step.as}" already names what steps[${first}] made`);
+    named.set(step.as, i);
+  });
   const declared = new Set<string>([...desc.devices.map((d) => d.name), ...bp.devices.keys()]);
   for (const step of sc.steps) {
     if ('as' in step && step.as) declared.add(step.as);
