@@ -456,7 +456,10 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
       throw new InputError(file, `drivers[${i}].bus`, `the platform has no ${d.bus} bus`);
     drivers.set(
       d.name,
-      driverFactories[d.name]?.(k, d) ?? iommuDriverEntry(d.name)?.create(k) ?? clientDriver(k, d),
+      // Own properties only: a platform file's driver named "__proto__" or "toString" is a client driver.
+      (Object.hasOwn(driverFactories, d.name) ? driverFactories[d.name](k, d) : undefined) ??
+        iommuDriverEntry(d.name)?.create(k) ??
+        clientDriver(k, d),
     );
   });
   const builtins = desc.drivers.filter((d) => d.load === 'builtin').map((d) => drivers.get(d.name)!);

@@ -411,6 +411,18 @@ export function runScenario(sc: Scenario, opts: RunOptions): ScenarioResult {
       throw new InputError(file, `steps[${i}].as`, `"${step.as}" already names what steps[${first}] made`);
     named.set(step.as, i);
   });
+  // Bus code sets a fwspec up to add the device: one it never adds would keep the fwspec and
+  // dev_iommu for ever (the kernel has no other path that frees them), the scenario's own leak.
+  const absent = new Set(desc.devices.filter((d) => !d.present).map((d) => d.name));
+  sc.steps.forEach((step, i) => {
+    if (step.op !== 'seed-fwspec' || !absent.has(step.dev)) return;
+    if (!sc.steps.slice(i + 1).some((s) => s.op === 'device-add' && s.dev === step.dev))
+      throw new InputError(
+        file,
+        `steps[${i}].dev`,
+        `a fwspec is set up for ${step.dev}, which no later step adds (device-add)`,
+      );
+  });
   const declared = new Set<string>([...desc.devices.map((d) => d.name), ...bp.devices.keys()]);
   for (const step of sc.steps) {
     if ('as' in step && step.as) declared.add(step.as);

@@ -3,6 +3,9 @@
 // inputs gives an InputError or a model, never another exception, within the time limit; the
 // mutants reach both answers (the run is not all rejects); the same seed gives the same run; a
 // planted crash is caught with its input.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { fuzz } from '../../src/fuzz/fuzz.js';
 import { Rng, fixAcpiChecksum, mutateBytes, mutateJson } from '../../src/fuzz/mutate.js';
@@ -113,5 +116,38 @@ describe('the fuzzer', () => {
     for (let i = 0; i < 200; i++) seen.add(JSON.stringify(mutateJson({ a: [1, { b: 'x' }], c: true }, rng)));
     // Many different structures, each still JSON.
     expect(seen.size).toBeGreaterThan(50);
+  });
+});
+
+describe('fuzz findings, kept as regression fixtures (test/fuzz/regressions/TARGET/)', () => {
+  const dir = fileURLToPath(new URL('./regressions/', import.meta.url));
+  const cases = readdirSync(dir).flatMap((t) => readdirSync(join(dir, t)).map((f) => [t, f] as const));
+
+  it('are there', () => expect(cases.length).toBeGreaterThanOrEqual(2));
+
+  it.each(cases)('%s/%s: an InputError or a clean boot, booted to the end', (target, file) => {
+    const t = targets.find((x) => x.name === target)!;
+    const input = new Uint8Array(readFileSync(join(dir, target, file)));
+    try {
+      t.run(input, true);
+    } catch (e) {
+      expect(e).toBeInstanceOf(InputError);
+    }
+  });
+
+  it('say what was wrong', () => {
+    const run = (target: string, file: string) => {
+      const t = targets.find((x) => x.name === target)!;
+      try {
+        return t.run(new Uint8Array(readFileSync(join(dir, target, file))), true);
+      } catch (e) {
+        return (e as Error).message;
+      }
+    };
+    // A driver named "__proto__" is a client driver like any unknown name (it was Object.prototype).
+    expect(run('platform', 'driver-named-proto.json')).toBe('booted');
+    expect(run('scenario', 'fwspec-for-a-device-never-added.json')).toMatch(
+      /steps\[0\]\.dev: a fwspec is set up for 10300000\.crypto, which no later step adds/,
+    );
   });
 });
