@@ -116,18 +116,29 @@ function exceptionFinding(nth: number, e: unknown): SweepFinding {
 }
 
 export function sweepScenario(sc: Scenario, opts: SweepOptions): SweepResult {
-  const baseline = runOnce(sc, opts);
-  const findings: SweepFinding[] = [];
-  check(0, baseline, baseline, findings);
+  const job = scenarioRunner(sc, opts);
+  const findings = [...job.baselineFindings];
   let runs = 1;
-  const last = Math.min(baseline.allocations, opts.limit ?? Infinity);
+  const last = Math.min(job.allocations, opts.limit ?? Infinity);
   for (let nth = 1; nth <= last; nth++) {
     runs++;
-    const f = scenarioPoint(sc, opts, baseline, nth);
+    const f = job.point(nth);
     if (f === null) break; // this run no longer reaches N: done
     findings.push(...f);
   }
-  return { scenario: sc.name, profile: opts.profile, runs, failPoints: baseline.allocations, findings };
+  return { scenario: sc.name, profile: opts.profile, runs, failPoints: job.allocations, findings };
+}
+
+/** A scenario's fault-free run, checked, and its fail points to run one by one. */
+function scenarioRunner(sc: Scenario, opts: SweepOptions): JobRunner {
+  const baseline = runOnce(sc, opts);
+  const baselineFindings: SweepFinding[] = [];
+  check(0, baseline, baseline, baselineFindings);
+  return {
+    allocations: baseline.allocations,
+    baselineFindings,
+    point: (nth) => scenarioPoint(sc, opts, baseline, nth),
+  };
 }
 
 /** What a sweep runs: a built-in scenario (or scenario file), or a platform boot (built-in or file). */
@@ -164,8 +175,8 @@ export interface BootLike {
   readonly invariantViolations: readonly { knownBug?: unknown; invariant: string; message: string }[];
 }
 
-/** A boot's leaks and broken invariants, as findings. */
-function bootFindings(nth: number, r: BootLike): SweepFinding[] {
+/** A run's leaks and broken invariants that are not known kernel bugs, as findings (a boot's or a scenario's). */
+export function runFindings(nth: number, r: BootLike): SweepFinding[] {
   const inj = r.failNth?.injected;
   const at = inj ? `${inj.type} in ${inj.site} (${inj.owner})` : 'nothing';
   return [
@@ -184,22 +195,15 @@ function bootFindings(nth: number, r: BootLike): SweepFinding[] {
 }
 
 export function startJob(job: SweepJob, load: JobLoaders): JobRunner {
-  if (job.kind === 'scenario') {
-    const sc = load.loadScenario(job.name);
-    const opts = { profile: job.profile, resolvePlatform: load.resolvePlatform };
-    const baseline = runOnce(sc, opts);
-    const baselineFindings: SweepFinding[] = [];
-    check(0, baseline, baseline, baselineFindings);
-    return {
-      allocations: baseline.allocations,
-      baselineFindings,
-      point: (nth) => scenarioPoint(sc, opts, baseline, nth),
-    };
-  }
+  if (job.kind === 'scenario')
+    return scenarioRunner(load.loadScenario(job.name), {
+      profile: job.profile,
+      resolvePlatform: load.resolvePlatform,
+    });
   const baseline = load.boot(job.name, job.profile);
   return {
     allocations: baseline.allocations,
-    baselineFindings: bootFindings(0, baseline),
+    baselineFindings: runFindings(0, baseline),
     point(nth) {
       let r: BootLike;
       try {
@@ -207,7 +211,7 @@ export function startJob(job: SweepJob, load: JobLoaders): JobRunner {
       } catch (e) {
         return [exceptionFinding(nth, e)];
       }
-      return r.failNth?.injected ? bootFindings(nth, r) : null;
+      return r.failNth?.injected ? runFindings(nth, r) : null;
     },
   };
 }

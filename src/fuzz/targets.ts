@@ -11,6 +11,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { boot } from '../api.js';
+import type { BootLike } from '../checker/sweep.js';
+import { runFindings } from '../checker/sweep.js';
 import { parseFdt } from '../firmware/fdt/fdt-parse.js';
 import { importLspci } from '../pci/import/lspci.js';
 import type { MutableFirmware } from '../platform/firmware.js';
@@ -63,23 +65,8 @@ export class ModelFinding extends Error {
 }
 
 /** Throws ModelFinding for a run's leaks and broken invariants that are not known kernel bugs. */
-function expectClean(r: {
-  readonly leaks: readonly {
-    readonly knownBug?: unknown;
-    readonly type: string;
-    readonly owner: string;
-    readonly origin: string;
-  }[];
-  readonly invariantViolations: readonly {
-    readonly knownBug?: unknown;
-    readonly invariant: string;
-    readonly message: string;
-  }[];
-}): void {
-  const bad = [
-    ...r.leaks.filter((l) => !l.knownBug).map((l) => `leak: ${l.type} of ${l.owner} from ${l.origin}`),
-    ...r.invariantViolations.filter((v) => !v.knownBug).map((v) => `invariant ${v.invariant}: ${v.message}`),
-  ];
+function expectClean(r: BootLike): void {
+  const bad = runFindings(0, r).map((f) => `${f.kind}: ${f.message}`);
   if (bad.length > 0) throw new ModelFinding(bad.join('; '));
 }
 

@@ -99,10 +99,16 @@ function indexExpr(f: CompiledFormat, d: number): string {
   return `(((iLo >>> ${s}) | (iHi << ${32 - s})) & ${mask})`;
 }
 
+/** The type-field values at depth d that mean `kind`. */
+export function kindValues(f: CompiledFormat, d: number, kind: number): number[] {
+  const vals: number[] = [];
+  for (let v = 0; v < f.kindStride; v++) if (f.kinds[d * f.kindStride + v] === kind) vals.push(v);
+  return vals;
+}
+
 /** The type-field values at depth d that mean `kind`, as a test on `tv`. */
 function kindTest(f: CompiledFormat, d: number, kind: number): string {
-  const vals: string[] = [];
-  for (let v = 0; v < f.kindStride; v++) if (f.kinds[d * f.kindStride + v] === kind) vals.push(`tv === ${v}`);
+  const vals = kindValues(f, d, kind).map((v) => `tv === ${v}`);
   return vals.length === 0 ? 'false' : `(${vals.join(' || ')})`;
 }
 
@@ -137,7 +143,7 @@ function pteOfOa(f: CompiledFormat): [string, string] {
  * Whether every type-field value meaning one of `kinds` at depth d has a
  * present bit set, so that testing the kind also tests presence.
  */
-function kindImpliesPresent(f: CompiledFormat, d: number, kinds: readonly number[]): boolean {
+export function kindImpliesPresent(f: CompiledFormat, d: number, kinds: readonly number[]): boolean {
   for (let v = 0; v < f.kindStride; v++)
     if (kinds.includes(f.kinds[d * f.kindStride + v]) && ((v << f.typeShift) & f.presLo) === 0) return false;
   return true;

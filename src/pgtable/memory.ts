@@ -294,7 +294,7 @@ export class TableMemory {
 }
 
 /** The order (log2 of 512-byte slots) of a block holding `bytes`. */
-function orderOf(bytes: number): number {
+export function orderOf(bytes: number): number {
   let order = 0;
   while (SLOT << order < bytes) order++;
   return order;

@@ -32,9 +32,9 @@ import type { FuncBuilder } from '../lib/wasm-module.js';
 import { ModuleBuilder, compileModule, instantiate } from '../lib/wasm-module.js';
 import type { CompiledFormat } from './compiled.js';
 import { KIND_LEAF, KIND_TABLE } from './compiled.js';
-import { fastPathEligible, leafDepths } from './fast-path.js';
+import { fastPathEligible, kindImpliesPresent, kindValues, leafDepths } from './fast-path.js';
 import type { TableMemory } from './memory.js';
-import { MEMORY_MAX_PAGES, POOL_START, VIEW_SHIFT, WALK_RESULT } from './memory.js';
+import { MEMORY_MAX_PAGES, POOL_START, VIEW_SHIFT, WALK_RESULT, orderOf } from './memory.js';
 import { IOMMU_PROT_BITS, IOMMU_READ, IOMMU_WRITE } from './prot.js';
 
 const SLOT = 1 << VIEW_SHIFT;
@@ -42,20 +42,6 @@ const SLOT = 1 << VIEW_SHIFT;
 const POOL_LIMIT = 2 ** 31;
 
 const w64 = (lo: number, hi: number): bigint => (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0);
-
-/** The type-field values at depth d that mean `kind`. */
-function kindValues(f: CompiledFormat, d: number, kind: number): number[] {
-  const vals: number[] = [];
-  for (let v = 0; v < f.kindStride; v++) if (f.kinds[d * f.kindStride + v] === kind) vals.push(v);
-  return vals;
-}
-
-/** Whether every type value of these kinds at depth d has a present bit, so a kind test is a presence test. */
-function kindImpliesPresent(f: CompiledFormat, d: number, kinds: readonly number[]): boolean {
-  for (let v = 0; v < f.kindStride; v++)
-    if (kinds.includes(f.kinds[d * f.kindStride + v]) && ((v << f.typeShift) & f.presLo) === 0) return false;
-  return true;
-}
 
 /** The locals every walk uses. */
 interface Walk {
@@ -143,13 +129,6 @@ function convertOa(f: CompiledFormat, fn: FuncBuilder, src: number, toPa: boolea
 const oaOf = (f: CompiledFormat, fn: FuncBuilder, pte: number): void => convertOa(f, fn, pte, true);
 /** paddr_to_iopte() of local `pa`: pushes the descriptor's address bits. */
 const pteOfOa = (f: CompiledFormat, fn: FuncBuilder, pa: number): void => convertOa(f, fn, pa, false);
-
-/** The order (log2 of 512-byte slots) of a block of this many bytes, as TableMemory allocates it. */
-function orderOf(bytes: number): number {
-  let order = 0;
-  while (SLOT << order < bytes) order++;
-  return order;
-}
 
 /**
  * iopte_deref() with TableMemory.blockOffset()'s checks: off = the pool
