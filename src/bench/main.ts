@@ -9,10 +9,16 @@
  * and ~70 ns per unmap. For arm-64-lpae-s1-4k each figure also has a native
  * one, from the C program of bench/native (native.ts), and the JS/native ratio.
  */
-import { PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { PageTable, PgtableFormatName } from '../pgtable/index.js';
-import { IOMMU_READ, IOMMU_WRITE, createPageTable, pgtableFormatNames } from '../pgtable/index.js';
+import {
+  IOMMU_READ,
+  IOMMU_WRITE,
+  TableMemory,
+  createPageTable,
+  pgtableFormatNames,
+} from '../pgtable/index.js';
+import { allocPerCall, allocPerCallAlone, allocText } from './alloc.js';
 import { runIommufdBench } from './iommufd.js';
 import { runIovaBench } from './iova.js';
 import { randomIndices } from './random.js';
@@ -27,9 +33,14 @@ const ROUNDS = 7;
 const ROUND_NS = 10e6;
 const WARMUP_NS = 100e6;
 
-let gcs = 0;
-new PerformanceObserver((list) => (gcs += list.getEntries().length)).observe({ entryTypes: ['gc'] });
-const settle = () => new Promise((r) => setTimeout(r, 20));
+/**
+ * Every table the bench makes comes from one pool, as the modelled kernel's
+ * domains all come from its one pool (mm/table-memory.ts): each format then
+ * has one WebAssembly instance, as in a program that uses iommu-lab.
+ */
+const memory = new TableMemory();
+const newTable = (name: PgtableFormatName, fastPath?: boolean | 'js' | 'wasm') =>
+  createPageTable(name, { memory, fastPath });
 
 const now = () => Number(process.hrtime.bigint());
 
@@ -89,7 +100,7 @@ function fastPathOps(native?: NativeResult['ops']): void {
     ['generated JavaScript', 'js'],
     ['generated WebAssembly (default)', 'wasm'],
   ] as const) {
-    const t = createPageTable(NATIVE_FORMAT, { fastPath });
+    const t = newTable(NATIVE_FORMAT, fastPath);
     const out = { mapped: 0 };
     const [mapNs, unmapNs] = time(
       n,
@@ -200,7 +211,7 @@ function formatOps(t: PageTable, native?: NativeResult['ops']): void {
  * and at consecutive ones (wrapping around the live range).
  */
 function scaling(name: PgtableFormatName, live: number): number[] {
-  const t = createPageTable(name);
+  const t = newTable(name);
   const g = t.cfg.granule;
   const PA = paFor(t);
   // ARM v7s's 32-bit IOVAs hold 512k pages every other one: no 1M row.
@@ -371,33 +382,16 @@ async function pgtableSections(formats: readonly PgtableFormatName[]): Promise<v
 
   for (const name of formats) {
     console.log(`\n${name}`);
-    const t = createPageTable(name);
+    const t = newTable(name);
     formatOps(t, nativeOf(name)?.ops);
     t.free();
   }
 
-  // The hot path allocates nothing: a million map, translate and unmap calls per format, and count the GCs.
-  console.log('\nGCs during 1M map + iova_to_phys + unmap calls (warmed up)');
+  console.log('\nHeap allocated per call, 1M map + iova_to_phys + unmap calls each (alloc.ts)');
+  console.log(`  ${''.padEnd(34)}${'alone (fresh worker)'.padEnd(28)}in this process`);
   for (const name of formats) {
-    const t = createPageTable(name);
-    const g = t.cfg.granule;
-    const pa = paFor(t);
-    const o = probeOffset(t);
-    const out = { mapped: 0 };
-    const loop = () => {
-      for (let i = 0; i < 100_000; i++) {
-        if (t.mapPagesTo(out, i * g, pa + i * g, g, 1, RW) !== 0) fail('map');
-        if (t.iovaToPhys(i * g + o) !== pa + i * g + o) fail('iova_to_phys');
-        if (t.unmapPages(i * g, g, 1) !== g) fail('unmap');
-      }
-    };
-    for (let i = 0; i < 5; i++) loop();
-    await settle();
-    const before = gcs;
-    for (let i = 0; i < 10; i++) loop();
-    await settle();
-    console.log(`  ${name.padEnd(34)}${String(gcs - before).padStart(4)}`);
-    t.free();
+    const alone = allocText(await allocPerCallAlone(name));
+    console.log(`  ${name.padEnd(34)}${alone.padEnd(28)}${allocText(await allocPerCall(name, memory))}`);
   }
 
   console.log('\nScaling with live mappings: ns/op and ratio to 1k');

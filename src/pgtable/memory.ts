@@ -123,7 +123,7 @@ export class TableMemory {
     this.baseLo = base | 0;
     this.baseHi = (base - (base >>> 0)) / 2 ** 32;
     this.baseLoFlip = this.baseLo ^ -0x80000000;
-    this.wasmMemory = newSharedMemory(POOL_START / WASM_PAGE, MEMORY_MAX_PAGES);
+    this.wasmMemory = poolMemory();
     this.orders = new Int8Array(this.wasmMemory.buffer, 0, ORDERS_BYTES);
     this.walkResult = new Float64Array(this.wasmMemory.buffer, WALK_RESULT, 1);
   }
@@ -283,13 +283,40 @@ export class TableMemory {
   }
 
   private grow(): void {
-    // Growing a shared memory leaves every view taken before valid; the new bytes read zero.
-    this.wasmMemory.grow((1 << CHUNK_SHIFT) / WASM_PAGE);
     const at = POOL_START + this.chunks.length * (1 << CHUNK_SHIFT);
+    // Growing a shared memory leaves every view taken before valid; the new bytes read zero.
+    const short = at + (1 << CHUNK_SHIFT) - this.wasmMemory.buffer.byteLength;
+    if (short > 0) this.wasmMemory.grow(short / WASM_PAGE);
     this.chunks.push(new Int32Array(this.wasmMemory.buffer, at, 1 << (CHUNK_SHIFT - 2)));
     this.poolBytes = this.chunks.length * (1 << CHUNK_SHIFT);
     // Filled, not left with holes, so that the engine's lookups stay on a packed array.
     for (let i = 0; i < CHUNK_SLOTS; i++) this.views.push(undefined);
+  }
+}
+
+/** The pool bytes a memory starts with: what all but the largest pools need. */
+const INITIAL_POOL_BYTES = 64 << 20;
+const INITIAL_PAGES = (POOL_START + INITIAL_POOL_BYTES) / WASM_PAGE;
+
+/**
+ * A pool's memory, started with room for INITIAL_POOL_BYTES of tables and
+ * grown past them chunk by chunk. Growing a shared memory costs V8 time in
+ * proportion to the shared memories alive (each grow is broadcast to all of
+ * them: 10k pools each grown once took 48 s, 12k created big enough 10 s),
+ * while memory never touched costs no RSS: so pools start big. Each memory
+ * reserves ~10 GiB of virtual address space whatever its size (V8's guard
+ * region), which bounds the pools alive at once to about 12,000 on x86-64:
+ * past that, a readable error instead of V8's.
+ */
+function poolMemory(): WasmMemory {
+  try {
+    return newSharedMemory(INITIAL_PAGES, MEMORY_MAX_PAGES);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    throw new RangeError(
+      'TableMemory: no virtual address space left for another pool (each reserves ~10 GiB, so about ' +
+        '12,000 can be alive at once): let page tables share one ({ memory }), or free() unused ones',
+    );
   }
 }
 

@@ -462,6 +462,22 @@ export function createWasmPath(f: CompiledFormat, mem: TableMemory): WasmPath | 
   const words = protTable(f);
   const prot = mem.constants(Buffer.from(words.buffer).toString('base64'), words);
   if (prot < 0) return null;
-  const exports = instantiate(moduleFor(buildModule(f, mem.base, leafDepths(f), prot)), mem.wasmMemory);
-  return exports as unknown as WasmPath;
+  const module = moduleFor(buildModule(f, mem.base, leafDepths(f), prot));
+  let paths = instances.get(mem);
+  if (paths === undefined) instances.set(mem, (paths = new Map()));
+  let path = paths.get(module);
+  if (path === undefined) {
+    path = instantiate(module, mem.wasmMemory) as unknown as WasmPath;
+    paths.set(module, path);
+  }
+  return path;
 }
+
+/**
+ * One instance per module and pool, shared by the pool's tables of a format
+ * (the modelled kernel's domains all take their tables from one pool): V8
+ * inlines a call into WebAssembly only where the call site has seen one
+ * exported function, so every instance more makes the engine's call sites
+ * slower, besides the instantiation itself.
+ */
+const instances = new WeakMap<TableMemory, Map<object, WasmPath>>();
