@@ -5,12 +5,15 @@
  * collection, measured as the heap's growth (or the GCs that hid it).
  *
  * Measured twice by main.ts: in a fresh worker thread per format (what a
- * program using that format sees: its call sites know one table type, V8
- * inlines the calls and keeps addresses unboxed) and in the bench's own
- * thread, where every format went through the same call sites before; a
- * call V8 does not inline passes and returns addresses above 2^31 as heap
- * numbers, so there the count is JavaScript's calling convention, not the
- * page table's.
+ * program using that format sees: its call sites know one table type) and
+ * in the bench's own thread, where every format went through the same call
+ * sites before. What allocates is JavaScript's calling convention, not the
+ * page table: a call V8 does not inline passes an address of 2^31 or more as
+ * a heap number, and returns one so. The formats whose map/unmap rules are
+ * JavaScript (rules/) have bigger public methods, and a loop making all three
+ * calls runs out of TurboFan's inlining budget: mapPagesTo() is then called,
+ * boxing its physical address (16 bytes per map: ~5 bytes per call here).
+ * The WebAssembly fast path's methods are small enough to stay inlined.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
