@@ -27,7 +27,12 @@ import {
 } from './platform/firmware.js';
 import { runRecord, type RunRecord } from './report/run-record.js';
 import { applyTopologyEdits } from './platform/what-if.js';
-import { isSnapshotPath, readSnapshot, type MachineSnapshot } from './snapshot/snapshot.js';
+import {
+  isSnapshotPath,
+  readSnapshot,
+  readSnapshotArchive,
+  type MachineSnapshot,
+} from './snapshot/snapshot.js';
 import {
   compareWithMachine,
   machineFromSnapshot,
@@ -128,7 +133,23 @@ export interface SnapshotBoot {
  * and `cmdline` are what-ifs over the machine's kernel and command line.
  */
 export function bootSnapshot(path: string, opts: BootRunOptions & InputsOptions = {}): SnapshotBoot {
-  const snap = readSnapshot(path);
+  return bootReadSnapshot(readSnapshot(path), opts);
+}
+
+/**
+ * bootSnapshot() of an archive's bytes (.tar or .tar.gz) rather than a file,
+ * for an archive uploaded or received over a network: nothing touches the
+ * disk. `name` names it in errors.
+ */
+export function bootSnapshotArchive(
+  archive: Uint8Array,
+  name: string,
+  opts: BootRunOptions & InputsOptions = {},
+): SnapshotBoot {
+  return bootReadSnapshot(readSnapshotArchive(archive, name), opts);
+}
+
+function bootReadSnapshot(snap: MachineSnapshot, opts: BootRunOptions & InputsOptions): SnapshotBoot {
   const b = bootMachineSnapshot(snap, opts, opts.profile, opts.cmdline, opts.failNth);
   return { result: b.result, machine: b.machine, snapshot: snap, agreement: b.agreement };
 }

@@ -5,13 +5,15 @@
  * modelled kernel itself (src/kernel, src/base, src/iommu, …) is importable
  * from its modules for deeper work; this file is the stable surface.
  */
-export { boot, bootByName, bootInputs, scenario } from './api.js';
+export { boot, bootByName, bootInputs, bootSnapshot, bootSnapshotArchive, scenario } from './api.js';
 export { platformFromInputs, classifyInput } from './platform/firmware.js';
 export type { PlatformFirmware, InputsOptions } from './platform/firmware.js';
 export { importLspci, importSysfsPciDir } from './pci/import/index.js';
 export { parseDmar } from './firmware/acpi/dmar-parse.js';
 export { parseIvrs } from './firmware/acpi/ivrs-parse.js';
-export type { BootResult, BootRunOptions, ScenarioRunOptions } from './api.js';
+export type { BootResult, BootRunOptions, ScenarioRunOptions, SnapshotBoot } from './api.js';
+export { readSnapshot, readSnapshotArchive } from './snapshot/snapshot.js';
+export type { MachineSnapshot } from './snapshot/snapshot.js';
 
 export { loadPlatform, parsePlatform, builtinPlatformNames, DEFAULT_PLATFORM } from './platform/load.js';
 export type { PlatformDesc, PlatformInput } from './platform/schema.js';

@@ -17,8 +17,12 @@ export interface FuzzFinding {
   /** The run's random seed and the input's index in it: together they give the input again. */
   readonly rngSeed: number;
   readonly index: number;
-  /** exception: the model threw; model: a boot leaked or broke an invariant; slow: past the time limit. */
-  readonly kind: 'exception' | 'model' | 'slow';
+  /**
+   * exception: the model threw; model: a boot leaked or broke an invariant;
+   * slow: past the time limit; hang: still running at the hang limit, so its
+   * worker was stopped (guard.ts).
+   */
+  readonly kind: 'exception' | 'model' | 'slow' | 'hang';
   readonly message: string;
   readonly ms: number;
   readonly input: Uint8Array;
@@ -39,13 +43,40 @@ export interface FuzzStats {
 }
 
 export interface FuzzOptions {
+  /** Inputs 0..inputs-1 of the seed's sequence are run (from `from` on). */
   readonly inputs: number;
   readonly seed?: number;
+  /** The first input to run; those before it are generated and skipped (a run restarted after a hang). */
+  readonly from?: number;
+  /** Where the index of the input being run is kept (-1 between runs), for a watcher in another thread. */
+  readonly current?: Int32Array;
   /** An input taking longer than this is a finding (default 1000 ms). */
   readonly slowMs?: number;
   /** Stop keeping findings after this many (default 20); `found` still counts them. */
   readonly keep?: number;
-  readonly onProgress?: (done: number) => void;
+  /** Called every 1024 inputs with the stats so far. */
+  readonly onProgress?: (done: number, sofar: FuzzStats) => void;
+}
+
+/** Draws what input i of the sequence is: its seed, its bytes, whether it is booted too. */
+function draw(target: FuzzTarget, rng: Rng) {
+  const seed = target.seeds[rng.below(target.seeds.length)];
+  const input = target.mutate(seed.bytes, rng);
+  const deep = rng.below(BOOT_EVERY) === 0;
+  return { seed, input, deep };
+}
+
+/** Input `index` of seed `rngSeed`'s sequence, generated again (for a hang, whose worker is gone). */
+export function inputAt(
+  target: FuzzTarget,
+  rngSeed: number,
+  index: number,
+): { seed: string; input: Uint8Array } {
+  const rng = new Rng(rngSeed);
+  for (let i = 0; ; i++) {
+    const d = draw(target, rng);
+    if (i === index) return { seed: d.seed.file, input: d.input };
+  }
 }
 
 export function fuzz(target: FuzzTarget, opts: FuzzOptions): FuzzStats {
@@ -58,10 +89,21 @@ export function fuzz(target: FuzzTarget, opts: FuzzOptions): FuzzStats {
   let found = 0;
   let slowest = 0;
   const start = performance.now();
+  const from = opts.from ?? 0;
+  const stats = (): FuzzStats => ({
+    target: target.name,
+    seeds: target.seeds.length,
+    inputs: opts.inputs - from,
+    outcomes: { ...outcomes },
+    found,
+    findings: findings.slice(),
+    slowestMs: slowest,
+    seconds: (performance.now() - start) / 1000,
+  });
   for (let i = 0; i < opts.inputs; i++) {
-    const seed = target.seeds[rng.below(target.seeds.length)];
-    const input = target.mutate(seed.bytes, rng);
-    const deep = rng.below(BOOT_EVERY) === 0;
+    const { seed, input, deep } = draw(target, rng);
+    if (i < from) continue;
+    if (opts.current) Atomics.store(opts.current, 0, i);
     const t0 = performance.now();
     let outcome: Outcome | null = null;
     let error: unknown = null;
@@ -83,16 +125,9 @@ export function fuzz(target: FuzzTarget, opts: FuzzOptions): FuzzStats {
     else if (error !== null)
       finding('exception', error instanceof Error ? (error.stack ?? error.message) : String(error));
     else if (ms > slowMs) finding('slow', `${ms.toFixed(0)} ms (limit ${slowMs} ms)`);
-    if (opts.onProgress && (i & 1023) === 1023) opts.onProgress(i + 1);
+    if (opts.current) Atomics.store(opts.current, 0, -1);
+    if (opts.onProgress && (i & 1023) === 1023) opts.onProgress(i + 1 - from, stats());
   }
-  return {
-    target: target.name,
-    seeds: target.seeds.length,
-    inputs: opts.inputs,
-    outcomes,
-    found,
-    findings,
-    slowestMs: slowest,
-    seconds: (performance.now() - start) / 1000,
-  };
+  target.dispose?.();
+  return stats();
 }

@@ -11,8 +11,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { Worker } from 'node:worker_threads';
-import type { FuzzStats } from './fuzz.js';
+import type { FuzzFinding, FuzzStats } from './fuzz.js';
+import { inputAt } from './fuzz.js';
+import { runGuarded } from './guard.js';
+import type { FuzzTarget } from './targets.js';
 import { defaultSeedDir, fuzzTargets } from './targets.js';
 
 const USAGE = `usage: npm run fuzz [-- [--target NAME]... [--inputs N] [--seed N] [-j N] [--seeds DIR] [--out DIR]]
@@ -23,7 +25,9 @@ const USAGE = `usage: npm run fuzz [-- [--target NAME]... [--inputs N] [--seed N
   --seed N        first random seed (default 1; worker w uses seed + w)
   -j N            worker threads per target (default: one per core)
   --seeds DIR     fixtures folder with acpi/ and dtb/ (default ../shared/fixtures beside the package)
-  --out DIR       where findings are written (default fuzz-findings)`;
+  --out DIR       where findings are written (default fuzz-findings)
+  --hang-ms N     an input still running after N ms is a hang: its worker is stopped and the
+                  sequence goes on from the next input (default 20000; over 1000 ms is a finding anyway)`;
 
 function options() {
   try {
@@ -35,6 +39,7 @@ function options() {
         j: { type: 'string' },
         seeds: { type: 'string', default: defaultSeedDir() },
         out: { type: 'string', default: 'fuzz-findings' },
+        'hang-ms': { type: 'string', default: '20000' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -59,6 +64,7 @@ function options() {
       workers: values.j === undefined ? availableParallelism() : num(values.j, '-j', 1),
       seedDir: values.seeds,
       out: values.out,
+      hangMs: num(values['hang-ms'], '--hang-ms', 1),
     };
   } catch (e) {
     console.error(`${(e as Error).message}\n${USAGE}`);
@@ -66,43 +72,64 @@ function options() {
   }
 }
 
-/** One target on `workers` threads: their stats merged. */
-async function fuzzOnWorkers(target: string, inputs: number, seed: number, workers: number, seedDir: string) {
+/** One target on `workers` threads (each its own seed's sequence, hang-guarded): their stats merged. */
+async function fuzzOnWorkers(
+  target: FuzzTarget,
+  inputs: number,
+  seed: number,
+  workers: number,
+  seedDir: string,
+  hangMs: number,
+): Promise<FuzzStats> {
   const share = (w: number) => Math.floor(inputs / workers) + (w < inputs % workers ? 1 : 0);
   const done = new Array<number>(workers).fill(0);
-  const parts = await Promise.all(
-    Array.from(
-      { length: workers },
-      (_, w) =>
-        new Promise<FuzzStats>((resolve, reject) => {
-          const worker = new Worker(new URL('./worker.js', import.meta.url), {
-            workerData: { target, inputs: share(w), seed: seed + w, seedDir },
-          });
-          worker.on('message', (m: FuzzStats | { progress: number }) => {
-            if ('progress' in m) {
-              done[w] = m.progress;
-              if (process.stderr.isTTY)
-                process.stderr.write(`\r${target}: ${done.reduce((a, b) => a + b, 0)}/${inputs}`);
-            } else resolve(m);
-          });
-          worker.on('error', reject);
-        }),
+  const runs = await Promise.all(
+    Array.from({ length: workers }, (_, w) =>
+      runGuarded({
+        workerUrl: new URL('./worker.js', import.meta.url),
+        workerData: (from) => ({ target: target.name, inputs: share(w), seed: seed + w, seedDir, from }),
+        inputs: share(w),
+        hangMs,
+        onProgress: (n) => {
+          done[w] = n;
+          if (process.stderr.isTTY)
+            process.stderr.write(`\r${target.name}: ${done.reduce((a, b) => a + b, 0)}/${inputs}`);
+        },
+      }),
     ),
   );
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  const parts = runs.flatMap((r) => r.parts);
+  // A hung input is generated again here: its worker is gone.
+  const hangs: FuzzFinding[] = runs.flatMap((r, w) =>
+    r.hangs.map((index) => {
+      const { seed: from, input } = inputAt(target, seed + w, index);
+      return {
+        target: target.name,
+        seed: from,
+        rngSeed: seed + w,
+        index,
+        kind: 'hang' as const,
+        message: `still running after ${hangMs} ms: its worker was stopped`,
+        ms: hangMs,
+        input,
+      };
+    }),
+  );
+  const sum = (f: (p: FuzzStats) => number) => parts.reduce((a, p) => a + f(p), 0);
   return {
-    target,
-    seeds: parts[0].seeds,
+    target: target.name,
+    seeds: target.seeds.length,
     inputs,
     outcomes: {
-      rejected: parts.reduce((a, p) => a + p.outcomes.rejected, 0),
-      parsed: parts.reduce((a, p) => a + p.outcomes.parsed, 0),
-      booted: parts.reduce((a, p) => a + p.outcomes.booted, 0),
+      rejected: sum((p) => p.outcomes.rejected),
+      parsed: sum((p) => p.outcomes.parsed),
+      booted: sum((p) => p.outcomes.booted),
     },
-    found: parts.reduce((a, p) => a + p.found, 0),
-    findings: parts.flatMap((p) => p.findings),
-    slowestMs: Math.max(...parts.map((p) => p.slowestMs)),
-    seconds: Math.max(...parts.map((p) => p.seconds)),
+    found: sum((p) => p.found) + hangs.length,
+    findings: [...hangs, ...parts.flatMap((p) => p.findings)],
+    slowestMs: Math.max(0, ...parts.map((p) => p.slowestMs)),
+    seconds: Math.max(...runs.map((r) => r.parts.reduce((a, p) => a + p.seconds, 0))),
   };
 }
 
@@ -114,7 +141,8 @@ async function main(): Promise<void> {
   console.log('target    seeds     inputs   rejected     parsed   booted  findings  slowest   inputs/s');
   let found = 0;
   for (const name of o.targets) {
-    const s = await fuzzOnWorkers(name, o.inputs, o.seed, o.workers, o.seedDir);
+    const target = fuzzTargets(o.seedDir).find((t) => t.name === name)!;
+    const s = await fuzzOnWorkers(target, o.inputs, o.seed, o.workers, o.seedDir, o.hangMs);
     console.log(
       `${name.padEnd(9)}${String(s.seeds).padStart(6)}${String(s.inputs).padStart(11)}${String(s.outcomes.rejected).padStart(11)}${String(s.outcomes.parsed).padStart(11)}${String(s.outcomes.booted).padStart(9)}${String(s.found).padStart(10)}${`${s.slowestMs.toFixed(0)} ms`.padStart(9)}${String(Math.round(s.inputs / s.seconds)).padStart(11)}`,
     );

@@ -22,6 +22,8 @@ import { builtinScenarioNames, parseScenario, resolveBuiltinPlatform } from '../
 import { runScenario } from '../scenario/run.js';
 import type { Rng } from './mutate.js';
 import { fixAcpiChecksum, mutateBytes, mutateJson, mutateText } from './mutate.js';
+import { snapshotTarget } from './snapshot-target.js';
+import { sysfsTarget } from './sysfs-target.js';
 
 /** One accepted mutant in this many is booted (or run, for scenarios) as well as parsed. */
 export const BOOT_EVERY = 8;
@@ -35,6 +37,8 @@ export interface FuzzTarget {
   mutate(seed: Uint8Array, rng: Rng): Uint8Array;
   /** Runs one input; throws InputError for bad input. `deep`: boot what it parsed too. */
   run(input: Uint8Array, deep: boolean): Outcome;
+  /** Frees what the runs kept (a scratch folder); called once the run is over. */
+  dispose?(): void;
 }
 
 const enc = new TextEncoder();
@@ -42,7 +46,7 @@ const dec = new TextDecoder();
 const FILE = '<fuzz>';
 
 /** The files of a folder whose names match, or none when it is not there. */
-function filesIn(dir: string, match: RegExp): { file: string; bytes: Uint8Array }[] {
+export function filesIn(dir: string, match: RegExp): { file: string; bytes: Uint8Array }[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) return [];
   return readdirSync(dir)
     .filter((f) => match.test(f))
@@ -65,13 +69,13 @@ export class ModelFinding extends Error {
 }
 
 /** Throws ModelFinding for a run's leaks and broken invariants that are not known kernel bugs. */
-function expectClean(r: BootLike): void {
+export function expectClean(r: BootLike): void {
   const bad = runFindings(0, r).map((f) => `${f.kind}: ${f.message}`);
   if (bad.length > 0) throw new ModelFinding(bad.join('; '));
 }
 
 /** Boots a platform made of what a parser read, and checks what the boot and its teardown left. */
-function bootParts(fw: MutableFirmware, pci: unknown[] | undefined): void {
+export function bootParts(fw: MutableFirmware, pci: unknown[] | undefined): void {
   const { desc, firmware } = platformFromParts(fw, pci, FILE, 'fuzz', 'fuzz');
   expectClean(boot(desc, { firmware }));
 }
@@ -193,5 +197,7 @@ export function fuzzTargets(seedDir = defaultSeedDir()): FuzzTarget[] {
           }),
         ),
     ),
+    snapshotTarget(seedDir),
+    sysfsTarget(seedDir),
   ].filter((t) => t.seeds.length > 0);
 }

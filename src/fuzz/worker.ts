@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/** A fuzz worker thread: fuzzes one target with the seed and count main.ts gives it. */
+/** A fuzz worker thread: fuzzes one target with the seed, range and count main.ts (guard.ts) gives it. */
 import { parentPort, workerData } from 'node:worker_threads';
 import { fuzz } from './fuzz.js';
+import type { FuzzWorkerMessage } from './guard.js';
 import { fuzzTargets } from './targets.js';
 
-const { target, inputs, seed, seedDir } = workerData as {
+const { target, inputs, seed, seedDir, from, current } = workerData as {
   target: string;
   inputs: number;
   seed: number;
   seedDir: string;
+  from: number;
+  current: Int32Array;
 };
 const t = fuzzTargets(seedDir).find((x) => x.name === target);
 if (t === undefined) throw new Error(`no fuzz target ${target}`);
-parentPort?.postMessage(
-  fuzz(t, { inputs, seed, onProgress: (n) => parentPort?.postMessage({ progress: n }) }),
-);
+const post = (m: FuzzWorkerMessage) => parentPort?.postMessage(m);
+post({
+  done: fuzz(t, { inputs, seed, from, current, onProgress: (progress, sofar) => post({ progress, sofar }) }),
+});

@@ -133,7 +133,13 @@ function filesOf(path: string): Map<string, { bytes: Uint8Array; file: string }>
     walk(base, '');
     return out;
   }
-  let bytes = new Uint8Array(readFileSync(path));
+  return filesOfArchive(new Uint8Array(readFileSync(path)), path);
+}
+
+/** The files of an archive's bytes (gzipped or not), by path relative to iommu-snapshot/. */
+function filesOfArchive(archive: Uint8Array, path: string): Map<string, { bytes: Uint8Array; file: string }> {
+  const out = new Map<string, { bytes: Uint8Array; file: string }>();
+  let bytes = archive;
   if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
       bytes = new Uint8Array(gunzipSync(bytes, { maxOutputLength: MAX_BYTES + 2 ** 20 }));
@@ -161,7 +167,19 @@ const dec = new TextDecoder();
 /** Reads a snapshot archive or folder. Throws InputError naming the file and what is wrong. */
 export function readSnapshot(path: string): MachineSnapshot {
   if (!existsSync(path)) throw new InputError(path, '', 'no such file or folder');
-  const files = filesOf(path);
+  return snapshotOf(filesOf(path), path);
+}
+
+/**
+ * Reads a snapshot archive from its bytes (a .tar or .tar.gz); `source`
+ * names it in errors. Throws InputError naming the entry and what is wrong.
+ */
+export function readSnapshotArchive(archive: Uint8Array, source: string): MachineSnapshot {
+  return snapshotOf(filesOfArchive(archive, source), source);
+}
+
+/** The snapshot its files describe. */
+function snapshotOf(files: Map<string, { bytes: Uint8Array; file: string }>, path: string): MachineSnapshot {
   const fmt = files.get('FORMAT');
   if (!fmt) throw new InputError(path, '', `no ${TOP}/FORMAT: not a snapshot made by iommu-snapshot.sh`);
   const format = dec.decode(fmt.bytes).trim();

@@ -16,7 +16,7 @@
 import { InputError } from '../input/input-error.js';
 
 /** The ustar header: each field's offset and length in the 512-byte block. */
-const HEADER = {
+export const HEADER = {
   name: [0, 100],
   mode: [100, 8],
   size: [124, 12],

@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: GPL-2.0-only
+// A fuzz worker for test/fuzz/guard.test.ts speaking guard.ts's protocol: it
+// "runs" inputs from..inputs-1, reporting progress every 4, and loops for
+// ever on the indices in hangAt, as a parser with an endless loop would.
+import { parentPort, workerData } from 'node:worker_threads';
+
+const { inputs, from, current, hangAt } = workerData;
+const stats = (n) => ({
+  target: 'planted',
+  seeds: 1,
+  inputs: n,
+  outcomes: { rejected: 0, parsed: n, booted: 0 },
+  found: 0,
+  findings: [],
+  slowestMs: 0,
+  seconds: 0,
+});
+let done = 0;
+for (let i = from; i < inputs; i++) {
+  Atomics.store(current, 0, i);
+  if (hangAt.includes(i)) for (;;);
+  Atomics.store(current, 0, -1);
+  done++;
+  if (done % 4 === 0) parentPort.postMessage({ progress: done, sofar: stats(done) });
+}
+parentPort.postMessage({ done: stats(done) });
