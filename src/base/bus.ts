@@ -41,6 +41,8 @@ export interface BusType {
   iommu_ops: IommuOps | null;
   /** The device klist: a Set iterates live, like a klist walk (removals skipped, additions visited). */
   readonly devices: Set<Device>;
+  /** The bus's /sys/bus/NAME/devices folder: names in use, for device_add()'s duplicate check. */
+  readonly deviceNames: Map<string, Device>;
   readonly drivers: DeviceDriver[];
   readonly notifiers: NotifierBlock[];
   registered: boolean;
@@ -55,6 +57,7 @@ export function createBus(
     ...hooks,
     iommu_ops: null,
     devices: new Set(),
+    deviceNames: new Map(),
     drivers: [],
     notifiers: [],
     registered: false,

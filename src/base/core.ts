@@ -22,18 +22,10 @@ export function device_add(k: Kernel, dev: Device): number {
   if (!dev.name) return -EINVAL;
   if (dev.state !== 'initialized') return -EINVAL;
   const bus = dev.bus;
-  if (bus) {
-    for (const other of bus.devices) {
-      if (other.name === dev.name) {
-        // sysfs: cannot create duplicate filename
-        k.printk.log(
-          'err',
-          'sysfs',
-          `cannot create duplicate filename '/bus/${bus.name}/devices/${dev.name}'`,
-        );
-        return -EEXIST;
-      }
-    }
+  if (bus?.deviceNames.has(dev.name)) {
+    // sysfs: cannot create duplicate filename (a lookup in the bus's folder, not a walk of its devices)
+    k.printk.log('err', 'sysfs', `cannot create duplicate filename '/bus/${bus.name}/devices/${dev.name}'`);
+    return -EEXIST;
   }
   if (!dev.p) {
     // device_private_init()
@@ -43,6 +35,7 @@ export function device_add(k: Kernel, dev: Device): number {
   dev.state = 'registered'; // kobject_add(): now in sysfs
   if (bus) {
     bus.devices.add(dev); // bus_add_device()
+    bus.deviceNames.set(dev.name, dev);
     bus_notify(k, dev, 'ADD_DEVICE');
     device_attach(k, dev); // bus_probe_device() -> device_initial_probe()
   }
@@ -60,6 +53,7 @@ export function device_del(k: Kernel, dev: Device): void {
   if (bus) {
     bus_notify(k, dev, 'DEL_DEVICE');
     bus.devices.delete(dev); // bus_remove_device(): klist_del, then release the driver
+    bus.deviceNames.delete(dev.name);
     device_release_driver(k, dev);
   }
   driver_deferred_probe_del(k, dev);

@@ -8,6 +8,8 @@
  * what it should. The kernel's own figures for comparison: ~55 ns per 4K map
  * and ~70 ns per unmap. For arm-64-lpae-s1-4k each figure also has a native
  * one, from the C program of bench/native (native.ts), and the JS/native ratio.
+ * Then the IOVA allocator (iova.ts), iommufd (iommufd.ts), and boots of
+ * generated platforms of ~10k, ~100k and ~1M PCI functions (scale.ts).
  */
 import { parseArgs } from 'node:util';
 import type { PageTable, PgtableFormatName } from '../pgtable/index.js';
@@ -22,6 +24,7 @@ import { allocPerCall, allocPerCallAlone, allocText } from './alloc.js';
 import { runIommufdBench } from './iommufd.js';
 import { runIovaBench } from './iova.js';
 import { randomIndices } from './random.js';
+import { runScaleBench } from './scale.js';
 import type { NativeResult } from './native.js';
 import { NATIVE_FORMAT, runNativeBaseline, vsNative } from './native.js';
 
@@ -294,7 +297,7 @@ function printNativeRatios(label: string, js: number[][], native: NativeResult['
   });
 }
 
-const SECTIONS = ['pgtable', 'iova', 'iommufd'] as const;
+const SECTIONS = ['pgtable', 'iova', 'iommufd', 'scale'] as const;
 
 const USAGE = `usage: npm run bench [-- [--only SECTION]... [--format NAME]...]
   --only SECTION   run only these sections: ${SECTIONS.join(', ')} (default: all)
@@ -344,6 +347,10 @@ async function main(): Promise<void> {
   if (sections.has('iommufd')) {
     console.log('');
     runIommufdBench((line) => console.log(line));
+  }
+  if (sections.has('scale')) {
+    console.log('');
+    runScaleBench((line) => console.log(line));
   }
 }
 

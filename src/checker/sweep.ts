@@ -141,9 +141,12 @@ function scenarioRunner(sc: Scenario, opts: SweepOptions): JobRunner {
   };
 }
 
-/** What a sweep runs: a built-in scenario (or scenario file), or a platform boot (built-in or file). */
+/**
+ * What a sweep runs: a built-in scenario (or scenario file), a platform boot
+ * (built-in or file), or one of iommufd's own fail-nth test bodies.
+ */
 export interface SweepJob {
-  readonly kind: 'scenario' | 'boot';
+  readonly kind: 'scenario' | 'boot' | 'iommufd';
   readonly name: string;
   readonly profile: ProfileName;
 }
@@ -165,6 +168,50 @@ export interface JobLoaders {
   readonly resolvePlatform: (name: string) => PlatformDesc;
   /** boot() of a platform by name or file, with a fail point. */
   readonly boot: (name: string, profile: ProfileName, failNth?: number) => BootLike;
+  /** An iommufd fail-nth test body, failing the nth allocation from its fail_nth_enable(). */
+  readonly iommufd: (test: string, profile: ProfileName, nth?: number) => CallsRunLike;
+}
+
+/** A run that made calls returning errnos (an iommufd test body), and its teardown's pin check. */
+export interface CallsRunLike extends BootLike {
+  /** 0 when the body ran to its end; -1 when a call failed (the C body's return value). */
+  readonly result: number;
+  readonly calls: readonly { readonly op: string; readonly errno: number }[];
+  /** MD_CHECK_REFS after the teardown: 0 when no page is left pinned. */
+  readonly refsCheck: number;
+}
+
+/**
+ * Errnos iommufd's calls may return when an allocation fails under them:
+ * -ENOMEM, the fail points' own (iommufd_get_object()'s -ENOENT, the page
+ * pinning's -EFAULT, iopt_table_enforce_dev_resv_regions()'s -EINVAL), and
+ * -EINVAL or -ENODEV from binding a mock device whose IOMMU probe failed.
+ */
+const IOMMUFD_UNWIND_ERRNOS = new Set([-12, -2, -14, -22, -19]);
+
+/** A body's leaks, broken invariants, pins left behind, and errnos no unwinding returns there. */
+function callsFindings(nth: number, r: CallsRunLike, baseline: CallsRunLike): SweepFinding[] {
+  const out = runFindings(nth, r);
+  const inj = r.failNth?.injected;
+  const at = inj ? `${inj.type} in ${inj.site} (${inj.owner})` : 'nothing';
+  if (r.refsCheck !== 0)
+    out.push({
+      nth,
+      at,
+      kind: 'leak',
+      message: `pages still pinned after the teardown (MD_CHECK_REFS ${r.refsCheck})`,
+    });
+  r.calls.forEach((c, i) => {
+    const base = baseline.calls[i];
+    if (c.errno !== 0 && c.errno !== base?.errno && !IOMMUFD_UNWIND_ERRNOS.has(c.errno))
+      out.push({
+        nth,
+        at,
+        kind: 'errno',
+        message: `call ${i} ${c.op} returned ${c.errno} (without the fault: ${base?.errno ?? 'not made'})`,
+      });
+  });
+  return out;
 }
 
 /** What a sweep reads from a boot (api.ts BootResult). */
@@ -200,19 +247,51 @@ export function startJob(job: SweepJob, load: JobLoaders): JobRunner {
       profile: job.profile,
       resolvePlatform: load.resolvePlatform,
     });
+  if (job.kind === 'iommufd') {
+    const base = load.iommufd(job.name, job.profile);
+    // The harness asserts that the body passes without a fault (ASSERT_EQ(0, test_nth_...())).
+    const failing = base.calls.find((c) => c.errno !== 0);
+    const stopped: SweepFinding[] =
+      base.result === 0
+        ? []
+        : [
+            {
+              nth: 0,
+              at: 'nothing',
+              kind: 'errno',
+              message: `without a fault the body stops at ${failing?.op ?? '?'} (${failing?.errno ?? '?'})`,
+            },
+          ];
+    return {
+      allocations: base.allocations,
+      baselineFindings: [...stopped, ...callsFindings(0, base, base)],
+      point: failPoint(
+        (nth) => load.iommufd(job.name, job.profile, nth),
+        (nth, r) => callsFindings(nth, r, base),
+      ),
+    };
+  }
   const baseline = load.boot(job.name, job.profile);
   return {
     allocations: baseline.allocations,
     baselineFindings: runFindings(0, baseline),
-    point(nth) {
-      let r: BootLike;
-      try {
-        r = load.boot(job.name, job.profile, nth);
-      } catch (e) {
-        return [exceptionFinding(nth, e)];
-      }
-      return r.failNth?.injected ? runFindings(nth, r) : null;
-    },
+    point: failPoint((nth) => load.boot(job.name, job.profile, nth), runFindings),
+  };
+}
+
+/** A job's point(): the run failing its nth allocation, checked; an exception is a finding; null once nth is past its end. */
+function failPoint<R extends BootLike>(
+  run: (nth: number) => R,
+  check: (nth: number, r: R) => SweepFinding[],
+): (nth: number) => SweepFinding[] | null {
+  return (nth) => {
+    let r: R;
+    try {
+      r = run(nth);
+    } catch (e) {
+      return [exceptionFinding(nth, e)];
+    }
+    return r.failNth?.injected ? check(nth, r) : null;
   };
 }
 

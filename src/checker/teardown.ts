@@ -15,6 +15,7 @@ import { device_del, put_device } from '../base/core.js';
 import { iommu_device_sysfs_remove, iommu_device_unregister } from '../iommu/iommu-device.js';
 import { iommufd_test_exit, mockState } from '../drivers/iommufd-selftest/mock.js';
 import { iommufd_selftest_is_mock_dev, mock_dev_destroy } from '../drivers/iommufd-selftest/mock-dev.js';
+import { disposePgtableMemory } from '../mm/table-memory.js';
 
 export interface Leak {
   readonly type: string;
@@ -51,6 +52,7 @@ export function teardown(k: Kernel): void {
     iommu_device_sysfs_remove(k, iommu);
   }
   for (const hook of k.teardownHooks.splice(0).reverse()) hook();
+  disposePgtableMemory(k);
 }
 
 /** Every live allocation, as a leak. Call after teardown(). */

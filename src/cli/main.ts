@@ -32,6 +32,7 @@ import { colourEnabled, colourize } from './colour.js';
 import { progress, type Progress } from './progress.js';
 import { availableParallelism } from 'node:os';
 import { sweepJobs } from '../sweep/jobs.js';
+import { iommufdFailNthTests } from '../iommufd/fail-nth.js';
 import { runSweep } from '../sweep/pool.js';
 import { formatSweep, summarize } from '../sweep/format.js';
 import type { ScenarioResult } from '../scenario/run.js';
@@ -374,11 +375,11 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
   program
     .command('sweep')
     .description(
-      'rerun scenarios and platform boots failing their 1st, 2nd, … Nth allocation, on every core, and report leaks, broken invariants, exceptions and errnos the kernel cannot return there',
+      "rerun scenarios, platform boots and iommufd's fail-nth selftest bodies failing their 1st, 2nd, … Nth allocation, on every core, and report leaks, broken invariants, exceptions and errnos the kernel cannot return there",
     )
     .argument(
       '[names...]',
-      `built-in scenarios (${builtinScenarioNames().join(', ')}) and platforms (${builtinPlatformNames().join(', ')}), or their JSON files; default: every built-in one`,
+      `built-in scenarios (${builtinScenarioNames().join(', ')}), platforms (${builtinPlatformNames().join(', ')}) and iommufd's fail-nth selftests (${iommufdFailNthTests.map((t) => `iommufd:${t}`).join(', ')}), or scenario and platform JSON files; default: every built-in one`,
     )
     .addOption(
       new Option(
@@ -389,17 +390,17 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
         .default(DEFAULT_PROFILE),
     )
     .addOption(
-      new Option('--only <kind>', 'only the scenarios, or only the platform boots').choices([
-        'scenarios',
-        'boots',
-      ]),
+      new Option(
+        '--only <kind>',
+        "only the scenarios, the platform boots, or iommufd's fail-nth tests",
+      ).choices(['scenarios', 'boots', 'iommufd']),
     )
     .option('-j, --jobs <n>', 'worker threads (default: one per core)', wholeNumber('--jobs'))
     .option('--limit <n>', 'at most this many fail points per job', wholeNumber('--limit'))
     .option('--json', 'print every job and the totals as JSON')
     .addHelpText(
       'after',
-      `\nExit codes: 0 no findings; 1 findings; 2 bad input or usage.\n\nExamples:\n  iommu-lab sweep                                  # every built-in scenario and platform, ${DEFAULT_PROFILE}\n  iommu-lab sweep seed-mock-ops --profile all\n  iommu-lab sweep --only boots --limit 50 -j 2\n  iommu-lab sweep my-scenario.json --json`,
+      `\nExit codes: 0 no findings; 1 findings; 2 bad input or usage.\n\nExamples:\n  iommu-lab sweep                                  # every built-in scenario and platform, ${DEFAULT_PROFILE}\n  iommu-lab sweep seed-mock-ops --profile all\n  iommu-lab sweep --only boots --limit 50 -j 2\n  iommu-lab sweep iommufd:map_domain iommufd:device\n  iommu-lab sweep my-scenario.json --json`,
     )
     .action(
       async (

@@ -59,16 +59,30 @@ export class Allocator {
   /** Per owner, the list length at which it is next compacted (doubling: amortised O(1) per allocation). */
   private readonly compactAt = new Map<string, number>();
 
+  /** The attempt that fails (0: none): failNth, or where armFailNth() put it. */
+  private failAt: number;
+
   constructor(
     /** Fail the Nth attempt (1-based); 0 or undefined never fails. */
     readonly failNth: number | undefined,
     private readonly onDoubleFree: (a: Allocation, site: string) => void,
-  ) {}
+  ) {
+    this.failAt = failNth ?? 0;
+  }
+
+  /**
+   * Writing N to /proc/self/task/TID/fail-nth now: the Nth attempt from here
+   * fails (0 disarms), as the iommufd fail-nth selftest arms it after its
+   * setup (fail_nth_enable()) and disarms it before its teardown.
+   */
+  armFailNth(nth: number): void {
+    this.failAt = nth > 0 ? this.attempts + nth : 0;
+  }
 
   /** kzalloc(): returns null when fail-nth selects this attempt. */
   alloc(type: string, owner: string, site: string): Allocation | null {
     this.attempts += 1;
-    if (this.failNth !== undefined && this.failNth > 0 && this.attempts === this.failNth) {
+    if (this.failAt > 0 && this.attempts === this.failAt) {
       this.injected = { nth: this.attempts, type, site, owner };
       return null;
     }
@@ -94,7 +108,7 @@ export class Allocator {
    */
   attempt(type: string, owner: string, site: string): boolean {
     this.attempts += 1;
-    if (this.failNth !== undefined && this.failNth > 0 && this.attempts === this.failNth) {
+    if (this.failAt > 0 && this.attempts === this.failAt) {
       this.injected = { nth: this.attempts, type, site, owner };
       return false;
     }

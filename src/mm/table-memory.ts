@@ -45,6 +45,11 @@ export class TrackedTableMemory extends TableMemory {
 
 const pools = new WeakMap<Kernel, TrackedTableMemory>();
 
+/** The kernel's pool is done with (teardown()): its memory goes to the next kernel's when no table is live. */
+export function disposePgtableMemory(k: Kernel): void {
+  pools.get(k)?.dispose();
+}
+
 /** The kernel's page-table pool. */
 export function pgtableMemory(k: Kernel): TrackedTableMemory {
   let m = pools.get(k);

@@ -102,6 +102,7 @@ export class TableMemory {
   private readonly freeLists: number[][] = Array.from({ length: MAX_ORDER + 1 }, () => []);
   /** The bump pointer, in slots; always page aligned. */
   private nextSlot = 0;
+  private disposed = false;
   /** constants() already placed, by key, and the next free byte of their area. */
   private readonly constAt = new Map<string, number>();
   private constNext = CONST_START + 8;
@@ -123,7 +124,7 @@ export class TableMemory {
     this.baseLo = base | 0;
     this.baseHi = (base - (base >>> 0)) / 2 ** 32;
     this.baseLoFlip = this.baseLo ^ -0x80000000;
-    this.wasmMemory = poolMemory();
+    this.wasmMemory = spareMemories.pop() ?? poolMemory();
     this.orders = new Int8Array(this.wasmMemory.buffer, 0, ORDERS_BYTES);
     this.walkResult = new Float64Array(this.wasmMemory.buffer, WALK_RESULT, 1);
   }
@@ -144,8 +145,32 @@ export class TableMemory {
     return at;
   }
 
+  /**
+   * The pool is done with (its modelled kernel torn down). When no block is
+   * live its memory is zeroed where the pool used it and kept for the next
+   * pool: a garbage pool holds its memory until a major GC, and a sweep or
+   * fuzz run that boots thousands of kernels would otherwise hold thousands
+   * (each ~10 GiB of address space and the pages it touched). A pool with
+   * live blocks keeps its memory (a leaked table stays readable). Either
+   * way the pool allocates nothing more.
+   */
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    if (this.liveAllocations !== 0 || spareMemories.length >= MAX_SPARE_MEMORIES) return;
+    this.orders.fill(0, 0, this.nextSlot);
+    new Uint8Array(this.wasmMemory.buffer, CONST_START, this.constNext - CONST_START).fill(0);
+    // Only what the bump pointer reached was ever written (zeroing the rest would fault its pages in).
+    const used = this.nextSlot * SLOT;
+    this.chunks.forEach((c, i) =>
+      c.fill(0, 0, Math.max(0, Math.min(c.length, (used - i * (1 << CHUNK_SHIFT)) >> 2))),
+    );
+    spareMemories.push(this.wasmMemory);
+  }
+
   /** Allocates a zeroed, naturally aligned block of at least `bytes`; returns its physical address or -1. */
   alloc(bytes: number): number {
+    if (this.disposed) throw new Error('TableMemory: alloc() after dispose()');
     const order = orderOf(bytes);
     if (order > MAX_ORDER) throw new RangeError(`TableMemory: ${bytes}-byte tables are not supported`);
     if (this.shouldFail !== null && this.shouldFail(bytes)) return -1;
@@ -293,6 +318,10 @@ export class TableMemory {
     for (let i = 0; i < CHUNK_SLOTS; i++) this.views.push(undefined);
   }
 }
+
+/** Memories of disposed pools, zeroed where used, for the next pools (dispose()). */
+const spareMemories: WasmMemory[] = [];
+const MAX_SPARE_MEMORIES = 4;
 
 /** The pool bytes a memory starts with: what all but the largest pools need. */
 const INITIAL_POOL_BYTES = 64 << 20;

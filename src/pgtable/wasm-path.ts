@@ -463,8 +463,8 @@ export function createWasmPath(f: CompiledFormat, mem: TableMemory): WasmPath | 
   const prot = mem.constants(Buffer.from(words.buffer).toString('base64'), words);
   if (prot < 0) return null;
   const module = moduleFor(buildModule(f, mem.base, leafDepths(f), prot));
-  let paths = instances.get(mem);
-  if (paths === undefined) instances.set(mem, (paths = new Map()));
+  let paths = instances.get(mem.wasmMemory);
+  if (paths === undefined) instances.set(mem.wasmMemory, (paths = new Map()));
   let path = paths.get(module);
   if (path === undefined) {
     path = instantiate(module, mem.wasmMemory) as unknown as WasmPath;
@@ -474,10 +474,11 @@ export function createWasmPath(f: CompiledFormat, mem: TableMemory): WasmPath | 
 }
 
 /**
- * One instance per module and pool, shared by the pool's tables of a format
- * (the modelled kernel's domains all take their tables from one pool): V8
- * inlines a call into WebAssembly only where the call site has seen one
- * exported function, so every instance more makes the engine's call sites
- * slower, besides the instantiation itself.
+ * One instance per module and memory, shared by the pool's tables of a
+ * format (the modelled kernel's domains all take their tables from one
+ * pool) and by the next pool its memory is recycled to: V8 inlines a call
+ * into WebAssembly only where the call site has seen one exported function,
+ * so every instance more makes the engine's call sites slower, besides the
+ * instantiation itself.
  */
-const instances = new WeakMap<TableMemory, Map<object, WasmPath>>();
+const instances = new WeakMap<object, Map<object, WasmPath>>();

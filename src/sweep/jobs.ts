@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0-only
-/** What `iommu-lab sweep NAME…` runs: each name as a scenario or a platform boot, under the profiles asked for. */
+/** What `iommu-lab sweep NAME…` runs: each name as a scenario, a platform boot or an iommufd fail-nth test, under the profiles asked for. */
 import { readFileSync } from 'node:fs';
 import type { SweepJob } from '../checker/sweep.js';
 import { InputError } from '../input/input-error.js';
+import { iommufdFailNthProfiles, iommufdFailNthTests } from '../iommufd/fail-nth.js';
 import { builtinPlatformNames, loadPlatform } from '../platform/load.js';
 import { profileNames, type ProfileName } from '../profile/profile.js';
 import { builtinScenarioNames, loadScenario } from '../scenario/load.js';
@@ -22,30 +23,46 @@ function isScenarioFile(path: string): boolean {
  * The jobs for these names (none: every built-in scenario and platform, or
  * those of one kind), each loaded once here so that a bad name or file is an
  * input error before any worker starts. "all": a scenario's own profiles
- * (every one when it names none), every profile for a boot.
+ * (every one when it names none), every profile for a boot, those an
+ * iommufd test's calls exist in.
  */
 export function sweepJobs(names: readonly string[], profile: ProfileName | 'all', only?: string): SweepJob[] {
   const scenarios = builtinScenarioNames();
   const platforms = builtinPlatformNames();
-  const targets: { kind: 'scenario' | 'boot'; name: string }[] =
+  const iommufd = iommufdFailNthTests.map((t) => `${IOMMUFD_PREFIX}${t}`);
+  const kindOf = { scenarios: 'scenario', boots: 'boot', iommufd: 'iommufd' } as const;
+  const targets: { kind: SweepJob['kind']; name: string }[] =
     names.length > 0
       ? names.map((name) => {
           if (scenarios.includes(name)) return { kind: 'scenario', name };
           if (platforms.includes(name)) return { kind: 'boot', name };
+          if (iommufd.includes(name)) return { kind: 'iommufd', name: name.slice(IOMMUFD_PREFIX.length) };
           if (!name.endsWith('.json'))
-            throw new InputError(name, '', 'not a built-in scenario or platform, nor a JSON file');
+            throw new InputError(
+              name,
+              '',
+              'not a built-in scenario or platform, an iommufd fail-nth test (iommufd:NAME), nor a JSON file',
+            );
           return { kind: isScenarioFile(name) ? 'scenario' : 'boot', name };
         })
       : [
-          ...(only === 'boots' ? [] : scenarios.map((name) => ({ kind: 'scenario' as const, name }))),
-          ...(only === 'scenarios' ? [] : platforms.map((name) => ({ kind: 'boot' as const, name }))),
+          ...scenarios.map((name) => ({ kind: 'scenario' as const, name })),
+          ...platforms.map((name) => ({ kind: 'boot' as const, name })),
+          ...iommufdFailNthTests.map((name) => ({ kind: 'iommufd' as const, name })),
         ];
   return targets
-    .filter((t) => only === undefined || (only === 'boots') === (t.kind === 'boot'))
+    .filter((t) => only === undefined || kindOf[only as keyof typeof kindOf] === t.kind)
     .flatMap((t) => {
       const own =
-        t.kind === 'scenario' ? loadScenario(t.name).scenario.profiles : (loadPlatform(t.name), undefined);
+        t.kind === 'scenario'
+          ? loadScenario(t.name).scenario.profiles
+          : t.kind === 'boot'
+            ? (loadPlatform(t.name), undefined)
+            : iommufdFailNthProfiles(t.name);
       const list = profile === 'all' ? (own ?? [...profileNames]) : [profile];
       return list.map((p) => ({ kind: t.kind, name: t.name, profile: p }));
     });
 }
+
+/** How iommufd's fail-nth tests are named on the command line: iommufd:basic, iommufd:map_domain, … */
+export const IOMMUFD_PREFIX = 'iommufd:';

@@ -6,10 +6,12 @@
  */
 import { bootByName } from '../api.js';
 import type { JobLoaders } from '../checker/sweep.js';
+import { runIommufdFailNth } from '../iommufd/fail-nth.js';
 import { loadScenario, resolveBuiltinPlatform } from '../scenario/load.js';
 
 export const sweepLoaders: JobLoaders = {
   loadScenario: (name) => loadScenario(name).scenario,
   resolvePlatform: resolveBuiltinPlatform,
   boot: (name, profile, failNth) => bootByName(name, { profile, failNth }),
+  iommufd: (test, profile, nth) => runIommufdFailNth(test, { profile, nth }),
 };

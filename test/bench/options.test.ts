@@ -13,7 +13,7 @@ describe('bench options', () => {
     const r = run('--help');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain('--only SECTION');
-    expect(r.stdout).toContain('pgtable, iova, iommufd');
+    expect(r.stdout).toContain('pgtable, iova, iommufd, scale');
   });
 
   it('refuses an unknown section or format, naming it, with exit 2', () => {

@@ -2,8 +2,9 @@
 // The memory a TableMemory pool lives in (memory.ts poolMemory()) and the
 // WebAssembly instances over it (wasm-path.ts): a pool starts with room for
 // 64 MiB of tables and grows past it without invalidating a view; tables
-// that share a pool share one instance per format; and running out of
-// address space for pools is a readable error.
+// that share a pool share one instance per format; a disposed pool's memory
+// goes, zeroed, to the next; and running out of address space for pools is
+// a readable error.
 import { describe, expect, it, vi } from 'vitest';
 import { IOMMU_READ, IOMMU_WRITE, TableMemory, createPageTable } from '../../src/pgtable/index.js';
 import type * as WasmModule from '../../src/lib/wasm-module.js';
@@ -70,6 +71,33 @@ describe('TableMemory pools', () => {
     first.free();
     late.free();
     expect(memory.liveAllocations).toBe(0);
+  });
+
+  it('a disposed pool with nothing live lends its memory, zeroed, to the next pool; one with live tables keeps it', () => {
+    const first = new TableMemory();
+    const t = createPageTable('arm-64-lpae-s1-4k', { memory: first });
+    expect(t.mapPages(0x1000, 0x8000_0000, 4096, 1, RW).errno).toBe(0);
+    const root = t.pgdPhys;
+    expect(Array.from(first.tableWords(root)!).some((w) => w !== 0)).toBe(true);
+    t.free();
+    first.dispose();
+    expect(() => first.alloc(4096)).toThrow(/after dispose/);
+    const second = new TableMemory();
+    expect(second.wasmMemory).toBe(first.wasmMemory);
+    // The same addresses as a fresh pool's, and nothing of the old tables left in them.
+    const again = createPageTable('arm-64-lpae-s1-4k', { memory: second });
+    expect(again.pgdPhys).toBe(root);
+    expect(Array.from(second.tableWords(root)!).every((w) => w === 0)).toBe(true);
+    expect(again.iovaToPhys(0x1000)).toBe(0);
+    const leaked = createPageTable('arm-64-lpae-s1-4k', { memory: second });
+    expect(leaked.mapPages(0x2000, 0x9000_0000, 4096, 1, RW).errno).toBe(0);
+    again.free();
+    second.dispose();
+    const third = new TableMemory();
+    expect(third.wasmMemory).not.toBe(second.wasmMemory);
+    // The leaked table still reads its own memory.
+    createPageTable('arm-64-lpae-s1-4k', { memory: third }).mapPages(0x2000, 0x7000_0000, 4096, 1, RW);
+    expect(leaked.iovaToPhys(0x2008)).toBe(0x9000_0008);
   });
 
   it("no address space left for a pool: an error that says what to do, not V8's", async () => {

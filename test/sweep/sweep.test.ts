@@ -82,6 +82,9 @@ describe('sweep runs', () => {
       loadScenario: () => loadScenario('probe-defer').scenario,
       resolvePlatform: resolveBuiltinPlatform,
       boot,
+      iommufd: () => {
+        throw new Error('no iommufd job here');
+      },
     };
     const j = startJob({ kind: 'boot', name: 'x', profile: 'v6.12' }, loaders);
     expect(j.allocations).toBe(9);

@@ -59,16 +59,26 @@ function hex(n: number): string {
   return `0x${n.toString(16)}`;
 }
 
+/**
+ * The most a gzipped device tree may unpack to: far above any real one (a
+ * few hundred KiB), and low enough that a gzip bomb stops long before it
+ * costs memory.
+ */
+export const MAX_FDT_BYTES = 64 * 2 ** 20;
+
 /** Decompress when gzip; the blob otherwise. */
 function unwrap(file: string, bytes: Uint8Array): Uint8Array {
   if (bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b) {
     try {
-      return new Uint8Array(gunzipSync(bytes));
+      return new Uint8Array(gunzipSync(bytes, { maxOutputLength: MAX_FDT_BYTES }));
     } catch (e) {
+      const m = e instanceof Error ? e.message : String(e);
       throw new InputError(
         file,
         '',
-        `not a valid gzip stream (${e instanceof Error ? e.message : String(e)})`,
+        /maxOutputLength|larger than/i.test(m)
+          ? `unpacks to more than ${MAX_FDT_BYTES} bytes: not a device tree`
+          : `not a valid gzip stream (${m})`,
       );
     }
   }

@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../../../src/input/input-error.js';
-import { parseFdt } from '../../../src/firmware/fdt/fdt-parse.js';
+import { MAX_FDT_BYTES, parseFdt } from '../../../src/firmware/fdt/fdt-parse.js';
 import type { FdtNode } from '../../../src/firmware/fdt/fdt.js';
 import { buildFdt, type TreeSpec } from '../../support/fdt-build.js';
 
@@ -113,6 +113,16 @@ describe('bad blobs name file, offset and field', () => {
   it('broken gzip', () => {
     const gz = gzipSync(juno).subarray(0, 100);
     expect(fail(gz).message).toMatch(/^bad\.dtb: not a valid gzip stream/);
+  });
+  it('a gzip bomb: refused once it unpacks past the limit, not held in memory', () => {
+    // 65 MiB of zeros in ~64 KiB: the blob's header first, so that only the size gives it away.
+    const blob = new Uint8Array(MAX_FDT_BYTES + 2 ** 20);
+    blob.set(juno.subarray(0, 40));
+    const bomb = gzipSync(blob, { level: 1 });
+    expect(bomb.length).toBeLessThan(2 ** 20);
+    expect(fail(bomb).message).toBe(
+      `bad.dtb: unpacks to more than ${MAX_FDT_BYTES} bytes: not a device tree`,
+    );
   });
 });
 
