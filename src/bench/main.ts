@@ -9,7 +9,7 @@
  * and ~70 ns per unmap. For arm-64-lpae-s1-4k each figure also has a native
  * one, from the C program of bench/native (native.ts), and the JS/native ratio.
  * Then the IOVA allocator (iova.ts), iommufd (iommufd.ts), and boots of
- * generated platforms of ~10k, ~100k and ~1M PCI functions (scale.ts).
+ * generated platforms of ~8k, ~100k and ~1M PCI functions (scale.ts).
  */
 import { parseArgs } from 'node:util';
 import type { PageTable, PgtableFormatName } from '../pgtable/index.js';

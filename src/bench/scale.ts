@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
  * The scale section of `npm run bench`: generated SR-IOV platforms
- * (scale-platform.ts) of ~10k, ~100k and ~1M PCI functions booted to their
+ * (scale-platform.ts) of ~8k, ~100k and ~1M PCI functions booted to their
  * groups (PCI enumeration, driver core, IOMMU probe, a group and a default
  * domain per function), each in a fresh node process so that one size's
  * heap and JIT state do not weigh on the next; prints per size the boot

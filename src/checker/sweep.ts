@@ -176,18 +176,15 @@ export interface JobLoaders {
 export interface CallsRunLike extends BootLike {
   /** 0 when the body ran to its end; -1 when a call failed (the C body's return value). */
   readonly result: number;
-  readonly calls: readonly { readonly op: string; readonly errno: number }[];
+  /** Each call, with the errnos it may return when an allocation fails under it. */
+  readonly calls: readonly {
+    readonly op: string;
+    readonly errno: number;
+    readonly unwind: readonly number[];
+  }[];
   /** MD_CHECK_REFS after the teardown: 0 when no page is left pinned. */
   readonly refsCheck: number;
 }
-
-/**
- * Errnos iommufd's calls may return when an allocation fails under them:
- * -ENOMEM, the fail points' own (iommufd_get_object()'s -ENOENT, the page
- * pinning's -EFAULT, iopt_table_enforce_dev_resv_regions()'s -EINVAL), and
- * -EINVAL or -ENODEV from binding a mock device whose IOMMU probe failed.
- */
-const IOMMUFD_UNWIND_ERRNOS = new Set([-12, -2, -14, -22, -19]);
 
 /** A body's leaks, broken invariants, pins left behind, and errnos no unwinding returns there. */
 function callsFindings(nth: number, r: CallsRunLike, baseline: CallsRunLike): SweepFinding[] {
@@ -203,7 +200,7 @@ function callsFindings(nth: number, r: CallsRunLike, baseline: CallsRunLike): Sw
     });
   r.calls.forEach((c, i) => {
     const base = baseline.calls[i];
-    if (c.errno !== 0 && c.errno !== base?.errno && !IOMMUFD_UNWIND_ERRNOS.has(c.errno))
+    if (c.errno !== 0 && c.errno !== base?.errno && !c.unwind.includes(c.errno))
       out.push({
         nth,
         at,

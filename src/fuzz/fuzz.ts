@@ -56,6 +56,8 @@ export interface FuzzOptions {
   readonly keep?: number;
   /** Called every 1024 inputs with the stats so far. */
   readonly onProgress?: (done: number, sofar: FuzzStats) => void;
+  /** Called with each finding kept, as it is found (a worker stopped later keeps it). */
+  readonly onFinding?: (f: FuzzFinding) => void;
 }
 
 /** Draws what input i of the sequence is: its seed, its bytes, whether it is booted too. */
@@ -127,9 +129,10 @@ function* fuzzSteps(target: FuzzTarget, opts: FuzzOptions): Generator<void, Fuzz
     seconds: (performance.now() - start) / 1000,
   });
   for (let i = 0; i < opts.inputs; i++) {
+    // Kept before the mutation too: a mutator that loops is a hang as well.
+    if (opts.current) Atomics.store(opts.current, 0, i);
     const { seed, input, deep } = draw(target, rng);
     if (i < from) continue;
-    if (opts.current) Atomics.store(opts.current, 0, i);
     const t0 = performance.now();
     let outcome: Outcome | null = null;
     let error: unknown = null;
@@ -144,8 +147,19 @@ function* fuzzSteps(target: FuzzTarget, opts: FuzzOptions): Generator<void, Fuzz
     if (outcome !== null) outcomes[outcome]++;
     const finding = (kind: FuzzFinding['kind'], message: string) => {
       found++;
-      if (findings.length < keep)
-        findings.push({ target: target.name, seed: seed.file, rngSeed, index: i, kind, message, ms, input });
+      if (findings.length >= keep) return;
+      const f: FuzzFinding = {
+        target: target.name,
+        seed: seed.file,
+        rngSeed,
+        index: i,
+        kind,
+        message,
+        ms,
+        input,
+      };
+      findings.push(f);
+      opts.onFinding?.(f);
     };
     if (error instanceof ModelFinding) finding('model', error.message);
     else if (error !== null)

@@ -6,16 +6,18 @@
  * (an endless loop in a parser, which no time check inside the worker
  * could stop) ends the worker: the input becomes a 'hang' finding and a new
  * worker goes on from the next input of the same sequence. What the stopped
- * worker had done counts as of its last progress report.
+ * worker had done counts as of its last progress report, and its findings
+ * all (each is sent as it is found).
  *
  * The worker script is a parameter so that a test can run the guard on a
  * worker that hangs on purpose.
  */
 import { Worker } from 'node:worker_threads';
-import type { FuzzStats } from './fuzz.js';
+import type { FuzzFinding, FuzzStats } from './fuzz.js';
 
-/** A worker's messages: progress every 1024 inputs, then its stats. */
-export type FuzzWorkerMessage = { progress: number; sofar: FuzzStats } | { done: FuzzStats };
+/** A worker's messages: each finding as it is found, progress every 1024 inputs, then its stats. */
+export type FuzzWorkerMessage =
+  { finding: FuzzFinding } | { progress: number; sofar: FuzzStats } | { done: FuzzStats };
 
 export interface GuardOptions {
   readonly workerUrl: URL;
@@ -62,12 +64,27 @@ function runOnce(
         seen = now;
         since = performance.now();
       } else if (now >= 0 && performance.now() - since > o.hangMs) {
-        finish({ stats: last, hung: now });
+        // What it found after its last progress report came as it was found.
+        const sofar: FuzzStats | null = last;
+        const none = { rejected: 0, parsed: 0, booted: 0 };
+        finish({
+          stats:
+            sofar || found.length > 0
+              ? {
+                  ...(sofar ?? { target: '', seeds: 0, inputs: 0, outcomes: none, slowestMs: 0, seconds: 0 }),
+                  findings: found,
+                  found: Math.max(sofar?.found ?? 0, found.length),
+                }
+              : null,
+          hung: now,
+        });
         void worker.terminate();
       }
     }, o.pollMs ?? 250);
+    const found: FuzzFinding[] = [];
     worker.on('message', (m: FuzzWorkerMessage) => {
-      if ('progress' in m) {
+      if ('finding' in m) found.push(m.finding);
+      else if ('progress' in m) {
         last = m.sofar;
         o.onProgress?.(doneBefore + m.progress);
       } else finish({ stats: m.done, hung: null });

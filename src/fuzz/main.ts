@@ -7,17 +7,18 @@
  * message into the findings folder (to become a regression fixture under
  * test/fuzz/regressions/TARGET/). Exit 1 when anything was found.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { FuzzFinding, FuzzStats } from './fuzz.js';
 import { inputAt } from './fuzz.js';
 import { runGuarded } from './guard.js';
+import { SCRATCH_PREFIX } from './sysfs-target.js';
 import type { FuzzTarget } from './targets.js';
 import { defaultSeedDir, fuzzTargets } from './targets.js';
 
-const USAGE = `usage: npm run fuzz [-- [--target NAME]... [--inputs N] [--seed N] [-j N] [--seeds DIR] [--out DIR]]
+const USAGE = `usage: npm run fuzz [-- [--target NAME]... [--inputs N] [--seed N] [-j N] [--seeds DIR] [--out DIR] [--hang-ms N]]
   --target NAME   fuzz only these (${fuzzTargets()
     .map((t) => t.name)
     .join(', ')})
@@ -158,6 +159,10 @@ async function main(): Promise<void> {
       console.log(`  ${f.kind}: ${f.message.split('\n')[0]}  (input: ${base}.bin)`);
     }
   }
+  // A worker stopped by the hang guard never removed its scratch folder.
+  for (const d of readdirSync(tmpdir()))
+    if (d.startsWith(`${SCRATCH_PREFIX}${process.pid}-`))
+      rmSync(join(tmpdir(), d), { recursive: true, force: true });
   if (found > 0) process.exitCode = 1;
 }
 

@@ -6,8 +6,9 @@
  * files should be) as much as what the files hold. A mutant is a tar of the
  * folder (so that a finding is kept as one file), unpacked by run() into a
  * scratch folder: files, folders and symbolic links, never outside it
- * (readTar() refuses such paths). Seeds: the pci/ folders of the snapshot
- * seeds, real config spaces of the groundtruth machines.
+ * (readTar() refuses paths that climb out, and nothing is created through a
+ * link: safeDir()). Seeds: the pci/ folders of the snapshot seeds, real
+ * config spaces of the groundtruth machines.
  *
  * Mutations: a config space's bytes (or its size: 64, 256, 4096, 4097
  * bytes), entries renamed (a device past 0x1f, a domain past 0xffff, a
@@ -15,9 +16,9 @@
  * folder or a link (to /etc/passwd, /dev/zero, /proc/kcore, itself, a
  * missing file), a function made a link to a folder that loops back.
  */
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { importSysfsPciDir } from '../pci/import/sysfs.js';
 import type { TarWriteEntry } from '../snapshot/tar-write.js';
@@ -95,14 +96,40 @@ function mutateFolder(entries: readonly TarWriteEntry[], rng: Rng): TarWriteEntr
   return out;
 }
 
-/** Unpacks a mutant into a fresh folder: files, folders and links (anything else is left out). */
+/**
+ * The folder `rel` names under root, made where missing, one component at a
+ * time; null when a component is a link or not a folder. Nothing is ever
+ * created through a link: a mutant may plant one to anywhere (/etc) and
+ * then name a file below it or of the same name, and the fuzzer runs as
+ * whoever runs the tests, root in many containers. (It did: a first version
+ * that made folders recursively and wrote files plainly wrote a config space
+ * over /etc/passwd through a link the same mutant had made.)
+ */
+function safeDir(root: string, rel: readonly string[]): string | null {
+  let at = root;
+  for (const part of rel) {
+    at = join(at, part);
+    try {
+      mkdirSync(at);
+    } catch {
+      // There already: a folder of ours is fine, anything else is not.
+    }
+    const st = lstatSync(at, { throwIfNoEntry: false });
+    if (!st || st.isSymbolicLink() || !st.isDirectory()) return null;
+  }
+  return at;
+}
+
+/** Unpacks a mutant into a fresh folder: files, folders and links (anything else is left out), never through a link. */
 function unpackInto(root: string, tar: Uint8Array): void {
   for (const e of readTar(tar, '<fuzz>.tar')) {
-    const at = join(root, e.path);
+    const parts = e.path.split('/');
+    const dir = safeDir(root, e.kind === 'dir' ? parts : parts.slice(0, -1));
+    if (dir === null || e.kind === 'dir') continue;
+    const at = join(dir, parts[parts.length - 1]);
     try {
-      mkdirSync(dirname(at), { recursive: true });
-      if (e.kind === 'dir') mkdirSync(at, { recursive: true });
-      else if (e.kind === 'file') writeFileSync(at, e.data);
+      // 'wx': O_CREAT | O_EXCL, which fails on anything already there, a link included.
+      if (e.kind === 'file') writeFileSync(at, e.data, { flag: 'wx' });
       else if (e.kind === 'symlink') symlinkSync(linkOf(tar, e.offset), at);
     } catch {
       // Two entries for one path (a file where a folder is, a link twice): the first one stays.
@@ -116,6 +143,9 @@ function linkOf(tar: Uint8Array, offset: number): string {
   const end = field.indexOf(0);
   return new TextDecoder().decode(end < 0 ? field : field.subarray(0, end));
 }
+
+/** The scratch folders' names: this prefix, the process id, a random part (a stopped worker's is removed by main.ts). */
+export const SCRATCH_PREFIX = 'iommu-lab-fuzz-sysfs-';
 
 export function sysfsTarget(seedDir: string): FuzzTarget {
   const seeds = snapshotSeeds(seedDir).flatMap((s) => {
@@ -136,7 +166,7 @@ export function sysfsTarget(seedDir: string): FuzzTarget {
       return writeTar(mutateFolder(entries, rng));
     },
     run(input, deep) {
-      scratch ??= mkdtempSync(join(tmpdir(), 'iommu-lab-fuzz-sysfs-'));
+      scratch ??= mkdtempSync(join(tmpdir(), `${SCRATCH_PREFIX}${process.pid}-`));
       const root = join(scratch, 'devices');
       rmSync(root, { recursive: true, force: true });
       mkdirSync(root);

@@ -23,5 +23,6 @@ post({
     from,
     current,
     onProgress: (progress, sofar) => post({ progress, sofar }),
+    onFinding: (finding) => post({ finding }),
   }),
 });

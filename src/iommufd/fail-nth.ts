@@ -40,7 +40,43 @@ const PLATFORM = 'arm64-dt-smmuv3-mini';
 export interface FailNthCall {
   readonly op: string;
   readonly errno: number;
+  /** What the call may return when an allocation fails under it (UNWIND). */
+  readonly unwind: readonly number[];
 }
+
+const ENOMEM = -12;
+const ENOENT = -2;
+const EFAULT = -14;
+const EINVAL = -22;
+
+/**
+ * The errnos each call may return when an allocation, or one of
+ * iommufd_should_fail()'s points, fails under it: -ENOMEM; -ENOENT where the
+ * call looks an object up (iommufd_get_object()'s point); -EFAULT where it
+ * pins user pages (pfn_reader_user_pin()'s); -EINVAL where a device's
+ * reserved regions are enforced (iopt_table_enforce_dev_resv_regions()'s)
+ * or a mock device whose probe failed is bound (no IOMMU: not capable).
+ */
+const UNWIND: Readonly<Record<string, readonly number[]>> = {
+  open: [ENOMEM],
+  IOMMU_IOAS_ALLOC: [ENOMEM],
+  IOMMU_IOAS_IOVA_RANGES: [ENOENT],
+  IOMMU_IOAS_ALLOW_IOVAS: [ENOENT, ENOMEM],
+  IOMMU_IOAS_MAP: [ENOENT, ENOMEM, EFAULT],
+  IOMMU_IOAS_COPY: [ENOENT, ENOMEM],
+  IOMMU_IOAS_UNMAP: [ENOENT],
+  SET_TEMP_MEMORY_LIMIT: [],
+  MOCK_DOMAIN: [ENOMEM, ENOENT, EINVAL, EFAULT],
+  IOMMU_DESTROY: [],
+  CREATE_ACCESS: [ENOMEM, ENOENT],
+  ACCESS_RW: [ENOMEM, EFAULT],
+  ACCESS_PAGES: [ENOMEM, EFAULT],
+  DESTROY_ACCESS_PAGES: [],
+  'close(access)': [],
+  IOMMU_GET_HW_INFO: [ENOENT, ENOMEM],
+  IOMMU_HWPT_ALLOC: [ENOMEM, ENOENT, EINVAL, EFAULT],
+  MOCK_DOMAIN_REPLACE: [ENOMEM, ENOENT, EINVAL, EFAULT],
+};
 
 /** What a body works with: the fixture (fd, access_id) and the test's process and buffer. */
 interface Fixture {
@@ -293,7 +329,7 @@ export function runIommufdFailNth(
       if (opts.nth) k.alloc.armFailNth(opts.nth);
     },
     failed(op, errno) {
-      calls.push({ op, errno });
+      calls.push({ op, errno, unwind: UNWIND[op] ?? [] });
       return errno !== 0;
     },
   };

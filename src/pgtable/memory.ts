@@ -163,7 +163,7 @@ export class TableMemory {
     // Only what the bump pointer reached was ever written (zeroing the rest would fault its pages in).
     const used = this.nextSlot * SLOT;
     this.chunks.forEach((c, i) =>
-      c.fill(0, 0, Math.max(0, Math.min(c.length, (used - i * (1 << CHUNK_SHIFT)) >> 2))),
+      c.fill(0, 0, Math.max(0, Math.min(c.length, Math.floor((used - i * (1 << CHUNK_SHIFT)) / 4)))),
     );
     spareMemories.push(this.wasmMemory);
   }

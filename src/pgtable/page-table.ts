@@ -59,6 +59,8 @@ export class PageTable extends IoPgtable {
     memory: TableMemory,
     pgdPhys: number,
     opts: EngineOptions,
+    /** The pool was made for this table alone (no cfg.memory): free() disposes of it. */
+    private readonly ownsMemory = false,
   ) {
     super(f, memory, pgdPhys, opts);
     this.format = format;
@@ -128,6 +130,8 @@ export class PageTable extends IoPgtable {
   free(): void {
     this.checkLive();
     this.free_io_pgtable_ops();
+    // A pool of its own goes too: its memory to the next pool (TableMemory.dispose()).
+    if (this.ownsMemory) this.memory.dispose();
   }
 }
 
@@ -154,7 +158,15 @@ export function allocPageTable(
     memory.free(pgd, f.allocBytes[f.topDepth]);
     return { reason: `the pgd at 0x${pgd.toString(16)} does not fit in a table descriptor` };
   }
-  return new PageTable(fmt, res, f, memory, pgd, { tlb: cfg.tlb, warn: cfg.warn, fastPath: cfg.fastPath });
+  return new PageTable(
+    fmt,
+    res,
+    f,
+    memory,
+    pgd,
+    { tlb: cfg.tlb, warn: cfg.warn, fastPath: cfg.fastPath },
+    cfg.memory === undefined,
+  );
 }
 
 /** alloc_io_pgtable_ops() as the kernel returns it: the table or null. */

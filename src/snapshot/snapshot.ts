@@ -148,7 +148,7 @@ function filesOfArchive(archive: Uint8Array, path: string): Map<string, { bytes:
       throw new InputError(
         path,
         '',
-        /larger than|maxOutputLength|buffer/i.test(m)
+        (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
           ? `unpacks to more than ${MAX_BYTES} bytes: not a snapshot`
           : `not a readable gzip file (${m})`,
       );

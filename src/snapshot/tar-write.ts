@@ -18,6 +18,8 @@ export interface TarWriteEntry {
 }
 
 const BLOCK = 512;
+/** The type flags whose entries carry data: files (regular, contiguous) and pax and GNU records. */
+const WITH_DATA = new Set(['0', '7', 'x', 'g', 'L', 'K']);
 const enc = new TextEncoder();
 const LINKNAME: readonly [number, number] = [157, 100];
 
@@ -73,12 +75,13 @@ export function writeTar(entries: readonly TarWriteEntry[]): Uint8Array {
   for (const e of entries) {
     const type = e.type ?? '0';
     // Files and the records that carry data (pax headers, GNU long names); other types have none.
-    const data = '07xgLK'.includes(type) ? (e.data ?? new Uint8Array(0)) : new Uint8Array(0);
+    const data = WITH_DATA.has(type) ? (e.data ?? new Uint8Array(0)) : new Uint8Array(0);
     // Folders end in a slash, as GNU tar writes them.
-    const at = placePath(type === '5' && !e.path.endsWith('/') ? `${e.path}/` : e.path);
+    const path = type === '5' && !e.path.endsWith('/') ? `${e.path}/` : e.path;
+    const at = placePath(path);
     if (at === null) {
-      add('././@LongLink', '', 'L', enc.encode(`${e.path}\0`));
-      add(e.path.slice(0, HEADER.name[1]), '', type, data, e.link);
+      add('././@LongLink', '', 'L', enc.encode(`${path}\0`));
+      add(path.slice(0, HEADER.name[1]), '', type, data, e.link);
     } else add(at.name, at.prefix, type, data, e.link);
   }
   const out = new Uint8Array(bytes);

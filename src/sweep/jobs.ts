@@ -59,7 +59,13 @@ export function sweepJobs(names: readonly string[], profile: ProfileName | 'all'
           : t.kind === 'boot'
             ? (loadPlatform(t.name), undefined)
             : iommufdFailNthProfiles(t.name);
-      const list = profile === 'all' ? (own ?? [...profileNames]) : [profile];
+      // A profile asked for by name: an iommufd test not meant for it runs only when named too.
+      const list =
+        profile === 'all'
+          ? (own ?? [...profileNames])
+          : t.kind === 'iommufd' && names.length === 0 && !own?.includes(profile)
+            ? []
+            : [profile];
       return list.map((p) => ({ kind: t.kind, name: t.name, profile: p }));
     });
 }

@@ -3,12 +3,20 @@
 // ever on chosen inputs: each hang is reported by index, its worker
 // stopped, and the sequence goes on from the next input; and the pieces it
 // relies on: fuzz()'s `from` runs the same inputs as a whole run from there,
-// and inputAt() gives again the input a run had at an index.
+// and inputAt() gives again the input a run had at an index. And the sysfs
+// target, which writes mutants to disk, never writes through a link one
+// planted (a first version overwrote /etc/passwd that way, as root).
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { fuzz, inputAt } from '../../src/fuzz/fuzz.js';
 import { runGuarded } from '../../src/fuzz/guard.js';
 import { mutateBytes } from '../../src/fuzz/mutate.js';
 import type { FuzzTarget } from '../../src/fuzz/targets.js';
+import { fuzzTargets } from '../../src/fuzz/targets.js';
+import { InputError } from '../../src/input/input-error.js';
+import { writeTar } from '../../src/snapshot/tar-write.js';
+import { scratchDir } from '../support/scratch.js';
 
 describe('the hang guard', () => {
   it('stops a worker stuck on an input, reports the input, and goes on from the next', async () => {
@@ -82,5 +90,35 @@ describe('restarting a fuzz sequence', () => {
     fuzz(watched, { inputs: 5, seed: 1, from: 2, current });
     expect(seen).toEqual([2, 3, 4]);
     expect(Atomics.load(current, 0)).toBe(-1);
+  });
+});
+
+describe('the sysfs target writes nothing outside its scratch folder', () => {
+  it('a mutant planting links out and then naming files through them or at them changes nothing outside', () => {
+    const outside = scratchDir('sysfs-outside-');
+    const victim = join(outside, 'passwd');
+    writeFileSync(victim, 'root:x:0:0\n');
+    const t = fuzzTargets().find((x) => x.name === 'sysfs')!;
+    const config = new Uint8Array(256).fill(0xab);
+    const tar = writeTar([
+      // A function folder that is a link to a folder outside, then a config below it.
+      { path: '0000:00:01.0', type: '2', link: outside },
+      { path: '0000:00:01.0/config', data: config },
+      // A config that is a link to a file outside, then the config again under the same name.
+      { path: '0000:00:02.0/config', type: '2', link: victim },
+      { path: '0000:00:02.0/config', data: config },
+      // A folder of links: one up, and a file through it.
+      { path: '0000:00:03.0', type: '2', link: '..' },
+      { path: '0000:00:03.0/config', data: config },
+    ]);
+    try {
+      t.run(tar, false);
+    } catch (e) {
+      expect(e).toBeInstanceOf(InputError);
+    } finally {
+      t.dispose?.();
+    }
+    expect(readdirSync(outside).sort()).toEqual(['passwd']);
+    expect(readFileSync(victim, 'utf8')).toBe('root:x:0:0\n');
   });
 });

@@ -8,12 +8,24 @@
 import { describe, expect, it, vi } from 'vitest';
 import { IOMMU_READ, IOMMU_WRITE, TableMemory, createPageTable } from '../../src/pgtable/index.js';
 import type * as WasmModule from '../../src/lib/wasm-module.js';
+import { POOL_START } from '../../src/pgtable/memory.js';
 import type { WasmPath } from '../../src/pgtable/wasm-path.js';
 
 const RW = IOMMU_READ | IOMMU_WRITE;
 const wasmOf = (t: object) => (t as { wasm: WasmPath | null }).wasm;
 
 describe('TableMemory pools', () => {
+  it('a table with a pool of its own gives the pool back when freed', () => {
+    const t = createPageTable('arm-64-lpae-s1-4k');
+    const mem = t.memory.wasmMemory;
+    t.free();
+    expect(new TableMemory().wasmMemory).toBe(mem);
+    const shared = new TableMemory();
+    createPageTable('arm-64-lpae-s1-4k', { memory: shared }).free();
+    // A pool given in cfg.memory is the caller's: it stays theirs.
+    expect(shared.alloc(4096)).toBeGreaterThan(0);
+  });
+
   it('tables sharing a pool share one WebAssembly instance per format; separate pools do not', () => {
     const memory = new TableMemory();
     const a = createPageTable('arm-64-lpae-s1-4k', { memory });
@@ -84,6 +96,10 @@ describe('TableMemory pools', () => {
     expect(() => first.alloc(4096)).toThrow(/after dispose/);
     const second = new TableMemory();
     expect(second.wasmMemory).toBe(first.wasmMemory);
+    // Zeroed by dispose() itself, before anything is allocated again: the pool, the orders map.
+    const raw = new Int32Array(second.wasmMemory.buffer, POOL_START + (root - second.base), 1024);
+    expect(raw.every((w) => w === 0)).toBe(true);
+    expect(second.isLive(root)).toBe(false);
     // The same addresses as a fresh pool's, and nothing of the old tables left in them.
     const again = createPageTable('arm-64-lpae-s1-4k', { memory: second });
     expect(again.pgdPhys).toBe(root);

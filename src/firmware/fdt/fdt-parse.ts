@@ -76,7 +76,7 @@ function unwrap(file: string, bytes: Uint8Array): Uint8Array {
       throw new InputError(
         file,
         '',
-        /maxOutputLength|larger than/i.test(m)
+        (e as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE'
           ? `unpacks to more than ${MAX_FDT_BYTES} bytes: not a device tree`
           : `not a valid gzip stream (${m})`,
       );
