@@ -19,7 +19,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import type { PgtableFormatName } from '../pgtable/index.js';
+import type { PageTable, PgtableFormatName } from '../pgtable/index.js';
 import { IOMMU_READ, IOMMU_WRITE, createPageTable } from '../pgtable/index.js';
 import type { TableMemory } from '../pgtable/memory.js';
 
@@ -35,6 +35,11 @@ new PerformanceObserver((list) => (gcs += list.getEntries().length)).observe({ e
 // GC entries reach the observer asynchronously.
 const settle = () => new Promise((r) => setTimeout(r, 20));
 
+/** A physical address the format can hold: above 2^32 where it can (ARM v7s holds 32 bits). */
+export const paFor = (t: PageTable): number => (t.cfg.oas > 40 ? 0x80_0000_0000 : 0x8000_0000);
+/** iova_to_phys() probes inside the page, but for the iommufd mock, which WARNs there and drops the offset. */
+export const probeOffset = (t: PageTable): number => (t.layout.rules === 'iommufd-mock' ? 0 : 8);
+
 /** Bytes allocated per call, or the GCs that happened in between (then the bytes are unknown). */
 export type AllocResult = { readonly bytesPerCall: number } | { readonly gcs: number };
 
@@ -42,10 +47,8 @@ export type AllocResult = { readonly bytesPerCall: number } | { readonly gcs: nu
 export async function allocPerCall(name: PgtableFormatName, memory?: TableMemory): Promise<AllocResult> {
   const t = createPageTable(name, { memory });
   const g = t.cfg.granule;
-  // Above 2^32 where the format holds it (ARM v7s holds 32 bits): not a small integer either way.
-  const pa = t.cfg.oas > 40 ? 0x80_0000_0000 : 0x8000_0000;
-  // The iommufd mock WARNs on an offset inside the page and drops it.
-  const o = t.layout.rules === 'iommufd-mock' ? 0 : 8;
+  const pa = paFor(t);
+  const o = probeOffset(t);
   const out = { mapped: 0 };
   const loop = () => {
     for (let i = 0; i < CALLS; i++) {

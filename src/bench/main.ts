@@ -20,7 +20,7 @@ import {
   createPageTable,
   pgtableFormatNames,
 } from '../pgtable/index.js';
-import { allocPerCall, allocPerCallAlone, allocText } from './alloc.js';
+import { allocPerCall, allocPerCallAlone, allocText, paFor, probeOffset } from './alloc.js';
 import { runIommufdBench } from './iommufd.js';
 import { runIovaBench } from './iova.js';
 import { randomIndices } from './random.js';
@@ -82,10 +82,6 @@ const countName = (n: number) => (n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 
 const row = (label: string, ns: number, note = '', native?: number) =>
   console.log(`  ${label.padEnd(34)}${ns.toFixed(1).padStart(8)} ns${note}${vsNative(ns, native)}`);
 
-/** A physical address the format can hold: above 2^32 where it can (ARM v7s holds 32 bits). */
-const paFor = (t: PageTable) => (t.cfg.oas > 40 ? PA : 0x8000_0000);
-/** iova_to_phys() probes inside the page, but for the iommufd mock, which WARNs there and drops the offset. */
-const probeOffset = (t: PageTable) => (t.layout.rules === 'iommufd-mock' ? 0 : 8);
 /** The smallest size above the granule that is a whole level's (a block, section or superpage), if any. */
 const blockSize = (t: PageTable) =>
   t.layout.pgsizes.find((s) => s > t.cfg.granule && t.layout.levels.some((l) => 2 ** l.shift === s));

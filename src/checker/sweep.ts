@@ -25,6 +25,14 @@ const UNWIND_ERRNOS = new Set(['-ENOMEM', '-ENODEV', '-EINVAL', '-EPROBE_DEFER']
  */
 const DMA_OUTCOMES = new Set(['-ENOENT', '-EFAULT', '-EIO']);
 
+/** What a run's fail point failed, for its findings: "group_device in iommu_group_alloc_device (dev)". */
+function failedAt(r: {
+  readonly failNth: { readonly injected: { type: string; site: string; owner: string } | null } | null;
+}): string {
+  const inj = r.failNth?.injected;
+  return inj ? `${inj.type} in ${inj.site} (${inj.owner})` : 'nothing';
+}
+
 export interface SweepFinding {
   readonly nth: number;
   /** What failed at N: "group_device in iommu_group_alloc_device (0000:00:03.0)". */
@@ -51,8 +59,7 @@ export interface SweepOptions {
 }
 
 function check(nth: number, r: ScenarioResult, baseline: ScenarioResult, out: SweepFinding[]): void {
-  const inj = r.failNth?.injected;
-  const at = inj ? `${inj.type} in ${inj.site} (${inj.owner})` : 'nothing';
+  const at = failedAt(r);
   for (const l of r.leaks) {
     if (!l.knownBug) out.push({ nth, at, kind: 'leak', message: `${l.type} of ${l.owner} from ${l.origin}` });
   }
@@ -189,8 +196,7 @@ export interface CallsRunLike extends BootLike {
 /** A body's leaks, broken invariants, pins left behind, and errnos no unwinding returns there. */
 function callsFindings(nth: number, r: CallsRunLike, baseline: CallsRunLike): SweepFinding[] {
   const out = runFindings(nth, r);
-  const inj = r.failNth?.injected;
-  const at = inj ? `${inj.type} in ${inj.site} (${inj.owner})` : 'nothing';
+  const at = failedAt(r);
   if (r.refsCheck !== 0)
     out.push({
       nth,
@@ -221,8 +227,7 @@ export interface BootLike {
 
 /** A run's leaks and broken invariants that are not known kernel bugs, as findings (a boot's or a scenario's). */
 export function runFindings(nth: number, r: BootLike): SweepFinding[] {
-  const inj = r.failNth?.injected;
-  const at = inj ? `${inj.type} in ${inj.site} (${inj.owner})` : 'nothing';
+  const at = failedAt(r);
   return [
     ...r.leaks
       .filter((l) => !l.knownBug)

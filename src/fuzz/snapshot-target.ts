@@ -178,10 +178,10 @@ export function fixTarChecksums(tar: Uint8Array): Uint8Array {
   return out;
 }
 
-/** A seed unpacked once: its tar bytes and entries. */
 const unpacked = new WeakMap<Uint8Array, { tar: Uint8Array; entries: TarWriteEntry[] }>();
 
-function unpack(seed: Uint8Array): { tar: Uint8Array; entries: TarWriteEntry[] } {
+/** A seed archive's tar bytes and entries, unpacked once (the sysfs target reads its pci/ folder from them). */
+export function unpackSeed(seed: Uint8Array): { tar: Uint8Array; entries: TarWriteEntry[] } {
   let u = unpacked.get(seed);
   if (u === undefined) {
     const tar = seed[0] === 0x1f && seed[1] === 0x8b ? new Uint8Array(gunzipSync(seed)) : seed;
@@ -198,7 +198,7 @@ function unpack(seed: Uint8Array): { tar: Uint8Array; entries: TarWriteEntry[] }
 function mutateSnapshot(seed: Uint8Array, rng: Rng): Uint8Array {
   const r = rng.below(8);
   if (r === 0 && seed[0] === 0x1f && seed[1] === 0x8b) return mutateBytes(seed, rng);
-  const { tar, entries } = unpack(seed);
+  const { tar, entries } = unpackSeed(seed);
   let out: Uint8Array;
   if (r <= 2) {
     out = mutateBytes(tar, rng);

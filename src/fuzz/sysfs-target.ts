@@ -19,23 +19,21 @@
 import { lstatSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { importSysfsPciDir } from '../pci/import/sysfs.js';
 import type { TarWriteEntry } from '../snapshot/tar-write.js';
 import { writeTar } from '../snapshot/tar-write.js';
 import { readTar } from '../snapshot/tar.js';
 import type { Rng } from './mutate.js';
 import { mutateBytes } from './mutate.js';
-import { snapshotSeeds } from './snapshot-target.js';
+import { snapshotSeeds, unpackSeed } from './snapshot-target.js';
 import type { FuzzTarget } from './targets.js';
 import { bootParts } from './targets.js';
 
 /** The pci/ folder of a snapshot archive, as tar entries relative to it. */
 function pciFolderOf(snapshot: Uint8Array): TarWriteEntry[] {
-  const tar = snapshot[0] === 0x1f && snapshot[1] === 0x8b ? new Uint8Array(gunzipSync(snapshot)) : snapshot;
-  return readTar(tar, 'seed').flatMap((e) => {
+  return unpackSeed(snapshot).entries.flatMap((e) => {
     const m = /^iommu-snapshot\/pci\/([^/]+\/config)$/.exec(e.path);
-    return m && e.kind === 'file' ? [{ path: m[1], data: e.data }] : [];
+    return m && e.type === '0' ? [{ path: m[1], data: e.data }] : [];
   });
 }
 

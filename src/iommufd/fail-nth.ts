@@ -108,6 +108,13 @@ function memoryLimit(f: Fixture, limit: number): boolean {
   return !f.failed('SET_TEMP_MEMORY_LIMIT', r.errno);
 }
 
+/** The common start of the bodies after `basic`: open, an IOAS, and the test's memory limit of 32. */
+function openIoas(f: Fixture): number | null {
+  if (!open(f)) return null;
+  const ioas = ioasAlloc(f);
+  return ioas === null || !memoryLimit(f, 32) ? null : ioas;
+}
+
 function mockDomain(f: Fixture, ioas: number): { stdevId: number; hwptId: number; idevId: number } | null {
   const r = f.fd!.mockDomain(ioas);
   return f.failed('MOCK_DOMAIN', r.errno) ? null : r;
@@ -181,9 +188,8 @@ const BODIES: Record<string, (f: Fixture) => number> = {
 
   /** iopt_area_fill_domains() and iopt_area_fill_domain() */
   map_domain(f) {
-    if (!open(f)) return -1;
-    const ioas = ioasAlloc(f);
-    if (ioas === null || !memoryLimit(f, 32)) return -1;
+    const ioas = openIoas(f);
+    if (ioas === null) return -1;
     f.enable();
     const dev = mockDomain(f, ioas);
     if (dev === null || map(f, ioas, 262144) === null) return -1;
@@ -192,9 +198,8 @@ const BODIES: Record<string, (f: Fixture) => number> = {
   },
 
   map_two_domains(f) {
-    if (!open(f)) return -1;
-    const ioas = ioasAlloc(f);
-    if (ioas === null || !memoryLimit(f, 32)) return -1;
+    const ioas = openIoas(f);
+    if (ioas === null) return -1;
     const dev = mockDomain(f, ioas);
     if (dev === null) return -1;
     f.enable();
@@ -206,9 +211,8 @@ const BODIES: Record<string, (f: Fixture) => number> = {
   },
 
   access_rw(f) {
-    if (!open(f)) return -1;
-    const ioas = ioasAlloc(f);
-    if (ioas === null || !memoryLimit(f, 32)) return -1;
+    const ioas = openIoas(f);
+    if (ioas === null) return -1;
     const iova = map(f, ioas, 262144);
     if (iova === null) return -1;
     f.enable();
@@ -230,9 +234,8 @@ const BODIES: Record<string, (f: Fixture) => number> = {
 
   /** pages.c access functions */
   access_pin(f) {
-    if (!open(f)) return -1;
-    const ioas = ioasAlloc(f);
-    if (ioas === null || !memoryLimit(f, 32)) return -1;
+    const ioas = openIoas(f);
+    if (ioas === null) return -1;
     const iova = map(f, ioas, BUFFER_SIZE);
     if (iova === null || !createAccess(f, ioas, true)) return -1;
     f.enable();
@@ -241,9 +244,8 @@ const BODIES: Record<string, (f: Fixture) => number> = {
 
   /** iopt_pages_fill_xarray() */
   access_pin_domain(f) {
-    if (!open(f)) return -1;
-    const ioas = ioasAlloc(f);
-    if (ioas === null || !memoryLimit(f, 32)) return -1;
+    const ioas = openIoas(f);
+    if (ioas === null) return -1;
     const dev = mockDomain(f, ioas);
     if (dev === null) return -1;
     const iova = map(f, ioas, BUFFER_SIZE);
