@@ -18,7 +18,7 @@ import { leakReport, teardown } from '../../src/checker/teardown.js';
 import { Iommufd } from '../../src/iommufd/api.js';
 import { EADDRINUSE, EBUSY, EEXIST } from '../../src/kernel/errno.js';
 import { MOCK_APERTURE_LAST, MOCK_APERTURE_START } from '../../src/pgtable/formats/iommufd-mock.js';
-import { profileNames } from '../../src/profile/profile.js';
+import { profileNames, type ProfileName } from '../../src/profile/profile.js';
 import { mockMachine } from '../support/iommufd.js';
 
 const PAGE = 4096;
@@ -34,8 +34,16 @@ interface Area {
 /** What the oracle knows: each IOAS's areas, each device's IOAS, each access's pinned items. */
 interface State {
   readonly ioases: { id: number; areas: Area[] }[];
-  readonly devices: { stdevId: number; hwptId: number; ioas: number }[];
+  readonly devices: { stdevId: number; hwptId: number; ioas: number; nameId: number }[];
   readonly accesses: { fd: number; ioas: number; items: number[] }[];
+  /**
+   * v6.6/v6.7 name mock devices from mock_dev_num, an atomic counter that
+   * release decrements: after an out-of-order destroy the next device is
+   * given a live device's name and device_add() fails with -EEXIST (the
+   * kernel bug fde372df96af fixed with an IDA). null where names come from
+   * an IDA or the group id and never collide.
+   */
+  mockDevNum: number | null;
 }
 
 const pick = <T>(xs: readonly T[], n: number): T | undefined => (xs.length ? xs[n % xs.length] : undefined);
@@ -174,11 +182,20 @@ function step(fd: Iommufd, close: (accessFd: number) => number, buf: number, s: 
       const io = ioasOf(o.ioas);
       if (!io) return null;
       const r = fd.mockDomain(io.id);
+      let nameId = 0;
+      if (s.mockDevNum !== null) {
+        nameId = s.mockDevNum + 1;
+        if (s.devices.some((d) => d.nameId === nameId))
+          return r.errno === -EEXIST
+            ? null
+            : `MOCK_DOMAIN ${r.errno} over a live iommufd_mock${nameId}, not -EEXIST`;
+      }
       // The mock domain's aperture becomes a reservation: an area outside it is in the way.
       if (outsideAperture(io.areas))
         return r.errno === -EADDRINUSE ? null : `MOCK_DOMAIN ${r.errno}, not -EADDRINUSE`;
       if (r.errno !== 0) return `MOCK_DOMAIN ${r.errno}`;
-      s.devices.push({ stdevId: r.stdevId, hwptId: r.hwptId, ioas: io.id });
+      if (s.mockDevNum !== null) s.mockDevNum++;
+      s.devices.push({ stdevId: r.stdevId, hwptId: r.hwptId, ioas: io.id, nameId });
       return null;
     }
     case 'replace': {
@@ -198,6 +215,7 @@ function step(fd: Iommufd, close: (accessFd: number) => number, buf: number, s: 
       if (!d) return null;
       const rc = fd.destroy(d.stdevId);
       if (rc !== 0) return `DESTROY stdev ${rc}`;
+      if (s.mockDevNum !== null) s.mockDevNum--;
       s.devices.splice(s.devices.indexOf(d), 1);
       return null;
     }
@@ -264,6 +282,33 @@ function checkDomains(fd: Iommufd, s: State): string | null {
   return null;
 }
 
+/** Runs a sequence under a profile, checking the oracle after every call and at the end. */
+function runSequence(ops: readonly Op[], profile: ProfileName): void {
+  const m = mockMachine({ profile });
+  expect(m.loaded).toBe(0);
+  const fd = m.fd!;
+  const buf = m.proc.mmap(PAGES * PAGE);
+  const s: State = {
+    ioases: [],
+    devices: [],
+    accesses: [],
+    mockDevNum: m.k.profile.mock.naming === 'atomic-counter' ? 0 : null,
+  };
+  // Every sequence starts with an IOAS, so that the others have one to act on.
+  for (const [i, o] of [{ op: 'ioas-alloc' } as const, ...ops].entries()) {
+    const wrong = step(fd, (a) => m.proc.close(a), buf, s, o) ?? checkDomains(fd, s);
+    expect(wrong, `after step ${i} ${JSON.stringify(o)}`).toBeNull();
+    expect(checkInvariants(m.k), `after step ${i}`).toEqual([]);
+  }
+  for (const a of s.accesses) m.proc.close(a.fd);
+  fd.close();
+  const again = Iommufd.open(m.k, m.proc) as Iommufd;
+  expect(again.checkRefs(buf, PAGES * PAGE, 0)).toBe(0);
+  again.close();
+  teardown(m.k);
+  expect(leakReport(m.k).filter((l) => !l.knownBug)).toEqual([]);
+}
+
 describe('random iommufd sequences', () => {
   it('agree with the oracle, break no invariant, and leave nothing pinned or leaked (property, shrunk)', () => {
     let ran = 0;
@@ -272,24 +317,7 @@ describe('random iommufd sequences', () => {
         fc.array(opArb, { minLength: 1, maxLength: 18 }),
         fc.constantFrom(...profileNames),
         (ops, profile) => {
-          const m = mockMachine({ profile });
-          expect(m.loaded).toBe(0);
-          const fd = m.fd!;
-          const buf = m.proc.mmap(PAGES * PAGE);
-          const s: State = { ioases: [], devices: [], accesses: [] };
-          // Every sequence starts with an IOAS, so that the others have one to act on.
-          for (const [i, o] of [{ op: 'ioas-alloc' } as const, ...ops].entries()) {
-            const wrong = step(fd, (a) => m.proc.close(a), buf, s, o) ?? checkDomains(fd, s);
-            expect(wrong, `after step ${i} ${JSON.stringify(o)}`).toBeNull();
-            expect(checkInvariants(m.k), `after step ${i}`).toEqual([]);
-          }
-          for (const a of s.accesses) m.proc.close(a.fd);
-          fd.close();
-          const again = Iommufd.open(m.k, m.proc) as Iommufd;
-          expect(again.checkRefs(buf, PAGES * PAGE, 0)).toBe(0);
-          again.close();
-          teardown(m.k);
-          expect(leakReport(m.k).filter((l) => !l.knownBug)).toEqual([]);
+          runSequence(ops, profile);
           ran++;
         },
       ),
@@ -299,5 +327,31 @@ describe('random iommufd sequences', () => {
     // The runs reached what they are for: mappings checked in attached domains, pinned ranges.
     expect(seen.checkedMaps).toBeGreaterThan(100);
     expect(seen.pins).toBeGreaterThan(5);
+  });
+
+  it('name a v6.7 mock device after a live one when an earlier one is destroyed first (mock_dev_num), as fde372df96af fixed', () => {
+    // The counterexample fast-check found in CI, kept: two devices, the first destroyed, a third
+    // made. v6.7 counts names with an atomic counter that release decrements, so the third is
+    // named iommufd_mock2 like the live second one and device_add() fails; the IDA of v6.8 on does not.
+    const ops: Op[] = [
+      { op: 'mock-domain', ioas: 0 },
+      { op: 'mock-domain', ioas: 0 },
+      { op: 'destroy-device', dev: 0 },
+      { op: 'mock-domain', ioas: 0 },
+    ];
+    for (const profile of profileNames) runSequence(ops, profile);
+    const m = mockMachine({ profile: 'v6.7' });
+    const fd = m.fd!;
+    const ioas = fd.ioasAlloc().id;
+    const first = fd.mockDomain(ioas);
+    expect(fd.mockDomain(ioas).errno).toBe(0);
+    expect(fd.destroy(first.stdevId)).toBe(0);
+    expect(fd.mockDomain(ioas).errno).toBe(-EEXIST);
+    const v68 = mockMachine({ profile: 'v6.8' }).fd!;
+    const ioas8 = v68.ioasAlloc().id;
+    const first8 = v68.mockDomain(ioas8);
+    v68.mockDomain(ioas8);
+    v68.destroy(first8.stdevId);
+    expect(v68.mockDomain(ioas8).errno).toBe(0);
   });
 });
