@@ -29,6 +29,10 @@ export interface GuardOptions {
   readonly pollMs?: number;
   /** Inputs done so far by this sequence, for a progress line. */
   readonly onProgress?: (done: number) => void;
+  /** Each finding the worker posts, the moment it arrives (to be written before the run ends). */
+  readonly onFinding?: (f: FuzzFinding) => void;
+  /** An input found hung, by index in the sequence, the moment its worker is stopped. */
+  readonly onHang?: (index: number) => void;
 }
 
 export interface GuardedRun {
@@ -83,8 +87,10 @@ function runOnce(
     }, o.pollMs ?? 250);
     const found: FuzzFinding[] = [];
     worker.on('message', (m: FuzzWorkerMessage) => {
-      if ('finding' in m) found.push(m.finding);
-      else if ('progress' in m) {
+      if ('finding' in m) {
+        found.push(m.finding);
+        o.onFinding?.(m.finding);
+      } else if ('progress' in m) {
         last = m.sofar;
         o.onProgress?.(doneBefore + m.progress);
       } else finish({ stats: m.done, hung: null });
@@ -104,6 +110,7 @@ export async function runGuarded(o: GuardOptions): Promise<GuardedRun> {
     if (r.stats !== null) parts.push(r.stats);
     if (r.hung === null) break;
     hangs.push(r.hung);
+    o.onHang?.(r.hung);
     done += r.hung + 1 - from;
     from = r.hung + 1;
   }

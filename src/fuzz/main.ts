@@ -2,18 +2,21 @@
 /**
  * `npm run fuzz`: every parser (fuzzTargets()) fed mutants of real inputs,
  * a million per target by default, split over worker threads with a
- * different seed each; prints per target the inputs, what became of them,
- * the findings and the slowest input, and writes each finding's input and
- * message into the findings folder (to become a regression fixture under
- * test/fuzz/regressions/TARGET/). Exit 1 when anything was found.
+ * different seed each; shows progress as it goes (report.ts: a line per
+ * tenth or per minute when stderr is not a terminal), writes each finding's
+ * input and message into the findings folder the moment it is found (to
+ * become a regression fixture under test/fuzz/regressions/TARGET/), and
+ * prints per target the inputs, what became of them, the findings and the
+ * slowest input. Exit 1 when anything was found.
  */
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { FuzzFinding, FuzzStats } from './fuzz.js';
 import { inputAt } from './fuzz.js';
 import { runGuarded } from './guard.js';
+import { FuzzProgress, findingBase, writeFinding } from './report.js';
 import { SCRATCH_PREFIX } from './sysfs-target.js';
 import type { FuzzTarget } from './targets.js';
 import { defaultSeedDir, fuzzTargets } from './targets.js';
@@ -73,52 +76,71 @@ function options() {
   }
 }
 
-/** One target on `workers` threads (each its own seed's sequence, hang-guarded): their stats merged. */
+/**
+ * One target on `workers` threads (each its own seed's sequence, hang-guarded):
+ * their stats merged. Each finding is written to `out` as it arrives and
+ * progress is shown as the workers report it (report.ts).
+ */
 async function fuzzOnWorkers(
   target: FuzzTarget,
-  inputs: number,
-  seed: number,
-  workers: number,
-  seedDir: string,
-  hangMs: number,
-): Promise<FuzzStats> {
+  o: ReturnType<typeof options>,
+): Promise<{ stats: FuzzStats; written: Set<string> }> {
+  const { inputs, seed, workers, hangMs } = o;
   const share = (w: number) => Math.floor(inputs / workers) + (w < inputs % workers ? 1 : 0);
   const done = new Array<number>(workers).fill(0);
+  const progress = new FuzzProgress(target.name, inputs, process.stderr);
+  const written = new Set<string>();
+  const hangs: FuzzFinding[] = [];
+  const arrived = (f: FuzzFinding) => {
+    const file = writeFinding(o.out, f);
+    written.add(file);
+    progress.end();
+    process.stderr.write(`${target.name}: ${f.kind} at input ${f.index} of seed ${f.rngSeed}: ${file}\n`);
+  };
   const runs = await Promise.all(
     Array.from({ length: workers }, (_, w) =>
       runGuarded({
         workerUrl: new URL('./worker.js', import.meta.url),
-        workerData: (from) => ({ target: target.name, inputs: share(w), seed: seed + w, seedDir, from }),
+        workerData: (from) => ({
+          target: target.name,
+          inputs: share(w),
+          seed: seed + w,
+          seedDir: o.seedDir,
+          from,
+        }),
         inputs: share(w),
         hangMs,
         onProgress: (n) => {
           done[w] = n;
-          if (process.stderr.isTTY)
-            process.stderr.write(`\r${target.name}: ${done.reduce((a, b) => a + b, 0)}/${inputs}`);
+          progress.update(
+            done.reduce((a, b) => a + b, 0),
+            written.size,
+          );
+        },
+        onFinding: arrived,
+        onHang: (index) => {
+          // A hung input is generated again here: its worker is gone.
+          const { seed: from, input } = inputAt(target, seed + w, index);
+          const f: FuzzFinding = {
+            target: target.name,
+            seed: from,
+            rngSeed: seed + w,
+            index,
+            kind: 'hang',
+            message: `still running after ${hangMs} ms: its worker was stopped`,
+            ms: hangMs,
+            input,
+          };
+          hangs.push(f);
+          arrived(f);
         },
       }),
     ),
   );
-  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
+  progress.end();
   const parts = runs.flatMap((r) => r.parts);
-  // A hung input is generated again here: its worker is gone.
-  const hangs: FuzzFinding[] = runs.flatMap((r, w) =>
-    r.hangs.map((index) => {
-      const { seed: from, input } = inputAt(target, seed + w, index);
-      return {
-        target: target.name,
-        seed: from,
-        rngSeed: seed + w,
-        index,
-        kind: 'hang' as const,
-        message: `still running after ${hangMs} ms: its worker was stopped`,
-        ms: hangMs,
-        input,
-      };
-    }),
-  );
   const sum = (f: (p: FuzzStats) => number) => parts.reduce((a, p) => a + f(p), 0);
-  return {
+  const stats: FuzzStats = {
     target: target.name,
     seeds: target.seeds.length,
     inputs,
@@ -132,6 +154,7 @@ async function fuzzOnWorkers(
     slowestMs: Math.max(0, ...parts.map((p) => p.slowestMs)),
     seconds: Math.max(...runs.map((r) => r.parts.reduce((a, p) => a + p.seconds, 0))),
   };
+  return { stats, written };
 }
 
 async function main(): Promise<void> {
@@ -143,20 +166,16 @@ async function main(): Promise<void> {
   let found = 0;
   for (const name of o.targets) {
     const target = fuzzTargets(o.seedDir).find((t) => t.name === name)!;
-    const s = await fuzzOnWorkers(target, o.inputs, o.seed, o.workers, o.seedDir, o.hangMs);
+    const { stats: s, written } = await fuzzOnWorkers(target, o);
     console.log(
       `${name.padEnd(9)}${String(s.seeds).padStart(6)}${String(s.inputs).padStart(11)}${String(s.outcomes.rejected).padStart(11)}${String(s.outcomes.parsed).padStart(11)}${String(s.outcomes.booted).padStart(9)}${String(s.found).padStart(10)}${`${s.slowestMs.toFixed(0)} ms`.padStart(9)}${String(Math.round(s.inputs / s.seconds)).padStart(11)}`,
     );
     found += s.found;
+    // Written as they arrived (a worker's stats hold copies of what it posted, matched by file name).
     for (const f of s.findings) {
-      mkdirSync(o.out, { recursive: true });
-      const base = join(o.out, `${f.target}-s${f.rngSeed}-${f.index}`);
-      writeFileSync(`${base}.bin`, f.input);
-      writeFileSync(
-        `${base}.txt`,
-        `${f.kind} (${f.ms.toFixed(1)} ms), input ${f.index} of seed ${f.rngSeed}, mutated from ${f.seed}\n${f.message}\n`,
-      );
-      console.log(`  ${f.kind}: ${f.message.split('\n')[0]}  (input: ${base}.bin)`);
+      const bin = `${findingBase(o.out, f)}.bin`;
+      const file = written.has(bin) ? bin : writeFinding(o.out, f);
+      console.log(`  ${f.kind}: ${f.message.split('\n')[0]}  (input: ${file})`);
     }
   }
   // A worker stopped by the hang guard never removed its scratch folder.

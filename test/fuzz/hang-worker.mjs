@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0-only
 // A fuzz worker for test/fuzz/guard.test.ts speaking guard.ts's protocol: it
-// "runs" inputs from..inputs-1, reporting progress every 4, and loops for
-// ever on the indices in hangAt, as a parser with an endless loop would.
+// "runs" inputs from..inputs-1, reporting progress every 4, loops for ever
+// on the indices in hangAt, as a parser with an endless loop would, and
+// posts a finding for each index in findAt as it gets there.
 import { parentPort, workerData } from 'node:worker_threads';
 
-const { inputs, from, current, hangAt } = workerData;
+const { inputs, from, current, hangAt, findAt = [] } = workerData;
 const stats = (n) => ({
   target: 'planted',
   seeds: 1,
@@ -18,6 +19,19 @@ const stats = (n) => ({
 let done = 0;
 for (let i = from; i < inputs; i++) {
   Atomics.store(current, 0, i);
+  if (findAt.includes(i))
+    parentPort.postMessage({
+      finding: {
+        target: 'planted',
+        seed: 'a',
+        rngSeed: 1,
+        index: i,
+        kind: 'exception',
+        message: `planted at ${i}`,
+        ms: 0,
+        input: Uint8Array.of(i),
+      },
+    });
   if (hangAt.includes(i)) for (;;);
   Atomics.store(current, 0, -1);
   done++;
