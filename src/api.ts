@@ -3,6 +3,7 @@
  * The public entry points: boot a platform or run a scenario under a profile
  * and get the result as plain data (the same objects `--json` prints).
  */
+import { InputError } from './input/input-error.js';
 import type { ProfileName } from './profile/profile.js';
 import type { PlatformDesc } from './platform/schema.js';
 import type { Scenario } from './scenario/schema.js';
@@ -106,6 +107,12 @@ export function loadInputs(
     (!existsSync(p) || (!statSync(p).isDirectory() && classifyInput(p).kind === 'platform'))
   ) {
     loaded = loadPlatform(p);
+    if (opts.arch && opts.arch !== loaded.desc.arch)
+      throw new InputError(
+        loaded.file,
+        'arch',
+        `the platform is ${loaded.desc.arch}: --arch ${opts.arch} is for firmware files that do not say`,
+      );
     if (opts.hypervisor) loaded = { ...loaded, desc: { ...loaded.desc, hypervisor: true } };
   } else {
     loaded = platformFromInputs(paths, opts);

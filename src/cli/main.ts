@@ -62,6 +62,27 @@ function wholeNumber(flag: string): (v: string) => number {
   };
 }
 
+/**
+ * Writes an -o file; a path that cannot be written (no such folder, a
+ * folder, no permission) is the user's input at fault: an InputError, exit 2.
+ */
+function writeOutput(file: string, data: string, mode?: number): void {
+  try {
+    writeFileSync(file, data);
+    if (mode !== undefined) chmodSync(file, mode);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why: Record<string, string> = {
+      ENOENT: 'its folder does not exist',
+      EISDIR: 'it is a folder',
+      EACCES: 'permission denied',
+      EROFS: 'read-only file system',
+      ENOTDIR: 'a part of its path is not a folder',
+    };
+    throw new InputError(file, '', `cannot write the output: ${why[err.code ?? ''] ?? err.message}`);
+  }
+}
+
 function failNthOption(): Option {
   return new Option('--fail-nth <n>', "fail the Nth allocation (like the kernel's fail-nth)").argParser(
     wholeNumber('--fail-nth'),
@@ -225,7 +246,7 @@ export function buildProgram(): Command {
   program
     .name('iommu-lab')
     .description(
-      "The Linux kernel's IOMMU subsystem as an executable model: boot a platform under a kernel version and see\nwhich IOMMU each device got, its group, its default domain, and any WARN or leak.",
+      "The Linux kernel's IOMMU subsystem as an executable model: boot a platform under a kernel version and see which IOMMU each device got, its group, its default domain, and any WARN or leak.",
     )
     .version(version)
     .showHelpAfterError()
@@ -564,8 +585,7 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
         process.stdout.write(script);
         return;
       }
-      writeFileSync(o.output, script);
-      chmodSync(o.output, 0o755);
+      writeOutput(o.output, script, 0o755);
       process.stderr.write(
         `iommu-lab: wrote ${o.output}; run it as root on the machine: sudo sh ${o.output}\n`,
       );
@@ -599,7 +619,7 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
   addMachineOptions(reportCmd)
     .addHelpText(
       'after',
-      `\nThe what-if options (--acs, --remove, --add, --kconfig, --bind, --acs-request) and --vs-* make the\ncomparison run; the page shows the inputs as they are, and what the comparison changes.\n\nExamples:\n  iommu-lab report -o report.html                                  # the built-in platform\n  iommu-lab report iommu-snapshot.tar.gz -o machine.html           # a real machine, with its agreement\n  iommu-lab report x86-q35-vtd-switch --acs 0000:00:03.0 -o acs.html\n  iommu-lab report seed.json --profile v6.7 --vs-profile v6.8 -o seed.html\n  iommu-lab report DMAR.dat lspci.txt --format svg -o topology.svg\n  iommu-lab report arm64-dt-smmuv3-mini --format dot | dot -Tpng > topology.png`,
+      `\nThe what-if options (--acs, --remove, --add, --kconfig, --bind, --acs-request) and --vs-* make the\ncomparison run; the page shows the inputs as they are, and what the comparison changes.\n\nExamples:\n  iommu-lab report -o report.html                                  # the built-in platform\n  iommu-lab report iommu-snapshot.tar.gz -o machine.html           # a real machine, with its agreement\n  iommu-lab report x86-q35-vtd-switch --acs 0000:00:03.0 -o acs.html\n  iommu-lab report arm64-dt-smmuv3-mini --profile v6.4 --vs-profile v6.18 -o versions.html\n  iommu-lab report DMAR.dat lspci.txt --format svg -o topology.svg\n  iommu-lab report arm64-dt-smmuv3-mini --format dot | dot -Tpng > topology.png`,
     )
     .action(
       async (
@@ -643,8 +663,8 @@ broken invariant, a snapshot's model differing from the machine); 2 bad input or
           process.stdout.write(out);
           return;
         }
-        writeFileSync(o.output, out);
-        process.stderr.write(`iommu-lab: wrote ${o.output} (${out.length} bytes)\n`);
+        writeOutput(o.output, out);
+        process.stderr.write(`iommu-lab: wrote ${o.output} (${Buffer.byteLength(out)} bytes)\n`);
       },
     );
 

@@ -40,7 +40,17 @@ function snapshotLines(s: Snapshot, verbose: boolean): string[] {
       for (const w of g.typeWhy) out.push(`  type ${safe(w)}`);
     }
   }
-  if (s.groups.length === 0) out.push('no IOMMU groups');
+  if (s.groups.length === 0) {
+    // Say why when the answer is in the inputs: no devices at all (firmware tables without a PCI
+    // dump), or no instance (the log says what stopped the drivers).
+    const why =
+      s.devices.length === 0
+        ? ': there are no devices (firmware tables alone describe none: give a PCI dump too)'
+        : s.iommus.length === 0
+          ? ': no IOMMU instance was registered (`explain DEVICE` says why)'
+          : '';
+    out.push(`no IOMMU groups${why}`);
+  }
   out.push('');
   out.push('devices:');
   const width = Math.max(0, ...s.devices.map((d) => d.name.length));

@@ -4,6 +4,7 @@
  * early_params iommu.passthrough= and iommu.strict=, iommu_set_dma_strict(),
  * iommu_set_default_passthrough()/translated(), iommu_bus_notifier()).
  */
+import { x86_iommu_setup } from '../kernel/x86-iommu-param.js';
 import type { BusType, NotifierBlock, BusNotifyAction } from '../base/bus.js';
 import type { Device } from '../base/device.js';
 import type { Kernel } from '../kernel/kernel.js';
@@ -83,8 +84,9 @@ function iommu_early_params(k: Kernel): void {
   const pt = p.get('iommu.passthrough');
   if (pt !== undefined) {
     const v = kstrtobool(pt);
-    if (v === true) iommu_set_default_passthrough(k, true, 'iommu.passthrough=1 on the command line');
-    else if (v === false) iommu_set_default_translated(k, true, 'iommu.passthrough=0 on the command line');
+    if (v === true) iommu_set_default_passthrough(k, true, `iommu.passthrough=${pt} on the command line`);
+    else if (v === false)
+      iommu_set_default_translated(k, true, `iommu.passthrough=${pt} on the command line`);
   }
   const strict = p.get('iommu.strict');
   if (strict !== undefined) {
@@ -95,13 +97,9 @@ function iommu_early_params(k: Kernel): void {
     }
   }
   // x86 `iommu=pt|nopt` (arch/x86/kernel/pci-dma.c iommu_setup()).
-  if (k.arch === 'x86_64') {
-    const iommu = p.get('iommu');
-    for (const opt of (iommu ?? '').split(',')) {
-      if (opt === 'pt') iommu_set_default_passthrough(k, true, 'iommu=pt on the command line');
-      if (opt === 'nopt') iommu_set_default_translated(k, true, 'iommu=nopt on the command line');
-    }
-  }
+  const x86 = x86_iommu_setup(k).passthrough;
+  if (x86 === true) iommu_set_default_passthrough(k, true, 'iommu=pt on the command line');
+  if (x86 === false) iommu_set_default_translated(k, true, 'iommu=nopt on the command line');
   const forcedac = p.get('iommu.forcedac');
   if (forcedac !== undefined) k.config.iommu_dma_forcedac = kstrtobool(forcedac) ?? false;
 }

@@ -48,10 +48,17 @@ function readBytes(file: string): Uint8Array {
   }
 }
 
+/** The ACPI tables iommu-lab parses. */
+const ACPI_TABLES_READ: readonly string[] = ['DMAR', 'IVRS', 'IORT', 'VIOT'];
+
 /** The ACPI signature if the bytes start with a plausible ACPI table header. */
 export function acpiSignature(bytes: Uint8Array): string | null {
-  if (bytes.length < 36) return null;
+  if (bytes.length < 4) return null;
   const sig = String.fromCharCode(...bytes.subarray(0, 4));
+  // A table iommu-lab reads is taken for one however broken, so that its parser names what is
+  // wrong (a truncated file, a Length field past its end) rather than "not a known kind of file".
+  if (ACPI_TABLES_READ.includes(sig)) return sig;
+  if (bytes.length < 36) return null;
   if (!/^[A-Z][A-Z0-9_]{3}$/.test(sig)) return null;
   // The header's length must fit the file (a dump may carry trailing bytes, never fewer).
   const len = (bytes[4] | (bytes[5] << 8) | (bytes[6] << 16) | (bytes[7] << 24)) >>> 0;
@@ -75,6 +82,15 @@ export function classifyInput(path: string): { kind: InputKind; bytes?: Uint8Arr
     '',
     'not an ACPI table, a device-tree blob, an lspci -xxxx dump, a sysfs PCI folder or a platform JSON file',
   );
+}
+
+/** The table of that signature already read, if any. */
+function acpiTableOf(fw: MutableFirmware, signature: string): { readonly file: string } | undefined {
+  if (signature === 'DMAR') return fw.dmar;
+  if (signature === 'IVRS') return fw.ivrs;
+  if (signature === 'VIOT') return fw.viot;
+  if (signature === 'IORT') return fw.iort;
+  return undefined;
 }
 
 /** Parse one binary ACPI table the model uses. */
@@ -128,8 +144,11 @@ export function platformFromInputs(
     if (c.kind === 'platform') {
       throw new InputError(p, '', 'a platform JSON file stands alone: give it as the only input');
     }
-    if (c.kind === 'acpi') parseAcpiInto(fw, c.signature!, c.bytes!, p);
-    else if (c.kind === 'dtb') {
+    if (c.kind === 'acpi') {
+      const first = acpiTableOf(fw, c.signature!);
+      if (first) throw new InputError(p, '', `a second ${c.signature} table (the first was ${first.file})`);
+      parseAcpiInto(fw, c.signature!, c.bytes!, p);
+    } else if (c.kind === 'dtb') {
       if (fw.fdt) throw new InputError(p, '', `a second device tree (the first was ${fw.fdt.file})`);
       fw.fdt = parseFdt(c.bytes!, p);
     } else {
@@ -159,6 +178,23 @@ export function platformFromParts(
   const arch: Arch =
     opts.arch ??
     (fw.iort || fw.fdt ? 'arm64' : fw.dmar || fw.ivrs ? 'x86_64' : (opts.defaultArch ?? 'x86_64'));
+  // An architecture given against the tables: a VT-d or AMD-Vi table on Arm, an IORT on x86.
+  const x86Table = fw.dmar ?? fw.ivrs;
+  const armTable = fw.iort;
+  if (x86Table && armTable)
+    throw new InputError(
+      armTable.file,
+      '',
+      `an IORT (Arm) with ${x86Table.header.signature} from ${x86Table.file} (x86): no machine has both`,
+    );
+  if (x86Table && arch !== 'x86_64')
+    throw new InputError(
+      x86Table.file,
+      '',
+      `${x86Table.header.signature} is an x86 table, but the architecture is ${arch} (--arch)`,
+    );
+  if (armTable && arch === 'x86_64')
+    throw new InputError(armTable.file, '', 'IORT is an Arm table, but the architecture is x86_64 (--arch)');
   const desc = parsePlatform(
     {
       name,

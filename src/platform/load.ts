@@ -28,6 +28,13 @@ export function builtinPlatformNames(): string[] {
 
 /** Validate a platform description already parsed from JSON. */
 export function parsePlatform(data: unknown, file: string): PlatformDesc {
+  // A scenario given where a platform goes: say so, not which of its fields a platform lacks.
+  if (data !== null && typeof data === 'object' && 'steps' in data && 'platform' in data)
+    throw new InputError(
+      file,
+      '',
+      'this is a scenario (it has platform and steps), not a platform: run it with `iommu-lab scenario FILE`, or compare it with `iommu-lab diff`',
+    );
   const r = PlatformSchema.safeParse(data);
   if (!r.success) throw fromZod(file, r.error);
   return r.data;

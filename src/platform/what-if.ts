@@ -18,7 +18,8 @@
 import { InputError } from '../input/input-error.js';
 import type { PlatformDesc } from './schema.js';
 import type { PciFunctionJson, PciTopologyJson } from '../pci/topology-schema.js';
-import type { PciFunctionType } from '../pci/topology-schema.js';
+import type { PciFunctionKind, PciFunctionType } from '../pci/topology-schema.js';
+import { pciFunctionKinds } from '../pci/topology-schema.js';
 import {
   PCI_ACS_CR,
   PCI_ACS_RR,
@@ -100,6 +101,13 @@ export function applyTopologyEdits(desc: PlatformDesc, edits: TopologyEdits, fil
 
   for (const name of edits.acs ?? []) {
     const { f } = find(name, '--acs');
+    const kind = pciFunctionKinds[f.type as PciFunctionType] as PciFunctionKind | undefined;
+    if (kind && kind.pcieType === null)
+      throw new InputError(
+        file,
+        '--acs',
+        `${name} is a conventional PCI function (${f.type}): ACS is a PCI Express extended capability it cannot have`,
+      );
     // The capability gains the four controls, all enabled; what a running machine showed no longer applies.
     f.acs = { ...(f.acs ?? {}), cap: acsValue(f.acs?.cap) | REQ_ACS, ctrl: REQ_ACS, observedCtrl: undefined };
   }

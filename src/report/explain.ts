@@ -65,6 +65,10 @@ function findPciEntry(desc: PlatformDesc, bdf: string): PciFunctionEntry | undef
   return undefined;
 }
 
+/** "share a group only with A, B", or "be alone in its group". */
+const shareWith = (others: readonly string[]): string =>
+  others.length ? `share a group only with ${others.join(', ')}` : 'be alone in its group';
+
 /**
  * Explain one device. `reboot` boots a (modified) platform the same way the
  * given result was booted (profile, command line, firmware).
@@ -96,6 +100,14 @@ export function explainDevice(
     const tail = from >= 0 ? last.slice(from) : last.slice(-1);
     story.push(`${device.name} has no IOMMU${tail.length ? ':' : ': no IOMMU driver claimed it.'}`);
     for (const h of tail) story.push(`  ${h}`);
+    if (result.iommus.length === 0) {
+      // Nothing registered at all: what the log says about why (intel_iommu=off, iommu=off …).
+      const why = result.log.filter((l) => /^[^:]+: .*\b(disabled|not detected|not set up)\b/i.test(l));
+      story.push(
+        `No IOMMU instance was registered on this machine${why.length ? ':' : ' (no firmware table or node describes one that a driver set up).'}`,
+      );
+      for (const l of why) story.push(`  ${l}`);
+    }
   } else {
     const inst = result.iommus.find((i) => i.name === device.iommu);
     story.push(
@@ -178,7 +190,7 @@ export function explainDevice(
     }
     for (const s of splits) {
       story.push(
-        `With ACS isolation on ${s.port}, ${device.name} would share a group only with ${s.groupAfter.filter((x) => x !== device.name).join(', ') || 'nobody'}${
+        `With ACS isolation on ${s.port}, ${device.name} would ${shareWith(s.groupAfter.filter((x) => x !== device.name))}${
           s.hasAcsCapability
             ? ' (it has the ACS capability: the kernel enables it when an IOMMU asks for ACS before PCI enumeration).'
             : ' (it has no ACS capability: only a kernel quirk, or the out-of-tree pcie_acs_override=, could claim it).'

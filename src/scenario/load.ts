@@ -21,6 +21,13 @@ export function builtinScenarioNames(): string[] {
 }
 
 export function parseScenario(data: unknown, file: string): Scenario {
+  // A platform given where a scenario goes: say so, not which of its fields a scenario lacks.
+  if (data !== null && typeof data === 'object' && !('steps' in data) && ('pci' in data || 'devices' in data))
+    throw new InputError(
+      file,
+      '',
+      'this is a platform (it has pci or devices and no steps), not a scenario: boot it with `iommu-lab boot FILE`',
+    );
   const r = ScenarioSchema.safeParse(data);
   if (!r.success) throw fromZod(file, r.error);
   return r.data;

@@ -16,6 +16,7 @@
  * The IVRS model here comes from a platform description; the binary IVRS
  * parser fills the same structure.
  */
+import { x86_iommu_setup } from '../../kernel/x86-iommu-param.js';
 import type { Device } from '../../base/device.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { IommuCap, IommuOps } from '../../iommu/ops.js';
@@ -303,8 +304,12 @@ export function makeAmdOps(): IommuOps {
   };
 }
 
-/** amd_iommu_detect(): AMD-Vi will be used (no amd_iommu=off), so ACS is requested early. */
+/** amd_iommu_detect(): AMD-Vi will be used (no iommu=off, no amd_iommu=off), so ACS is requested early. */
 export function amd_iommu_detect(k: Kernel): boolean {
+  if (x86_iommu_setup(k).noIommu) {
+    k.printk.log('info', 'model', 'AMD-Vi not detected: iommu=off on the command line (no_iommu)');
+    return false;
+  }
   return !amd_iommu_options(k).off;
 }
 

@@ -13,6 +13,7 @@
  * invalidated as cache.c does (cache.ts); faults are reported as
  * dmar_fault() prints them (fault.ts).
  */
+import { x86_iommu_setup } from '../../kernel/x86-iommu-param.js';
 import { dmar_fault } from './fault.js';
 import type { Device } from '../../base/device.js';
 import type { Kernel } from '../../kernel/kernel.js';
@@ -270,7 +271,7 @@ function makeIntelOps(): IommuOps {
 
 /** detect_intel_iommu(): VT-d will be used, so ACS is requested before PCI enumeration. */
 export function detect_intel_iommu(k: Kernel): boolean {
-  return !dmar_disabled(k);
+  return !x86_iommu_setup(k).noIommu && !dmar_disabled(k);
 }
 
 /** The "DMAR: IOMMU enabled/disabled" decision (intel_iommu_setup(), CONFIG_INTEL_IOMMU_DEFAULT_ON). */
@@ -340,6 +341,11 @@ function unitWidths(k: Kernel, name: string, regs: ReturnType<typeof vtdRegs>, s
 export function intel_iommu_init(k: Kernel, table: DmarTable): number {
   const setup = intel_iommu_setup(k);
   for (const n of setup.notes) k.printk.log('info', 'DMAR', n);
+  // no_iommu (x86 iommu=off) stops it here as intel_iommu=off does: the table parsed, nothing set up.
+  if (x86_iommu_setup(k).noIommu) {
+    k.printk.log('info', 'model', 'VT-d not set up: iommu=off on the command line (no_iommu)');
+    return -ENODEV;
+  }
   if (setup.disabled) {
     k.printk.log('info', 'DMAR', 'IOMMU disabled');
     return -ENODEV;

@@ -32,7 +32,6 @@ export function acpi_iommu_configure_id(k: Kernel, dev: Device, id: number | nul
     mutex_unlock(k.printk, lock, 'acpi_iommu_configure_id');
     return 0;
   }
-  const dev_iommu_present = dev.iommu !== null;
   let err = -ENODEV;
   for (const c of k.acpiIommuConfigurers) {
     err = c.configure(k, dev, id);
@@ -44,7 +43,6 @@ export function acpi_iommu_configure_id(k: Kernel, dev: Device, id: number | nul
   mutex_unlock(k.printk, lock, 'acpi_iommu_configure_id');
   // Up to v6.14 a successful parse is replayed into the IOMMU core at driver bind;
   // bcb81ac6ae3c (v6.15) deleted the ACPI replay altogether.
-  void dev_iommu_present;
   const replay = k.profile.firmwareConfigure === 'bind-replay';
   if (!err && dev.bus && replay)
     err = withProbeContext(k, 'replay at driver bind', () => iommu_probe_device(k, dev));

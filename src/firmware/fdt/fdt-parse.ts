@@ -91,8 +91,12 @@ export function parseFdt(input: Uint8Array, file: string): Fdt {
   const err = (off: number, field: string, problem: string) =>
     new InputError(file, `offset ${hex(off)}`, `${field}: ${problem}`);
 
-  if (b.length < 4 || readU32(b, 0) !== FDT_MAGIC)
-    throw err(0, 'magic', `not a flattened device tree (want ${hex(FDT_MAGIC)})`);
+  if (b.length < 4 || readU32(b, 0) !== FDT_MAGIC) {
+    // A gzip file is taken for a gzipped blob when it is not a snapshot archive: say what it held.
+    const gz =
+      b !== input ? ' (in the unpacked gzip: it holds neither a device tree nor a snapshot archive)' : '';
+    throw err(0, 'magic', `not a flattened device tree (want ${hex(FDT_MAGIC)})${gz}`);
+  }
   if (b.length < 28) throw err(b.length, 'header', `file ends after ${b.length} bytes, inside the header`);
   const h = {} as Record<HeaderField, number>;
   for (const [name, off] of HEADER) h[name] = off + 4 <= b.length ? readU32(b, off) : 0;

@@ -178,7 +178,7 @@ export function decodeConfig(
     fail(
       undefined,
       `only the first ${size} bytes of config space were dumped (lspci -x, or read without root): ` +
-        'the capabilities need 256 (lspci -xxx) or 4096 bytes (lspci -xxxx), read as root',
+        'the capabilities need all 4096, read as root (sudo lspci -D -xxxx, or a copy of /sys/bus/pci/devices)',
     );
   if (size !== PCI_CFG_SPACE_SIZE && size !== PCI_CFG_SPACE_EXP_SIZE)
     fail(undefined, `${size} bytes of config space; expected 256 or 4096`);

@@ -12,8 +12,8 @@
  * bounded.
  */
 import { InputError } from '../../input/input-error.js';
-import { formatBdf } from '../config/decode.js';
-import { PCI_CFG_SPACE_EXP_SIZE } from '../config/config-regs.js';
+import { decodeConfig, formatBdf } from '../config/decode.js';
+import { PCI_CFG_SPACE_EXP_SIZE, PCI_CFG_SPACE_SIZE } from '../config/config-regs.js';
 import { importPciConfigs, type PciImportOptions, type PciTopologyInput } from './from-config.js';
 
 /** One function as lspci printed it. */
@@ -64,8 +64,7 @@ export function parseLspci(text: string, file: string): LspciFunction[] {
   };
   const finish = () => {
     if (!cur) return;
-    if (!cur.rows.length)
-      fail(cur.line, 'no config space rows follow: run lspci with -xxx or -xxxx (as root)');
+    if (!cur.rows.length) fail(cur.line, 'no config space rows follow: dump with sudo lspci -D -xxxx');
     out.push({
       bdf: cur.bdf,
       className: cur.className,
@@ -149,11 +148,34 @@ export function lspciWhere(f: LspciFunction): (off?: number) => string {
 }
 
 /**
+ * A dump made with -xxx holds 256 bytes of every function, so the PCI
+ * Express extended capabilities, ACS among them, are missing, and the groups
+ * built from it would be wrong without a word. A function of 256 bytes in a
+ * -xxxx dump is the kernel's own answer (pci_cfg_space_size(): no extended
+ * space behind it) and stays; a dump where no function has more, though one
+ * is PCI Express, is refused.
+ */
+function refuseWithoutExtendedSpace(functions: readonly LspciFunction[], file: string): void {
+  if (functions.some((f) => f.bytes.length > PCI_CFG_SPACE_SIZE)) return;
+  for (const f of functions) {
+    const where = lspciWhere(f);
+    if (!decodeConfig(f.bytes, f.bdf, file, { where }).pcie) continue;
+    throw new InputError(
+      file,
+      where(),
+      'a PCI Express function, but no function in the dump has its extended config space (lspci -xxx ' +
+        'prints 256 bytes): ACS, which decides the IOMMU groups, lies there. Dump with sudo lspci -D -xxxx',
+    );
+  }
+}
+
+/**
  * lspci -D -xxxx (or -xxx) text to PCI topology descriptions, one per segment.
  * Throws InputError naming `file`, the line, the function and the offset.
  */
 export function importLspci(text: string, file: string, opts: PciImportOptions = {}): PciTopologyInput[] {
   const functions = parseLspci(text, file);
+  refuseWithoutExtendedSpace(functions, file);
   return importPciConfigs(
     functions.map((f) => ({
       bdf: f.bdf,

@@ -178,7 +178,9 @@ describe('refusals name the function and the offset', () => {
   });
 
   it('dumps of the wrong size, and addresses that are not addresses', () => {
-    expect(decodeError(new Uint8Array(64))).toMatch(/^0000:01:00.0: only the first 64 bytes .*lspci -xxxx/);
+    expect(decodeError(new Uint8Array(64))).toMatch(
+      /^0000:01:00.0: only the first 64 bytes .*lspci -D -xxxx/,
+    );
     expect(decodeError(new Uint8Array(300))).toBe(
       '0000:01:00.0: 300 bytes of config space; expected 256 or 4096',
     );
