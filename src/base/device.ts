@@ -74,6 +74,24 @@ export class Device {
   }
 }
 
+/** The lines sharedHistoryLine() keeps; bounded, as lines naming one device would never repeat. */
+const sharedLines = new Map<string, string>();
+const SHARED_LINES_MAX = 4096;
+
+/**
+ * A history line that many devices have word for word (a driver's -ENODEV
+ * on each walk by an instance that does not serve them, a DMAR scope that
+ * covers a segment), held once: on a platform with many IOMMU instances
+ * every device collects one such line per instance registered before its
+ * own, and a million functions would otherwise hold a copy each.
+ */
+export function sharedHistoryLine(text: string): string {
+  const kept = sharedLines.get(text);
+  if (kept !== undefined) return kept;
+  if (sharedLines.size < SHARED_LINES_MAX) sharedLines.set(text, text);
+  return text;
+}
+
 /** dev_fwnode() */
 export function dev_fwnode(dev: Device): Fwnode | null {
   return dev.fwnode;

@@ -27,8 +27,8 @@ export interface GuardOptions {
   readonly inputs: number;
   readonly hangMs: number;
   readonly pollMs?: number;
-  /** Inputs done so far by this sequence, for a progress line. */
-  readonly onProgress?: (done: number) => void;
+  /** Inputs done so far by this sequence, and the findings among them (kept or not), for a progress line. */
+  readonly onProgress?: (done: number, found: number) => void;
   /** Each finding the worker posts, the moment it arrives (to be written before the run ends). */
   readonly onFinding?: (f: FuzzFinding) => void;
   /** An input found hung, by index in the sequence, the moment its worker is stopped. */
@@ -47,6 +47,7 @@ function runOnce(
   o: GuardOptions,
   from: number,
   doneBefore: number,
+  foundBefore: number,
 ): Promise<{ stats: FuzzStats | null; hung: number | null }> {
   const current = new Int32Array(new SharedArrayBuffer(4)).fill(-1);
   const worker = new Worker(o.workerUrl, { workerData: { ...o.workerData(from), current } });
@@ -92,7 +93,7 @@ function runOnce(
         o.onFinding?.(m.finding);
       } else if ('progress' in m) {
         last = m.sofar;
-        o.onProgress?.(doneBefore + m.progress);
+        o.onProgress?.(doneBefore + m.progress, foundBefore + m.sofar.found);
       } else finish({ stats: m.done, hung: null });
     });
     worker.on('error', (e) => finish(e));
@@ -106,7 +107,9 @@ export async function runGuarded(o: GuardOptions): Promise<GuardedRun> {
   const hangs: number[] = [];
   let done = 0;
   for (let from = 0; from < o.inputs;) {
-    const r = await runOnce(o, from, done);
+    // What earlier runs of the sequence found: their findings, and the inputs that hung.
+    const found = parts.reduce((a, p) => a + p.found, 0) + hangs.length;
+    const r = await runOnce(o, from, done, found);
     if (r.stats !== null) parts.push(r.stats);
     if (r.hung === null) break;
     hangs.push(r.hung);

@@ -9,7 +9,7 @@
  * prints per target the inputs, what became of them, the findings and the
  * slowest input. Exit 1 when anything was found.
  */
-import { readdirSync, rmSync } from 'node:fs';
+import { accessSync, constants, mkdirSync, readdirSync, rmdirSync, rmSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -88,6 +88,7 @@ async function fuzzOnWorkers(
   const { inputs, seed, workers, hangMs } = o;
   const share = (w: number) => Math.floor(inputs / workers) + (w < inputs % workers ? 1 : 0);
   const done = new Array<number>(workers).fill(0);
+  const found = new Array<number>(workers).fill(0);
   const progress = new FuzzProgress(target.name, inputs, process.stderr);
   const written = new Set<string>();
   const hangs: FuzzFinding[] = [];
@@ -110,12 +111,11 @@ async function fuzzOnWorkers(
         }),
         inputs: share(w),
         hangMs,
-        onProgress: (n) => {
+        onProgress: (n, f) => {
           done[w] = n;
-          progress.update(
-            done.reduce((a, b) => a + b, 0),
-            written.size,
-          );
+          found[w] = f;
+          const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+          progress.update(sum(done), sum(found));
         },
         onFinding: arrived,
         onHang: (index) => {
@@ -157,8 +157,27 @@ async function fuzzOnWorkers(
   return { stats, written };
 }
 
+/**
+ * The findings folder, made before the run so that a folder that cannot be
+ * written is said at once (exit 2), not by the first finding; returns
+ * whether it was made here (and so is removed again if nothing is found).
+ */
+function findingsFolder(out: string): boolean {
+  try {
+    const made = mkdirSync(out, { recursive: true }) !== undefined;
+    accessSync(out, constants.W_OK);
+    return made;
+  } catch (e) {
+    console.error(
+      `--out ${out}: cannot write findings there (${(e as NodeJS.ErrnoException).code ?? e})\n${USAGE}`,
+    );
+    process.exit(2);
+  }
+}
+
 async function main(): Promise<void> {
   const o = options();
+  const madeOut = findingsFolder(o.out);
   console.log(
     `iommu-lab fuzz (node ${process.version}; ${o.inputs} inputs per target, seeds ${o.seed}..${o.seed + o.workers - 1}, ${o.workers} workers)`,
   );
@@ -182,6 +201,7 @@ async function main(): Promise<void> {
   for (const d of readdirSync(tmpdir()))
     if (d.startsWith(`${SCRATCH_PREFIX}${process.pid}-`))
       rmSync(join(tmpdir(), d), { recursive: true, force: true });
+  if (madeOut && readdirSync(o.out).length === 0) rmdirSync(o.out);
   if (found > 0) process.exitCode = 1;
 }
 

@@ -15,7 +15,7 @@ import type { IommuOps } from './ops.js';
 import type { IommuGroup } from './group.js';
 import { EINVAL, ENODEV, ENOMEM, IS_ERR, PTR_ERR, errnoName } from '../kernel/errno.js';
 import { lockdep_assert_held, mutex_lock, mutex_unlock } from '../kernel/mutex.js';
-import { dev_is_pci } from '../base/device.js';
+import { dev_is_pci, sharedHistoryLine } from '../base/device.js';
 import { fwnode_property_read_u32 } from '../base/fwnode.js';
 import { dev_iommu_free, dev_iommu_fwspec_get, dev_iommu_get } from './dev-iommu.js';
 import { iommu_fwspec_ops } from './fwspec.js';
@@ -106,7 +106,7 @@ export function iommu_init_device(k: Kernel, dev: Device, opsIn: IommuOps | null
 
   const iommu_dev = ops.probe_device(k, dev);
   if (IS_ERR(iommu_dev)) {
-    note(dev, `${ops.name} probe_device() returned ${errnoName(PTR_ERR(iommu_dev))}`);
+    note(dev, sharedHistoryLine(`${ops.name} probe_device() returned ${errnoName(PTR_ERR(iommu_dev))}`));
     return err_free(k, dev, PTR_ERR(iommu_dev));
   }
   dev.iommu!.iommu_dev = iommu_dev;

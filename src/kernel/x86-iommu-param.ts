@@ -6,7 +6,8 @@
  * on: `off` sets no_iommu, after which neither AMD-Vi (amd_iommu_detect())
  * nor VT-d (detect_intel_iommu(), intel_iommu_init()) is set up; `pt` and
  * `nopt` set the default domain type, the later word winning; `usedac`
- * ends the parse. The rest
+ * ends the parse. Every iommu= on the line is parsed in turn, as
+ * early_param() handlers run per occurrence. The rest
  * (force, merge, soft, panic, GART options …) concern DMA paths the model
  * does not have. Other architectures have no such parameter.
  */
@@ -24,15 +25,18 @@ export function x86_iommu_setup(k: Kernel): X86IommuParam {
   let noIommu = false;
   let passthrough: boolean | null = null;
   if (k.arch !== 'x86_64') return { noIommu, passthrough };
-  let p = k.cmdline.params.get('iommu') ?? '';
-  while (p.length > 0) {
-    if (p.startsWith('off')) noIommu = true;
-    if (p.startsWith('pt')) passthrough = true;
-    if (p.startsWith('nopt')) passthrough = false;
-    // "usedac" ends the parse there.
-    if (p.startsWith('usedac')) break;
-    const comma = p.indexOf(',');
-    p = comma < 0 ? '' : p.slice(comma + 1);
+  // Once per iommu= on the line: nothing clears no_iommu once an occurrence set it.
+  for (const value of k.cmdline.all.get('iommu') ?? []) {
+    let p = value;
+    while (p.length > 0) {
+      if (p.startsWith('off')) noIommu = true;
+      if (p.startsWith('pt')) passthrough = true;
+      if (p.startsWith('nopt')) passthrough = false;
+      // "usedac" ends this occurrence's parse.
+      if (p.startsWith('usedac')) break;
+      const comma = p.indexOf(',');
+      p = comma < 0 ? '' : p.slice(comma + 1);
+    }
   }
   return { noIommu, passthrough };
 }

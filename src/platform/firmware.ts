@@ -130,7 +130,7 @@ export interface InputsOptions {
 /**
  * A platform from loose inputs: ACPI tables and a PCI dump (or one platform
  * JSON file). The architecture follows from the tables (DMAR, IVRS: x86_64;
- * IORT: arm64) unless given.
+ * IORT, or a device tree without them: arm64) unless given.
  */
 export function platformFromInputs(
   paths: readonly string[],
@@ -175,12 +175,14 @@ export function platformFromParts(
 ): { desc: PlatformDesc; file: string; firmware: PlatformFirmware } {
   // DMAR and IVRS only exist on x86, IORT only on Arm; VIOT exists on both, so alone it says
   // nothing (then the machine's own, or x86_64).
-  const arch: Arch =
-    opts.arch ??
-    (fw.iort || fw.fdt ? 'arm64' : fw.dmar || fw.ivrs ? 'x86_64' : (opts.defaultArch ?? 'x86_64'));
-  // An architecture given against the tables: a VT-d or AMD-Vi table on Arm, an IORT on x86.
+  // An x86 table says x86_64, an IORT arm64; a device tree says Arm unless the machine itself
+  // (a snapshot's uname) says otherwise (x86 has device trees too, rarely).
   const x86Table = fw.dmar ?? fw.ivrs;
   const armTable = fw.iort;
+  const arch: Arch =
+    opts.arch ??
+    (x86Table ? 'x86_64' : armTable ? 'arm64' : (opts.defaultArch ?? (fw.fdt ? 'arm64' : 'x86_64')));
+  // An architecture given (--arch) against the tables: a VT-d or AMD-Vi table on Arm, an IORT off arm64.
   if (x86Table && armTable)
     throw new InputError(
       armTable.file,
@@ -193,8 +195,12 @@ export function platformFromParts(
       '',
       `${x86Table.header.signature} is an x86 table, but the architecture is ${arch} (--arch)`,
     );
-  if (armTable && arch === 'x86_64')
-    throw new InputError(armTable.file, '', 'IORT is an Arm table, but the architecture is x86_64 (--arch)');
+  if (armTable && arch !== 'arm64')
+    throw new InputError(
+      armTable.file,
+      '',
+      `IORT is an arm64 table, but the architecture is ${arch} (--arch)`,
+    );
   const desc = parsePlatform(
     {
       name,

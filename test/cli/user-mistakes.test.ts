@@ -98,6 +98,10 @@ describe('firmware inputs that are broken or contradict each other', () => {
     expect(inputError(() => loadInputs([vtd('DMAR.dat'), vtd('lspci.txt')], { arch: 'arm64' })).problem).toBe(
       'DMAR is an x86 table, but the architecture is arm64 (--arch)',
     );
+    expect(
+      inputError(() => loadInputs([iort, gt('arm64-virt-smmuv3-acpi-switch', 'lspci.txt')], { arch: 'arm' }))
+        .problem,
+    ).toBe('IORT is an arm64 table, but the architecture is arm (--arch)');
     expect(inputError(() => loadInputs([iort, vtd('DMAR.dat'), vtd('lspci.txt')])).problem).toContain(
       'an IORT (Arm) with DMAR',
     );
@@ -149,10 +153,19 @@ describe("x86's iommu=off (no_iommu)", () => {
     );
   });
 
-  it('is not a parameter on Arm', () => {
+  it('counts every iommu= on the line, as each occurrence runs iommu_setup()', () => {
+    expect(bootByName('x86-two-drhd', { cmdline: 'iommu=off iommu=pt' }).iommus).toEqual([]);
+    expect(bootByName('x86-two-drhd', { cmdline: 'iommu=pt iommu=nopt' }).groups[0].type).toBe('DMA-FQ');
+  });
+
+  it('is not a parameter on Arm: neither off nor pt changes anything there', () => {
     const on = bootByName('arm64-dt-smmuv3-mini');
-    const off = bootByName('arm64-dt-smmuv3-mini', { cmdline: 'iommu=off' });
-    expect(off.groups).toEqual(on.groups);
+    expect(on.groups.map((g) => g.type)).not.toContain('identity');
+    for (const cmdline of ['iommu=off', 'iommu=pt']) {
+      const r = bootByName('arm64-dt-smmuv3-mini', { cmdline });
+      expect(r.groups, cmdline).toEqual(on.groups);
+      expect(r.iommus, cmdline).toEqual(on.iommus);
+    }
   });
 });
 

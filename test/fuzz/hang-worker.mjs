@@ -11,15 +11,17 @@ const stats = (n) => ({
   seeds: 1,
   inputs: n,
   outcomes: { rejected: 0, parsed: n, booted: 0 },
-  found: 0,
+  found: posted,
   findings: [],
   slowestMs: 0,
   seconds: 0,
 });
 let done = 0;
+let posted = 0;
 for (let i = from; i < inputs; i++) {
   Atomics.store(current, 0, i);
-  if (findAt.includes(i))
+  if (findAt.includes(i)) {
+    posted++;
     parentPort.postMessage({
       finding: {
         target: 'planted',
@@ -32,6 +34,7 @@ for (let i = from; i < inputs; i++) {
         input: Uint8Array.of(i),
       },
     });
+  }
   if (hangAt.includes(i)) for (;;);
   Atomics.store(current, 0, -1);
   done++;

@@ -6,7 +6,7 @@
 // reaches the main thread (and its files) as its worker posts it, and a
 // hang as its worker is stopped, both before the sequence ends.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
@@ -73,25 +73,26 @@ describe('findings as they arrive', () => {
     const events: string[] = [];
     const r = await runGuarded({
       workerUrl: new URL('./hang-worker.mjs', import.meta.url),
-      workerData: (from) => ({ inputs: 20, from, hangAt: [9], findAt: [3, 9, 15] }),
+      workerData: (from) => ({ inputs: 20, from, hangAt: [9], findAt: [3, 8, 15] }),
       inputs: 20,
       hangMs: 300,
       pollMs: 50,
-      onProgress: (n) => events.push(`progress ${n}`),
+      onProgress: (n, found) => events.push(`progress ${n}, ${found} found`),
       onFinding: (f) => events.push(`finding ${f.index}`),
       onHang: (i) => events.push(`hang ${i}`),
     });
     expect(r.hangs).toEqual([9]);
-    // Progress every 4 inputs of each worker run: 4, 8, then from 10 on again 14, 18.
+    // Progress every 4 inputs of each worker run (4, 8, then from 10 on again 14, 18); the count
+    // of findings goes on from what the stopped run found, its hang included.
     expect(events).toEqual([
       'finding 3',
-      'progress 4',
-      'progress 8',
-      'finding 9',
+      'progress 4, 1 found',
+      'progress 8, 1 found',
+      'finding 8',
       'hang 9',
-      'progress 14',
+      'progress 14, 3 found',
       'finding 15',
-      'progress 18',
+      'progress 18, 4 found',
     ]);
   });
 
@@ -138,6 +139,27 @@ describe('npm run fuzz, off a terminal', () => {
     ]);
     expect(r.stdout).toMatch(/^DMAR +3 +4096 /m);
     expect(readdirSync(out)).toEqual([]);
+    // A findings folder it made itself and found nothing for is not left behind.
+    const fresh = join(out, 'findings');
+    expect(
+      spawnSync(process.execPath, [main, '--target', 'DMAR', '--inputs', '10', '-j', '1', '--out', fresh])
+        .status,
+    ).toBe(0);
+    expect(existsSync(fresh)).toBe(false);
+  });
+
+  it('refuses a findings folder it cannot write before it starts, with exit 2', () => {
+    const file = join(scratchDir('fuzz-notdir-'), 'plain');
+    writeFileSync(file, '');
+    const r = spawnSync(
+      process.execPath,
+      [main, '--target', 'DMAR', '--inputs', '10', '--out', join(file, 'x')],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^--out .*plain\/x: cannot write findings there \(ENOTDIR\)/);
   });
 
   it('refuses an unknown target with exit 2, naming it', () => {

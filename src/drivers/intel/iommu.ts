@@ -16,6 +16,7 @@
 import { x86_iommu_setup } from '../../kernel/x86-iommu-param.js';
 import { dmar_fault } from './fault.js';
 import type { Device } from '../../base/device.js';
+import { sharedHistoryLine } from '../../base/device.js';
 import type { Kernel } from '../../kernel/kernel.js';
 import type { IommuOps } from '../../iommu/ops.js';
 import type { IommuResvRegion } from '../../iommu/resv-regions.js';
@@ -114,13 +115,15 @@ export function device_lookup_iommu(k: Kernel, dev: Device): IntelIommu | null {
       if (scope.dev === target || is_downstream_to_pci_bridge(target, scope.dev)) {
         if (unit.ignored) return null;
         const how = scope.dev === target ? 'names it' : 'is a bridge above it';
-        dev.history.push(`DMAR: ${unit.iommu.name}'s scope "${scope.text}" ${how}`);
+        dev.history.push(sharedHistoryLine(`DMAR: ${unit.iommu.name}'s scope "${scope.text}" ${how}`));
         return unit;
       }
     }
     if (pdev && drhd.include_all) {
       if (unit.ignored) return null;
-      dev.history.push(`DMAR: ${unit.iommu.name} has INCLUDE_PCI_ALL for segment ${drhd.segment}`);
+      dev.history.push(
+        sharedHistoryLine(`DMAR: ${unit.iommu.name} has INCLUDE_PCI_ALL for segment ${drhd.segment}`),
+      );
       return unit;
     }
   }

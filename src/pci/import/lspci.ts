@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /**
- * Importing `lspci -D -xxxx` (or `-xxx`, with or without -D) output: a
+ * Importing `lspci -D -xxxx` (with or without -D) output: a
  * header line per function, "SSSS:BB:DD.F <class>: <name>" ("BB:DD.F ..."
  * without -D, segment 0000), then 16-byte hex rows "00: 86 80 ..." from 00
  * up to "f0:" (256 bytes) or "ff0:" (4096 bytes), a blank line between
@@ -47,7 +47,7 @@ export function safeLabel(text: string): string {
     .trim();
 }
 
-/** The functions of an lspci -xxx/-xxxx listing, in the order printed. */
+/** The functions of an lspci -xxx/-xxxx listing, in the order printed (rows of 256 or 4096 bytes). */
 export function parseLspci(text: string, file: string): LspciFunction[] {
   const out: LspciFunction[] = [];
   const lines = text.split('\n');
@@ -153,7 +153,9 @@ export function lspciWhere(f: LspciFunction): (off?: number) => string {
  * built from it would be wrong without a word. A function of 256 bytes in a
  * -xxxx dump is the kernel's own answer (pci_cfg_space_size(): no extended
  * space behind it) and stays; a dump where no function has more, though one
- * is PCI Express, is refused.
+ * is PCI Express, is refused. A machine without extended config access
+ * dumps the same way; its sysfs copy is the way in, as sysfs files carry
+ * the kernel's own sizes.
  */
 function refuseWithoutExtendedSpace(functions: readonly LspciFunction[], file: string): void {
   if (functions.some((f) => f.bytes.length > PCI_CFG_SPACE_SIZE)) return;
@@ -164,13 +166,16 @@ function refuseWithoutExtendedSpace(functions: readonly LspciFunction[], file: s
       file,
       where(),
       'a PCI Express function, but no function in the dump has its extended config space (lspci -xxx ' +
-        'prints 256 bytes): ACS, which decides the IOMMU groups, lies there. Dump with sudo lspci -D -xxxx',
+        'prints 256 bytes): ACS, which decides the IOMMU groups, lies there. Dump with sudo lspci -D -xxxx; ' +
+        'on a machine without extended config access (no MMCONFIG, pci=nommconf) every function has 256 ' +
+        'bytes, and a copy of /sys/bus/pci/devices, whose files have the sizes the kernel gave them, is taken as it is',
     );
   }
 }
 
 /**
- * lspci -D -xxxx (or -xxx) text to PCI topology descriptions, one per segment.
+ * lspci -D -xxxx text to PCI topology descriptions, one per segment (a
+ * -xxx dump of a PCI Express machine is refused: refuseWithoutExtendedSpace()).
  * Throws InputError naming `file`, the line, the function and the offset.
  */
 export function importLspci(text: string, file: string, opts: PciImportOptions = {}): PciTopologyInput[] {

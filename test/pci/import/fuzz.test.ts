@@ -232,8 +232,19 @@ describe('fuzzing the config bytes', () => {
         const direct = outcome(() => importPciConfigs(sources));
         seen.add(direct);
         // lspci prints whole rows only: compare when every dump is whole rows.
+        // lspci text also refuses a dump whose every function is at most 256 bytes though one is
+        // PCI Express (lspci -xxx), which a sysfs copy, with the kernel's own sizes, may be.
+        const xxx =
+          functions.every((f) => f.bytes.length <= 256) &&
+          functions.some(
+            (f) =>
+              decodeOutcome(() => decodeConfig(f.bytes, f.bdf, 'fuzz')) === 'ok' &&
+              decodeConfig(f.bytes, f.bdf, 'fuzz').pcie !== null,
+          );
         if (functions.every((f) => f.bytes.length % 16 === 0 && f.bytes.length > 0))
-          expect(outcome(() => importLspci(renderLspci(functions), 'fuzz.txt'))).toBe(direct);
+          expect(outcome(() => importLspci(renderLspci(functions), 'fuzz.txt'))).toBe(
+            xxx ? 'input-error' : direct,
+          );
       }),
       { numRuns: 300 },
     );

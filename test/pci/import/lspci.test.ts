@@ -41,7 +41,9 @@ describe('lspci variants', () => {
     // 00:00.0, the q35 host bridge, is conventional PCI; 00:03.0, the root port, is PCI Express.
     expect(problem(xxx)).toBe(
       'line 19 (0000:00:03.0): a PCI Express function, but no function in the dump has its extended config space ' +
-        '(lspci -xxx prints 256 bytes): ACS, which decides the IOMMU groups, lies there. Dump with sudo lspci -D -xxxx',
+        '(lspci -xxx prints 256 bytes): ACS, which decides the IOMMU groups, lies there. Dump with sudo lspci -D -xxxx; ' +
+        'on a machine without extended config access (no MMCONFIG, pci=nommconf) every function has 256 bytes, ' +
+        'and a copy of /sys/bus/pci/devices, whose files have the sizes the kernel gave them, is taken as it is',
     );
     // A -xxxx dump keeps the 256-byte functions it has (the kernel's cfg_size for them).
     expect(parseLspci(text, 'l.txt').filter((f) => f.bytes.length === 256).length).toBeGreaterThan(0);
