@@ -112,11 +112,17 @@ export interface BootedPlatform {
   readonly ofNodes: Map<string, Fwnode>;
 }
 
-/** The drivers the model implements beyond "a client driver that binds". */
-const driverFactories: Record<string, (k: Kernel, d: PlatformDesc['drivers'][number]) => DeviceDriver> = {
-  'virtio-pci': (k, d) => virtioPciDriver(k, d.name),
-  pcieport: (k, d) => pcieportDriver(k, d.name),
-  virtio_iommu: (k, d) => virtioIommuDriver(k, d.probeResv ? { resv: d.probeResv } : null),
+/** The drivers the model implements beyond "a client driver that binds", and the bus each drives. */
+const driverFactories: Record<
+  string,
+  { readonly bus: string; readonly make: (k: Kernel, d: PlatformDesc['drivers'][number]) => DeviceDriver }
+> = {
+  'virtio-pci': { bus: 'pci', make: (k, d) => virtioPciDriver(k, d.name) },
+  pcieport: { bus: 'pci', make: (k, d) => pcieportDriver(k, d.name) },
+  virtio_iommu: {
+    bus: 'virtio',
+    make: (k, d) => virtioIommuDriver(k, d.probeResv ? { resv: d.probeResv } : null),
+  },
 };
 
 function clientDriver(k: Kernel, d: PlatformDesc['drivers'][number]): DeviceDriver {
@@ -454,13 +460,18 @@ export function bootPlatform(desc: PlatformDesc, opts: BootOptions = {}): Booted
       throw new InputError(file, `drivers[${i}].name`, `driver ${d.name} is listed twice`);
     if (!k.base.buses.has(d.bus))
       throw new InputError(file, `drivers[${i}].bus`, `the platform has no ${d.bus} bus`);
-    drivers.set(
-      d.name,
-      // Own properties only: a platform file's driver named "__proto__" or "toString" is a client driver.
-      (Object.hasOwn(driverFactories, d.name) ? driverFactories[d.name](k, d) : undefined) ??
-        iommuDriverEntry(d.name)?.create(k) ??
-        clientDriver(k, d),
-    );
+    // Own properties only: a platform file's driver named "__proto__" or "toString" is a client driver.
+    const model = Object.hasOwn(driverFactories, d.name) ? driverFactories[d.name] : undefined;
+    const iommu = iommuDriverEntry(d.name);
+    // A driver the model implements drives its own bus, whatever the file says.
+    const own = model?.bus ?? (iommu ? 'platform' : d.bus);
+    if (own !== d.bus)
+      throw new InputError(
+        file,
+        `drivers[${i}].bus`,
+        `${d.name} is a driver of the ${own} bus, not of ${d.bus}`,
+      );
+    drivers.set(d.name, model?.make(k, d) ?? iommu?.create(k) ?? clientDriver(k, d));
   });
   const builtins = desc.drivers.filter((d) => d.load === 'builtin').map((d) => drivers.get(d.name)!);
   const modules = desc.drivers.filter((d) => d.load === 'module').map((d) => drivers.get(d.name)!);

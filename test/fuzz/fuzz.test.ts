@@ -150,6 +150,10 @@ describe('fuzz findings, kept as regression fixtures (test/fuzz/regressions/TARG
     };
     // A driver named "__proto__" is a client driver like any unknown name (it was Object.prototype).
     expect(run('platform', 'driver-named-proto.json')).toBe('booted');
+    // pcieport listed on the virtio bus (1M-input run, seed 1, input 487226): it threw "no pci bus".
+    expect(run('platform', 'model-driver-on-another-bus.json')).toMatch(
+      /drivers\[0\]\.bus: pcieport is a driver of the pci bus, not of virtio$/,
+    );
     expect(run('scenario', 'fwspec-for-a-device-never-added.json')).toMatch(
       /steps\[0\]\.dev: a fwspec is set up for 10300000\.crypto, which no later step adds/,
     );
