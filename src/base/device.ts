@@ -74,22 +74,24 @@ export class Device {
   }
 }
 
-/** The lines sharedHistoryLine() keeps; bounded, as lines naming one device would never repeat. */
-const sharedLines = new Map<string, string>();
-const SHARED_LINES_MAX = 4096;
+/** The lines sharedHistoryLine() made, by what each is about. */
+const sharedLines = new WeakMap<object, Map<string | number, string>>();
 
 /**
  * A history line that many devices have word for word (a driver's -ENODEV
  * on each walk by an instance that does not serve them, a DMAR scope that
- * covers a segment), held once: on a platform with many IOMMU instances
- * every device collects one such line per instance registered before its
- * own, and a million functions would otherwise hold a copy each.
+ * covers a segment), made once per thing it is about (`about`, the ops or
+ * the scope entry, and a `variant` of it) and shared: on a platform with many
+ * IOMMU instances every device collects one such line per instance
+ * registered before its own, and a million functions would otherwise build
+ * and hold a copy each.
  */
-export function sharedHistoryLine(text: string): string {
-  const kept = sharedLines.get(text);
-  if (kept !== undefined) return kept;
-  if (sharedLines.size < SHARED_LINES_MAX) sharedLines.set(text, text);
-  return text;
+export function sharedHistoryLine(about: object, variant: string | number, make: () => string): string {
+  let lines = sharedLines.get(about);
+  if (!lines) sharedLines.set(about, (lines = new Map()));
+  let line = lines.get(variant);
+  if (line === undefined) lines.set(variant, (line = make()));
+  return line;
 }
 
 /** dev_fwnode() */

@@ -106,7 +106,11 @@ export function iommu_init_device(k: Kernel, dev: Device, opsIn: IommuOps | null
 
   const iommu_dev = ops.probe_device(k, dev);
   if (IS_ERR(iommu_dev)) {
-    note(dev, sharedHistoryLine(`${ops.name} probe_device() returned ${errnoName(PTR_ERR(iommu_dev))}`));
+    const err = PTR_ERR(iommu_dev);
+    note(
+      dev,
+      sharedHistoryLine(ops, err, () => `${ops.name} probe_device() returned ${errnoName(err)}`),
+    );
     return err_free(k, dev, PTR_ERR(iommu_dev));
   }
   dev.iommu!.iommu_dev = iommu_dev;

@@ -115,14 +115,20 @@ export function device_lookup_iommu(k: Kernel, dev: Device): IntelIommu | null {
       if (scope.dev === target || is_downstream_to_pci_bridge(target, scope.dev)) {
         if (unit.ignored) return null;
         const how = scope.dev === target ? 'names it' : 'is a bridge above it';
-        dev.history.push(sharedHistoryLine(`DMAR: ${unit.iommu.name}'s scope "${scope.text}" ${how}`));
+        dev.history.push(
+          sharedHistoryLine(scope, how, () => `DMAR: ${unit.iommu.name}'s scope "${scope.text}" ${how}`),
+        );
         return unit;
       }
     }
     if (pdev && drhd.include_all) {
       if (unit.ignored) return null;
       dev.history.push(
-        sharedHistoryLine(`DMAR: ${unit.iommu.name} has INCLUDE_PCI_ALL for segment ${drhd.segment}`),
+        sharedHistoryLine(
+          unit,
+          'include-all',
+          () => `DMAR: ${unit.iommu.name} has INCLUDE_PCI_ALL for segment ${drhd.segment}`,
+        ),
       );
       return unit;
     }
