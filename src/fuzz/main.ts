@@ -81,6 +81,8 @@ function options() {
  * their stats merged. Each finding is written to `out` as it arrives and
  * progress is shown as the workers report it (report.ts).
  */
+const total = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);
+
 async function fuzzOnWorkers(
   target: FuzzTarget,
   o: ReturnType<typeof options>,
@@ -114,8 +116,7 @@ async function fuzzOnWorkers(
         onProgress: (n, f) => {
           done[w] = n;
           found[w] = f;
-          const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-          progress.update(sum(done), sum(found));
+          progress.update(total(done), total(found));
         },
         onFinding: arrived,
         onHang: (index) => {

@@ -20,8 +20,19 @@ export interface X86IommuParam {
   readonly passthrough: boolean | null;
 }
 
-/** iommu_setup() over the command line's iommu= (none, and every non-x86 machine: nothing set). */
+const parsed = new WeakMap<Kernel, X86IommuParam>();
+
+/**
+ * iommu_setup() over the command line's iommu= (none, and every non-x86
+ * machine: nothing set), parsed once per kernel as the kernel does at boot.
+ */
 export function x86_iommu_setup(k: Kernel): X86IommuParam {
+  let done = parsed.get(k);
+  if (!done) parsed.set(k, (done = parse(k)));
+  return done;
+}
+
+function parse(k: Kernel): X86IommuParam {
   let noIommu = false;
   let passthrough: boolean | null = null;
   if (k.arch !== 'x86_64') return { noIommu, passthrough };

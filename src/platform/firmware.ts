@@ -49,7 +49,10 @@ function readBytes(file: string): Uint8Array {
 }
 
 /** The ACPI tables iommu-lab parses. */
-const ACPI_TABLES_READ: readonly string[] = ['DMAR', 'IVRS', 'IORT', 'VIOT'];
+const ACPI_TABLE_FIELDS = { DMAR: 'dmar', IVRS: 'ivrs', VIOT: 'viot', IORT: 'iort' } as const;
+
+const isAcpiTableRead = (sig: string): sig is keyof typeof ACPI_TABLE_FIELDS =>
+  Object.hasOwn(ACPI_TABLE_FIELDS, sig);
 
 /** The ACPI signature if the bytes start with a plausible ACPI table header. */
 export function acpiSignature(bytes: Uint8Array): string | null {
@@ -57,7 +60,7 @@ export function acpiSignature(bytes: Uint8Array): string | null {
   const sig = String.fromCharCode(...bytes.subarray(0, 4));
   // A table iommu-lab reads is taken for one however broken, so that its parser names what is
   // wrong (a truncated file, a Length field past its end) rather than "not a known kind of file".
-  if (ACPI_TABLES_READ.includes(sig)) return sig;
+  if (isAcpiTableRead(sig)) return sig;
   if (bytes.length < 36) return null;
   if (!/^[A-Z][A-Z0-9_]{3}$/.test(sig)) return null;
   // The header's length must fit the file (a dump may carry trailing bytes, never fewer).
@@ -86,11 +89,7 @@ export function classifyInput(path: string): { kind: InputKind; bytes?: Uint8Arr
 
 /** The table of that signature already read, if any. */
 function acpiTableOf(fw: MutableFirmware, signature: string): { readonly file: string } | undefined {
-  if (signature === 'DMAR') return fw.dmar;
-  if (signature === 'IVRS') return fw.ivrs;
-  if (signature === 'VIOT') return fw.viot;
-  if (signature === 'IORT') return fw.iort;
-  return undefined;
+  return isAcpiTableRead(signature) ? fw[ACPI_TABLE_FIELDS[signature]] : undefined;
 }
 
 /** Parse one binary ACPI table the model uses. */

@@ -111,6 +111,11 @@ const outsideAperture = (areas: readonly Area[]) =>
 /** Runs one operation on the iommufd and the oracle; returns what went wrong, or null. */
 function step(fd: Iommufd, close: (accessFd: number) => number, buf: number, s: State, o: Op): string | null {
   const ioasOf = (i: number) => pick(s.ioases, i);
+  /** A map's pages of the buffer, from `first`, cut at the buffer's end. */
+  const span = (m: { first: number; pages: number }) => ({
+    pages: Math.min(m.pages, PAGES - m.first),
+    userVa: buf + m.first * PAGE,
+  });
   switch (o.op) {
     case 'ioas-alloc': {
       const r = fd.ioasAlloc();
@@ -121,8 +126,7 @@ function step(fd: Iommufd, close: (accessFd: number) => number, buf: number, s: 
     case 'map': {
       const io = ioasOf(o.ioas);
       if (!io) return null;
-      const pages = Math.min(o.pages, PAGES - o.first);
-      const userVa = buf + o.first * PAGE;
+      const { pages, userVa } = span(o);
       const r = fd.ioasMap({ ioasId: io.id, userVa, length: pages * PAGE });
       if (r.errno !== 0) return `IOAS_MAP ${r.errno}`;
       io.areas.push({ iova: r.iova, pages, userVa });
@@ -132,8 +136,7 @@ function step(fd: Iommufd, close: (accessFd: number) => number, buf: number, s: 
       // Inside the mock aperture, at one of 32 slots 16 pages apart: -EEXIST over an area.
       const io = ioasOf(o.ioas);
       if (!io) return null;
-      const pages = Math.min(o.pages, PAGES - o.first);
-      const userVa = buf + o.first * PAGE;
+      const { pages, userVa } = span(o);
       const iova = BigInt(MOCK_APERTURE_START + o.slot * 16 * PAGE);
       const last = iova + BigInt(pages * PAGE - 1);
       const hit = io.areas.some((a) => a.iova <= last && a.iova + BigInt(a.pages * PAGE - 1) >= iova);
