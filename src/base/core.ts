@@ -29,7 +29,7 @@ export function device_add(k: Kernel, dev: Device): number {
   }
   if (!dev.p) {
     // device_private_init()
-    dev.p = k.alloc.alloc('device_private', dev.name, 'device_add');
+    dev.p = k.alloc.alloc('device_private', dev, 'device_add');
     if (!dev.p) return -ENOMEM;
   }
   dev.state = 'registered'; // kobject_add(): now in sysfs
@@ -70,7 +70,10 @@ export function get_device(dev: Device): Device {
 
 /** put_device(): the last reference runs dev->release(). */
 export function put_device(k: Kernel, dev: Device): void {
-  if (k.printk.warn(dev.refcount <= 0, 'put_device', `refcount underflow on ${dev.name}`)) return;
+  if (dev.refcount <= 0) {
+    k.printk.warn(true, 'put_device', `refcount underflow on ${dev.name}`);
+    return;
+  }
   dev.refcount -= 1;
   if (dev.refcount === 0) {
     // device_release(): the driver core's private part goes first, then the owner's release().

@@ -3,7 +3,7 @@
  * struct device, as far as the IOMMU core sees it (include/linux/device.h).
  * Field names follow the kernel's so that the model reads like the source.
  */
-import type { Allocation } from '../kernel/alloc.js';
+import type { Allocation, OwnerHistory } from '../kernel/alloc.js';
 import type { Fwnode } from './fwnode.js';
 import type { BusType } from './bus.js';
 import type { DeviceDriver } from './driver.js';
@@ -64,10 +64,49 @@ export class Device {
   bound = false;
   /** dev_get_drvdata(): the bound driver's private data. */
   driverData: unknown = undefined;
-  /** Kernel log of where this device's IOMMU configuration happened (for "explain"). */
-  readonly history: string[] = [];
+  /** What the modelled allocator handed out for this device (Allocator.history()). */
+  allocations: OwnerHistory | null = null;
+  /**
+   * Kernel log of where this device's IOMMU configuration happened (for
+   * "explain"): the lines in order, a line added again right after itself
+   * followed by how many times in all (a number, not a line).
+   */
+  private readonly lines: (string | number)[] = [];
 
   constructor(public name: string) {}
+
+  /** Where this device's IOMMU configuration happened, oldest first (for "explain"). */
+  get history(): readonly string[] {
+    const out: string[] = [];
+    for (const l of this.lines)
+      if (typeof l === 'number') out[out.length - 1] += ` (×${l})`;
+      else out.push(l);
+    return out;
+  }
+
+  /**
+   * Add a line to the history. The same line again right after itself is
+   * counted, not added: a device behind the last of many IOMMU instances is
+   * turned down once by each instance registered before its own. Nothing is
+   * made per repeat (a million devices, each turned down a dozen times, would
+   * otherwise make a dozen million strings that each outlive a whole walk).
+   */
+  addHistory(line: string): void {
+    const n = this.lines.length;
+    const last = this.lines[n - 1];
+    if (line === last) this.lines.push(2);
+    else if (typeof last === 'number' && line === this.lines[n - 2]) this.lines[n - 1] = last + 1;
+    else this.lines.push(line);
+  }
+
+  /** The latest line of the history that starts with `prefix` (as added, without its count). */
+  lastHistory(prefix: string): string | undefined {
+    for (let i = this.lines.length - 1; i >= 0; i--) {
+      const l = this.lines[i];
+      if (typeof l === 'string' && l.startsWith(prefix)) return l;
+    }
+    return undefined;
+  }
 
   toString(): string {
     return this.name;
@@ -81,16 +120,25 @@ const sharedLines = new WeakMap<object, Map<string | number, string>>();
  * A history line that many devices have word for word (a driver's -ENODEV
  * on each walk by an instance that does not serve them, a DMAR scope that
  * covers a segment), made once per thing it is about (`about`, the ops or
- * the scope entry, and a `variant` of it) and shared: on a platform with many
+ * the DMAR unit, and a `variant` of it) and shared: on a platform with many
  * IOMMU instances every device collects one such line per instance
  * registered before its own, and a million functions would otherwise build
  * and hold a copy each.
+ *
+ * `make` gets what it needs as arguments, not by closing over its caller's
+ * variables: a closure there makes the caller allocate a context on every
+ * call (and on every turn of a loop whose variables it captures), which was
+ * most of what a million-function boot allocated.
  */
-export function sharedHistoryLine(about: object, variant: string | number, make: () => string): string {
+export function sharedHistoryLine<A extends object, V extends string | number>(
+  about: A,
+  variant: V,
+  make: (about: A, variant: V) => string,
+): string {
   let lines = sharedLines.get(about);
   if (!lines) sharedLines.set(about, (lines = new Map()));
   let line = lines.get(variant);
-  if (line === undefined) lines.set(variant, (line = make()));
+  if (line === undefined) lines.set(variant, (line = make(about, variant)));
   return line;
 }
 

@@ -65,7 +65,7 @@ function snapshotLines(s: Snapshot, verbose: boolean): string[] {
       for (const h of d.history) out.push(`      ${safe(h)}`);
       for (const o of d.objects)
         out.push(
-          `      ${o.type}: allocated by ${o.allocatedBy}, ${o.freedBy ? `freed by ${o.freedBy}` : 'live'}`,
+          `      ${o.type}: allocated by ${o.allocatedBy}, ${o.freedBy ? `freed by ${o.freedBy}` : 'live'}${o.times > 1 ? ` (×${o.times})` : ''}`,
         );
     }
   }

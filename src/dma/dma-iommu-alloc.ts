@@ -101,7 +101,7 @@ function iommu_dma_alloc_remap(k: Kernel, dev: Device, asked: number, attrs: num
   } else size = Math.ceil(size / min_size) * min_size;
   if (attrs & DMA_ATTR_ALLOC_SINGLE_PAGES) alloc_sizes = min_size;
   const count = PAGE_ALIGN(size) / PAGE_SIZE;
-  const pagesArray = k.alloc.alloc('dma pages array', dev.name, '__iommu_dma_alloc_pages');
+  const pagesArray = k.alloc.alloc('dma pages array', dev, '__iommu_dma_alloc_pages');
   if (!pagesArray) return null;
   const pages = __iommu_dma_alloc_pages(k, dev, count, Math.floor(alloc_sizes / PAGE_SIZE));
   if (!pages) {

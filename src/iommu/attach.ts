@@ -219,12 +219,10 @@ export function iommu_attach_group_handle(
   mutex_lock(k.printk, group.mutex, 'iommu_attach_group_handle');
   let ret = group.pasid_array.has(IOMMU_NO_PASID) ? -EBUSY : 0; // xa_insert()
   if (!ret) {
-    group.pasid_array.set(IOMMU_NO_PASID, domain);
-    group.attach_handles.set(IOMMU_NO_PASID, handle);
+    group.pasid_array.set(IOMMU_NO_PASID, domain, handle);
     ret = __iommu_attach_group(k, domain, group);
     if (ret) {
       group.pasid_array.delete(IOMMU_NO_PASID);
-      group.attach_handles.delete(IOMMU_NO_PASID);
     }
   }
   mutex_unlock(k.printk, group.mutex, 'iommu_attach_group_handle');
@@ -236,7 +234,6 @@ export function iommu_detach_group_handle(k: Kernel, group: IommuGroup): void {
   mutex_lock(k.printk, group.mutex, 'iommu_detach_group_handle');
   __iommu_group_set_core_domain(k, group);
   group.pasid_array.delete(IOMMU_NO_PASID);
-  group.attach_handles.delete(IOMMU_NO_PASID);
   mutex_unlock(k.printk, group.mutex, 'iommu_detach_group_handle');
 }
 
@@ -251,8 +248,7 @@ export function iommu_replace_group_handle(
   mutex_lock(k.printk, group.mutex, 'iommu_replace_group_handle');
   const ret = __iommu_group_set_domain(k, group, new_domain);
   if (!ret) {
-    group.pasid_array.set(IOMMU_NO_PASID, new_domain);
-    group.attach_handles.set(IOMMU_NO_PASID, handle);
+    group.pasid_array.set(IOMMU_NO_PASID, new_domain, handle);
   }
   mutex_unlock(k.printk, group.mutex, 'iommu_replace_group_handle');
   return ret;

@@ -36,7 +36,7 @@ export class DevIommu {
 export function dev_iommu_get(k: Kernel, dev: Device): DevIommu | null {
   lockdep_assert_held(k.printk, k.iommu.probe_device_lock, 'dev_iommu_get');
   if (dev.iommu) return dev.iommu;
-  const mem = k.alloc.alloc('dev_iommu', dev.name, 'dev_iommu_get');
+  const mem = k.alloc.alloc('dev_iommu', dev, 'dev_iommu_get');
   if (!mem) return null;
   dev.iommu = new DevIommu(mem);
   return dev.iommu;

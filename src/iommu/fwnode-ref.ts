@@ -17,7 +17,10 @@ export function fwnode_handle_get(f: Fwnode | null): Fwnode | null {
 
 export function fwnode_handle_put(k: Kernel, f: Fwnode | null): void {
   if (!f || f.kind === 'acpi') return;
-  if (k.printk.warn(f.refcount <= 0, 'fwnode_handle_put', `refcount underflow on fwnode ${f.name}`)) return;
+  if (f.refcount <= 0) {
+    k.printk.warn(true, 'fwnode_handle_put', `refcount underflow on fwnode ${f.name}`);
+    return;
+  }
   f.refcount -= 1;
   if (f.refcount === 0 && f.kind === 'swnode' && f.mem) {
     k.alloc.free(f.mem, 'software_node_release');

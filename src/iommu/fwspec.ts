@@ -78,7 +78,7 @@ export function iommu_fwspec_init(
 
   const param = dev_iommu_get(k, dev);
   if (!param) return -ENOMEM;
-  const mem = k.alloc.alloc('iommu_fwspec', dev.name, 'iommu_fwspec_init');
+  const mem = k.alloc.alloc('iommu_fwspec', dev, 'iommu_fwspec_init');
   if (!mem) return -ENOMEM;
   if (k.profile.fwspecInit === 'with-ops') {
     // of_node_get(to_of_node(fwnode)): only an OF node gains a reference here,
@@ -111,7 +111,7 @@ export function iommu_fwspec_add_ids(k: Kernel, dev: Device, ids: readonly numbe
   if (!fwspec) return -EINVAL;
   const newNum = fwspec.num_ids + ids.length;
   if (newNum > 1 && kmallocSize(fwspecBytes(k, newNum)) > kmallocSize(fwspecBytes(k, fwspec.num_ids))) {
-    const mem = k.alloc.alloc('iommu_fwspec', dev.name, 'iommu_fwspec_add_ids');
+    const mem = k.alloc.alloc('iommu_fwspec', dev, 'iommu_fwspec_add_ids');
     if (!mem) return -ENOMEM;
     k.alloc.free(fwspec.mem, 'iommu_fwspec_add_ids');
     fwspec.mem = mem;

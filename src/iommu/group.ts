@@ -9,11 +9,12 @@
  * iommu_group_alloc() returns one reference, which becomes the device's
  * membership reference when device_group() returns it.
  */
-import type { Allocation } from '../kernel/alloc.js';
+import type { Allocation, OwnerHistory } from '../kernel/alloc.js';
 import type { Device } from '../base/device.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { IommuDomain } from './domain.js';
 import { Mutex } from '../kernel/mutex.js';
+import { PasidArray } from './pasid-array.js';
 import { ENOMEM, ERR_PTR, ErrPtr } from '../kernel/errno.js';
 
 /** struct group_device: a member and its name in the group's devices/ folder. */
@@ -32,10 +33,8 @@ export class IommuGroup {
   domain: IommuDomain | null = null;
   owner: unknown = null;
   owner_cnt = 0;
-  /** PASIDs with a domain attached (group->pasid_array is non-empty). */
-  readonly pasid_array = new Map<number, IommuDomain>();
-  /** The attach handle stored with each pasid_array entry (iommufd's), for routing page faults. */
-  readonly attach_handles = new Map<number, unknown>();
+  /** What is attached at each PASID, with its attach handle (iommufd's), for routing page faults. */
+  readonly pasid_array = new PasidArray();
   /** On a bus_iommu_probe() group list (list_empty(&group->entry) is false). */
   onGroupList = false;
   /** The kref of devices_kobj. */
@@ -52,10 +51,14 @@ export class IommuGroup {
   name: string | null = null;
   nameMem: Allocation | null = null;
 
+  /** The devices/ kobject (null only while iommu_group_alloc() makes it). */
+  devicesKobj: Allocation | null = null;
+  /** What the modelled allocator handed out for this group (Allocator.history()). */
+  allocations: OwnerHistory | null = null;
+
   constructor(
     readonly id: number,
     readonly mem: Allocation,
-    readonly devicesKobj: Allocation,
   ) {}
 
   toString(): string {
@@ -69,14 +72,14 @@ export function iommu_group_alloc(k: Kernel): IommuGroup | ErrPtr {
   if (!mem) return ERR_PTR(-ENOMEM);
   // kobject_create_and_add("devices"): may fail on its own, after the id is taken.
   const id = k.iommu.group_ida.alloc();
-  k.alloc.setOwner(mem, `group ${id}`);
-  const kobj = k.alloc.alloc('iommu_group devices kobject', `group ${id}`, 'iommu_group_alloc');
-  if (!kobj) {
+  const group = new IommuGroup(id, mem);
+  k.alloc.setOwner(mem, group);
+  group.devicesKobj = k.alloc.alloc('iommu_group devices kobject', group, 'iommu_group_alloc');
+  if (!group.devicesKobj) {
     k.iommu.group_ida.free(id);
     k.alloc.free(mem, 'iommu_group_release');
     return ERR_PTR(-ENOMEM);
   }
-  const group = new IommuGroup(id, mem, kobj);
   k.iommu.groups.set(id, group);
   return group;
 }
@@ -107,7 +110,7 @@ export function iommu_group_set_name(k: Kernel, group: IommuGroup, name: string)
   k.alloc.free(group.nameMem, 'iommu_group_set_name');
   group.name = null;
   group.nameMem = null;
-  const mem = k.alloc.alloc('iommu_group name', `group ${group.id}`, 'iommu_group_set_name');
+  const mem = k.alloc.alloc('iommu_group name', group, 'iommu_group_set_name');
   if (!mem) return -ENOMEM;
   group.name = name;
   group.nameMem = mem;
@@ -122,8 +125,10 @@ export function iommu_group_get(dev: Device): IommuGroup | null {
 /** iommu_group_put(): the last reference releases the group. NULL is a no-op. */
 export function iommu_group_put(k: Kernel, group: IommuGroup | null): void {
   if (!group) return;
-  if (k.printk.warn(group.refcount <= 0, 'iommu_group_put', `refcount underflow on group ${group.id}`))
+  if (group.refcount <= 0) {
+    k.printk.warn(true, 'iommu_group_put', `refcount underflow on group ${group.id}`);
     return;
+  }
   group.refcount -= 1;
   if (group.refcount === 0) iommu_group_release(k, group);
 }
@@ -146,7 +151,7 @@ function iommu_group_release(k: Kernel, group: IommuGroup): void {
  * a name already in the group's devices/ folder gets ".N" appended.
  */
 export function iommu_group_alloc_device(k: Kernel, group: IommuGroup, dev: Device): GroupDevice | ErrPtr {
-  const mem = k.alloc.alloc('group_device', dev.name, 'iommu_group_alloc_device');
+  const mem = k.alloc.alloc('group_device', dev, 'iommu_group_alloc_device');
   if (!mem) {
     k.printk.log('err', dev.name, `Failed to add to iommu group ${group.id}: -12`);
     return ERR_PTR(-ENOMEM);

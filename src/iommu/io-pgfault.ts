@@ -117,7 +117,7 @@ export function iopf_queue_add_device(k: Kernel, queue: IopfQueue, dev: Device):
   if (!ops.page_response) return -ENODEV;
   const param = dev.iommu!;
   if (param.fault_param) return -EBUSY;
-  const mem = k.alloc.alloc('iommu_fault_param', dev.name, 'iopf_queue_add_device');
+  const mem = k.alloc.alloc('iommu_fault_param', dev, 'iopf_queue_add_device');
   if (!mem) return -ENOMEM;
   const fp: IommuFaultParam = { dev, queue, users: 1, partial: [], faults: new Set(), mem };
   queue.devices.add(fp);
@@ -192,10 +192,7 @@ export function iopf_group_dequeue(g: IopfGroup): void {
 function findFaultHandler(dev: Device, prm: IommuFaultPrm): IommuAttachHandle | null {
   const group = dev.iommu_group;
   if (!group) return null;
-  const at = (pasid: number): IommuAttachHandle | null => {
-    const domain = group.pasid_array.get(pasid);
-    return domain ? { domain, handle: group.attach_handles.get(pasid) } : null;
-  };
+  const at = (pasid: number): IommuAttachHandle | null => group.pasid_array.entry(pasid);
   let h: IommuAttachHandle | null;
   if (prm.flags & IOMMU_FAULT_PAGE_REQUEST_PASID_VALID) {
     h = at(prm.pasid);
@@ -230,13 +227,13 @@ export function iommu_report_device_fault(k: Kernel, dev: Device, type: number, 
   fp!.users++;
   if (!(prm.flags & IOMMU_FAULT_PAGE_REQUEST_LAST_PAGE)) {
     // report_partial_fault()
-    const mem = k.alloc.alloc('iopf_fault', dev.name, 'report_partial_fault');
+    const mem = k.alloc.alloc('iopf_fault', dev, 'report_partial_fault');
     if (mem) fp!.partial.push({ type, prm, mem });
     putFaultParam(k, fp!);
     return mem ? 0 : -ENOMEM;
   }
   // iopf_group_alloc(): on failure the on-stack abort group, which still answers the request.
-  const mem = k.alloc.alloc('iopf_group', dev.name, 'iopf_group_alloc');
+  const mem = k.alloc.alloc('iopf_group', dev, 'iopf_group_alloc');
   const faults = fp!.partial.filter((f) => f.prm.grpid === prm.grpid);
   for (const f of faults) fp!.partial.splice(fp!.partial.indexOf(f), 1);
   const g: IopfGroup = {

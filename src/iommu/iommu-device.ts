@@ -87,7 +87,7 @@ export function iommu_device_sysfs_remove(k: Kernel, iommu: IommuDevice): void {
 export function iommu_device_link(k: Kernel, iommu: IommuDevice, dev: Device): number {
   // The kernel dereferences iommu->dev here; a model instance without a sysfs device has nothing to link.
   if (!iommu.sysfs) return 0;
-  const mem = k.alloc.alloc('iommu_device link', dev.name, 'iommu_device_link');
+  const mem = k.alloc.alloc('iommu_device link', dev, 'iommu_device_link');
   if (!mem) return -ENOMEM;
   iommu.links.set(dev, mem);
   return 0;

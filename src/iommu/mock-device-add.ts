@@ -23,7 +23,7 @@ export function iommu_mock_device_add(k: Kernel, dev: Device, iommu: IommuDevice
     if (dev.iommu) recordKnownBug(k, 'mock-device-add-fwspec-leak', dev.name, [dev.iommu.mem.id]);
     return rc;
   }
-  dev.history.push(`iommu_mock_device_add(): fwspec for ${iommu.name}'s software node before device_add()`);
+  dev.addHistory(`iommu_mock_device_add(): fwspec for ${iommu.name}'s software node before device_add()`);
   rc = device_add(k, dev);
   if (rc) {
     iommu_fwspec_free(k, dev);

@@ -87,8 +87,7 @@ function setDevicePasid(
   mutex_lock(k.printk, group.mutex, site);
   ret = set(group);
   if (!ret) {
-    group.pasid_array.set(pasid, domain);
-    group.attach_handles.set(pasid, handle);
+    group.pasid_array.set(pasid, domain, handle);
   }
   mutex_unlock(k.printk, group.mutex, site);
   return ret;
@@ -129,7 +128,6 @@ export function iommu_detach_device_pasid(k: Kernel, domain: IommuDomain, dev: D
   mutex_lock(k.printk, group.mutex, 'iommu_detach_device_pasid');
   for (const gdev of group.devices) removeDevPasid(k, gdev.dev, pasid, domain);
   group.pasid_array.delete(pasid);
-  group.attach_handles.delete(pasid);
   mutex_unlock(k.printk, group.mutex, 'iommu_detach_device_pasid');
 }
 
@@ -141,6 +139,5 @@ export function iommu_attach_handle_get(
   group: IommuGroup,
   pasid: number,
 ): { readonly domain: IommuDomain; readonly handle: unknown } | null {
-  const domain = group.pasid_array.get(pasid);
-  return domain ? { domain, handle: group.attach_handles.get(pasid) } : null;
+  return group.pasid_array.entry(pasid);
 }

@@ -9,6 +9,7 @@
  * Everything runs under iommu_probe_device_lock, a global mutex, which v6.15's
  * iommu_init_device() drops around bus->dma_configure().
  */
+import { flat } from '../lib/flat-string.js';
 import type { Device } from '../base/device.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { IommuOps } from './ops.js';
@@ -50,8 +51,12 @@ export function probeOps(k: Kernel, dev: Device): IommuOps | null {
   }
 }
 
+/** The history line of a driver's probe_device() turning a device down. */
+const refusalLine = (ops: IommuOps, err: number): string =>
+  `${ops.name} probe_device() returned ${errnoName(err)}`;
+
 function note(dev: Device, text: string): void {
-  dev.history.push(text);
+  dev.addHistory(text);
 }
 
 /** dev_iommu_get_max_pasids() */
@@ -107,10 +112,7 @@ export function iommu_init_device(k: Kernel, dev: Device, opsIn: IommuOps | null
   const iommu_dev = ops.probe_device(k, dev);
   if (IS_ERR(iommu_dev)) {
     const err = PTR_ERR(iommu_dev);
-    note(
-      dev,
-      sharedHistoryLine(ops, err, () => `${ops.name} probe_device() returned ${errnoName(err)}`),
-    );
+    note(dev, sharedHistoryLine(ops, err, refusalLine));
     return err_free(k, dev, PTR_ERR(iommu_dev));
   }
   dev.iommu!.iommu_dev = iommu_dev;
@@ -134,7 +136,10 @@ export function iommu_init_device(k: Kernel, dev: Device, opsIn: IommuOps | null
   dev.iommu!.max_pasids = dev_iommu_get_max_pasids(dev);
   if (ops.is_attach_deferred) dev.iommu!.attach_deferred = ops.is_attach_deferred(k, dev);
   dev.iommuProbedAt = k.iommu.probeContext;
-  note(dev, `probed by ${ops.name} (${k.iommu.probeContext}): instance ${iommu_dev.name}, group ${group.id}`);
+  note(
+    dev,
+    flat`probed by ${ops.name} (${k.iommu.probeContext}): instance ${iommu_dev.name}, group ${group.id}`,
+  );
   return 0;
 }
 

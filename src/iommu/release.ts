@@ -43,7 +43,7 @@ export function iommu_release_device(k: Kernel, dev: Device): void {
     // v6.4: a device with dev_iommu (a fwspec, say) but no group keeps both: a leak.
     if (!dev.iommu || !group) {
       if (dev.iommu) {
-        dev.history.push('iommu_release_device() returned early: no group, dev_iommu and fwspec left behind');
+        dev.addHistory('iommu_release_device() returned early: no group, dev_iommu and fwspec left behind');
         const ids = [dev.iommu.mem.id];
         if (dev.iommu.fwspec) ids.push(dev.iommu.fwspec.mem.id);
         recordKnownBug(k, 'release-without-group-leak', dev.name, ids);

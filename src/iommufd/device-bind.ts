@@ -55,7 +55,7 @@ export function iommufd_device_bind(
     return -EPERM;
   const rc = iommu_device_claim_dma_owner(k, dev, ictx);
   if (rc) return rc;
-  const mem = k.alloc.alloc('iommufd_device', dev.name, 'iommufd_device_bind');
+  const mem = k.alloc.alloc('iommufd_device', dev, 'iommufd_device_bind');
   if (!mem) {
     iommu_device_release_dma_owner(k, dev);
     return -ENOMEM;

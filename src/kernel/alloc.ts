@@ -25,7 +25,46 @@ export interface Allocation {
   freedBy: string | null;
   /** Which allocator (modelled machine) it came from. */
   readonly heap: number;
+  /**
+   * How many allocations this history entry stands for: the same type for
+   * the same owner, allocated and freed by the same functions, one after the
+   * other, is one entry (a device turned down by each IOMMU instance that
+   * registers before its own gets and frees a dev_iommu each time).
+   */
+  times: number;
 }
+
+/** An allocation and the owner history it is filed in. */
+interface Tracked extends Allocation {
+  filed: OwnerHistory | null;
+}
+
+/** What was allocated for one owner, in allocation order (see Allocator.history()). */
+export class OwnerHistory {
+  readonly records: Tracked[] = [];
+  /** The length at which the list is next compacted (doubling: amortised O(1) per allocation). */
+  compactAt = HISTORY_COMPACT_MIN;
+  constructor(
+    /** The allocator it belongs to. */
+    readonly heap: number,
+    /** Whose it is, by name (the name the first allocation had). */
+    readonly owner: string,
+  ) {}
+}
+
+/**
+ * An owner that keeps its own allocation history (a device): filing an
+ * allocation under it is a field access, not a lookup by name in a table of
+ * every owner (on a million-function platform, a table of two million names
+ * that every probe of every device went through).
+ */
+export interface AllocOwner {
+  allocations: OwnerHistory | null;
+  /** Its name in reports: a device's name, "group 3". */
+  toString(): string;
+}
+
+const ownerName = (o: AllocOwner | string): string => (typeof o === 'string' ? o : o.toString());
 
 export interface InjectedFailure {
   readonly nth: number;
@@ -37,14 +76,24 @@ export interface InjectedFailure {
 /** Freed allocations an owner's history keeps. */
 const HISTORY_FREED = 256;
 const HISTORY_COMPACT_MIN = 1024;
-const FORGOTTEN: Allocation = { id: 0, type: '', owner: '', site: '', freed: true, freedBy: null, heap: 0 };
 let heaps = 0;
+const FORGOTTEN: Tracked = {
+  id: 0,
+  type: '',
+  owner: '',
+  site: '',
+  freed: true,
+  freedBy: null,
+  heap: 0,
+  times: 1,
+  filed: null,
+};
 
 export class Allocator {
   /** Allocation attempts so far (successful or not): what fail-nth counts. */
   attempts = 0;
   private nextId = 1;
-  /** Allocations live now (byOwner holds them all, with `freed` telling). */
+  /** Allocations live now (the owner histories hold them all, with `freed` telling). */
   private liveCount = 0;
   private readonly heap = ++heaps;
   /** Set when the armed failure fired. */
@@ -53,11 +102,11 @@ export class Allocator {
    * Allocations by owner: who created and who freed each object. Every live
    * one is kept, and the most recent HISTORY_FREED freed ones: a hot loop
    * (an IOAS mapping and unmapping for ever) must not grow the model's own
-   * memory without bound.
+   * memory without bound. Owners named by a string are filed here; owners
+   * that keep their own (AllocOwner) are listed in `owners`.
    */
-  private readonly byOwner = new Map<string, Allocation[]>();
-  /** Per owner, the list length at which it is next compacted (doubling: amortised O(1) per allocation). */
-  private readonly compactAt = new Map<string, number>();
+  private readonly byName = new Map<string, OwnerHistory>();
+  private readonly owners: OwnerHistory[] = [];
 
   /** The attempt that fails (0: none): failNth, or where armFailNth() put it. */
   private failAt: number;
@@ -80,23 +129,25 @@ export class Allocator {
   }
 
   /** kzalloc(): returns null when fail-nth selects this attempt. */
-  alloc(type: string, owner: string, site: string): Allocation | null {
+  alloc(type: string, owner: AllocOwner | string, site: string): Allocation | null {
     this.attempts += 1;
     if (this.failAt > 0 && this.attempts === this.failAt) {
-      this.injected = { nth: this.attempts, type, site, owner };
+      this.injected = { nth: this.attempts, type, site, owner: ownerName(owner) };
       return null;
     }
-    const a: Allocation = {
+    const a: Tracked = {
       id: this.nextId++,
       type,
-      owner,
+      owner: ownerName(owner),
       site,
       freed: false,
       freedBy: null,
       heap: this.heap,
+      times: 1,
+      filed: null,
     };
     this.liveCount++;
-    this.remember(a);
+    this.remember(a, owner);
     return a;
   }
 
@@ -115,36 +166,69 @@ export class Allocator {
     return true;
   }
 
-  private remember(a: Allocation): void {
-    let list = this.byOwner.get(a.owner);
-    if (!list) this.byOwner.set(a.owner, (list = []));
-    list.push(a);
-    if (list.length >= (this.compactAt.get(a.owner) ?? HISTORY_COMPACT_MIN)) this.compact(a.owner, list);
+  /** The history `owner` is filed in, made on its first allocation (null: none yet and `make` unset). */
+  private historyOf(owner: AllocOwner | string, make: boolean): OwnerHistory | null {
+    let h: OwnerHistory | null | undefined;
+    if (typeof owner === 'string') {
+      h = this.byName.get(owner);
+      if (!h && make) this.byName.set(owner, (h = new OwnerHistory(this.heap, owner)));
+    } else {
+      h = owner.allocations;
+      // An owner another allocator (another modelled machine) filed under is one by name here.
+      if (h && h.heap !== this.heap) return this.historyOf(owner.toString(), make);
+      if (!h && make)
+        this.owners.push((owner.allocations = h = new OwnerHistory(this.heap, owner.toString())));
+    }
+    return h ?? null;
+  }
+
+  private remember(a: Tracked, owner: AllocOwner | string): void {
+    const h = this.historyOf(owner, true)!;
+    h.records.push(a);
+    a.filed = h;
+    if (h.records.length >= h.compactAt) this.compact(h);
   }
 
   /** Drop all but the most recent HISTORY_FREED freed allocations of an owner's history. */
-  private compact(owner: string, list: Allocation[]): void {
+  private compact(h: OwnerHistory): void {
+    const list = h.records;
     let freed = 0;
     for (let i = list.length - 1; i >= 0; i--)
       if (list[i].freed && ++freed > HISTORY_FREED) list[i] = FORGOTTEN;
     let w = 0;
     for (const x of list) if (x !== FORGOTTEN) list[w++] = x;
     list.length = w;
-    this.compactAt.set(owner, Math.max(HISTORY_COMPACT_MIN, 2 * w));
+    h.compactAt = Math.max(HISTORY_COMPACT_MIN, 2 * w);
   }
 
   /** Re-file an allocation under a new owner (its owner became known after allocation). */
-  setOwner(a: Allocation, owner: string): void {
-    const list = this.byOwner.get(a.owner);
-    const i = list?.indexOf(a) ?? -1;
+  setOwner(a: Allocation, owner: AllocOwner | string): void {
+    const t = a as Tracked;
+    const list = t.filed?.records;
+    const i = list?.indexOf(t) ?? -1;
     if (list && i >= 0) list.splice(i, 1);
-    a.owner = owner;
-    this.remember(a);
+    t.owner = ownerName(owner);
+    this.remember(t, owner);
   }
 
-  /** What was allocated for `owner`, in allocation order, with who freed it: every live one and the latest freed ones. */
-  history(owner: string): readonly Allocation[] {
-    return this.byOwner.get(owner) ?? [];
+  /**
+   * What was allocated for `owner`, in allocation order, with who freed it:
+   * every live one and the latest freed ones. Given an owner that keeps its
+   * own, what was filed under its name too; given a name, what every owner
+   * of that name kept (a search of them all: for tests and reports).
+   */
+  history(owner: AllocOwner | string): readonly Allocation[] {
+    const name = ownerName(owner);
+    const lists: (readonly Tracked[])[] = [];
+    const byName = this.byName.get(name);
+    if (byName) lists.push(byName.records);
+    if (typeof owner !== 'string') {
+      const own = this.historyOf(owner, false);
+      if (own && own !== byName) lists.push(own.records);
+    } else {
+      for (const h of this.owners) if (h.owner === name) lists.push(h.records);
+    }
+    return lists.length === 1 ? lists[0] : lists.flat().sort((x, y) => x.id - y.id);
   }
 
   /** kfree(); freeing NULL is allowed, freeing twice is reported. */
@@ -157,6 +241,18 @@ export class Allocator {
     a.freed = true;
     a.freedBy = site;
     this.liveCount--;
+    // The same allocation and free as the entry before: count it there.
+    const t = a as Tracked;
+    const list = t.filed?.records;
+    const n = list?.length ?? 0;
+    if (list && n >= 2 && list[n - 1] === t) {
+      const prev = list[n - 2];
+      if (prev.freed && prev.type === t.type && prev.site === t.site && prev.freedBy === site) {
+        prev.times += t.times;
+        list.pop();
+        t.filed = null;
+      }
+    }
   }
 
   isLive(a: Allocation): boolean {
@@ -171,7 +267,8 @@ export class Allocator {
   /** Everything still allocated, oldest first. */
   liveAllocations(): Allocation[] {
     const out: Allocation[] = [];
-    for (const list of this.byOwner.values()) for (const a of list) if (!a.freed) out.push(a);
+    for (const h of this.byName.values()) for (const a of h.records) if (!a.freed) out.push(a);
+    for (const h of this.owners) for (const a of h.records) if (!a.freed) out.push(a);
     return out.sort((x, y) => x.id - y.id);
   }
 }

@@ -106,8 +106,13 @@ export class ErrPtr {
   }
 }
 
+/** One ErrPtr per errno (they are immutable): a driver turning a million devices down makes none. */
+const errPtrs = new Map<number, ErrPtr>();
+
 export function ERR_PTR(errno: number): ErrPtr {
-  return new ErrPtr(errno);
+  let p = errPtrs.get(errno);
+  if (!p) errPtrs.set(errno, (p = new ErrPtr(errno)));
+  return p;
 }
 
 export function IS_ERR<T>(p: T | ErrPtr): p is ErrPtr {

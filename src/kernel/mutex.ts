@@ -13,16 +13,19 @@ export class Mutex {
   constructor(readonly name: string) {}
 }
 
+// Each report's text is made only when there is something to report: these
+// run on every probe, attach and walk.
+
 export function mutex_lock(printk: Printk, m: Mutex, site: string): void {
-  printk.warn(m.held, site, `possible recursive locking detected: ${m.name}`);
+  if (m.held) printk.warn(true, site, `possible recursive locking detected: ${m.name}`);
   m.held = true;
 }
 
 export function mutex_unlock(printk: Printk, m: Mutex, site: string): void {
-  printk.warn(!m.held, site, `unlock of unheld mutex ${m.name}`);
+  if (!m.held) printk.warn(true, site, `unlock of unheld mutex ${m.name}`);
   m.held = false;
 }
 
 export function lockdep_assert_held(printk: Printk, m: Mutex, site: string): void {
-  printk.warn(!m.held, site, `lockdep_assert_held(${m.name}) failed`);
+  if (!m.held) printk.warn(true, site, `lockdep_assert_held(${m.name}) failed`);
 }

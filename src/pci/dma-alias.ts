@@ -17,7 +17,9 @@ export function pci_real_dma_dev(pdev: PciDev): PciDev {
 /** pci_add_dma_alias(): devfns [devfn_from, devfn_from + nr_devfns) on pdev's bus become aliases. */
 export function pci_add_dma_alias(pdev: PciDev, devfn_from: number, nr_devfns: number): void {
   const nr = Math.min(nr_devfns, MAX_NR_DEVFNS - devfn_from);
-  for (let devfn = devfn_from; devfn < devfn_from + nr; devfn++) pdev.dma_alias_mask.add(devfn);
+  const mask = new Set(pdev.dma_alias_mask);
+  for (let devfn = devfn_from; devfn < devfn_from + nr; devfn++) mask.add(devfn);
+  pdev.dma_alias_mask = mask;
   const msg =
     nr === 1
       ? `Enabling fixed DMA alias to ${devfnName(devfn_from)}`

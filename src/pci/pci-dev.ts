@@ -9,6 +9,9 @@
 import type { Device } from '../base/device.js';
 import type { PciBus } from './pci-bus.js';
 
+/** The dma_alias_mask of every function without aliases (the kernel's NULL mask). */
+export const NO_DMA_ALIASES: ReadonlySet<number> = new Set();
+
 /** PCI_EXP_FLAGS_TYPE values: the Device/Port Type of the PCI Express capability. */
 export const PCI_EXP_TYPE_ENDPOINT = 0x0;
 export const PCI_EXP_TYPE_LEG_END = 0x1;
@@ -71,8 +74,12 @@ export class PciDev {
   acsControl = 0;
   /** enum pci_dev_flags bits. */
   dev_flags = 0;
-  /** dma_alias_mask: devfns on this device's bus that it also issues DMA as. */
-  readonly dma_alias_mask = new Set<number>();
+  /**
+   * dma_alias_mask: devfns on this device's bus that it also issues DMA as.
+   * NULL in the kernel until the first pci_add_dma_alias(); one shared empty
+   * set here, replaced by the device's own at that point.
+   */
+  dma_alias_mask: ReadonlySet<number> = NO_DMA_ALIASES;
   /** The bus behind this bridge, when it is one (pdev->subordinate). */
   subordinate: PciBus | null = null;
   /** Set on ports facing the outside of the machine (pdev->external_facing). */
@@ -129,10 +136,9 @@ export class PciDev {
     return this.devfn & 7;
   }
 
-  /** pci_name(): "SSSS:BB:DD.F" */
+  /** pci_name(): the device's name, "SSSS:BB:DD.F" (pci_setup_device() sets it from the address). */
   get name(): string {
-    const h = (v: number, n: number) => v.toString(16).padStart(n, '0');
-    return `${h(this.segment, 4)}:${h(this.busNr, 2)}:${h(this.slot, 2)}.${this.func}`;
+    return this.dev.name;
   }
 
   toString(): string {

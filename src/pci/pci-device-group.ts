@@ -18,6 +18,7 @@
  *
  * The group's `reasons` gets one line per call saying which of these decided.
  */
+import { flat } from '../lib/flat-string.js';
 import type { Device } from '../base/device.js';
 import type { Kernel } from '../kernel/kernel.js';
 import type { PciDev } from './pci-dev.js';
@@ -144,7 +145,7 @@ export function pci_device_group(k: Kernel, dev: Device): IommuGroup | ErrPtr {
   const start = dev.pci!;
   const how: string[] = [];
   const done = (group: IommuGroup | ErrPtr, last: string): IommuGroup | ErrPtr => {
-    if (group instanceof IommuGroup) group.reasons.push(`${dev.name}: ${[...how, last].join('; ')}`);
+    if (group instanceof IommuGroup) group.reasons.push(flat`${dev.name}: ${[...how, last].join('; ')}`);
     return group;
   };
 

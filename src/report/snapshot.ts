@@ -70,11 +70,16 @@ export interface DeviceJson {
     readonly type: string;
     readonly source: string;
   }[];
-  /** The IOMMU objects made for this device: what, who allocated it, who freed it (null: still live). */
+  /**
+   * The IOMMU objects made for this device: what, who allocated it, who
+   * freed it (null: still live), and how many in a row were allocated and
+   * freed that way.
+   */
   readonly objects: {
     readonly type: string;
     readonly allocatedBy: string;
     readonly freedBy: string | null;
+    readonly times: number;
   }[];
 }
 
@@ -133,9 +138,9 @@ function deviceJson(k: Kernel, dev: Device): DeviceJson {
       source: r.source,
     })),
     objects: k.alloc
-      .history(dev.name)
+      .history(dev)
       .filter((a) => !notIommuState.has(a.type))
-      .map((a) => ({ type: a.type, allocatedBy: a.site, freedBy: a.freedBy })),
+      .map((a) => ({ type: a.type, allocatedBy: a.site, freedBy: a.freedBy, times: a.times })),
   };
 }
 

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Allocator } from '../../src/kernel/alloc.js';
+import type { AllocOwner, Allocation } from '../../src/kernel/alloc.js';
 import { Ida } from '../../src/kernel/ida.js';
 import { errnoName, parseErrno, ERR_PTR, IS_ERR, PTR_ERR } from '../../src/kernel/errno.js';
 import { kstrtobool, parseCmdline } from '../../src/kernel/cmdline.js';
@@ -31,6 +32,98 @@ describe('Allocator', () => {
     a.free(null, 'null is fine');
     a.free(q, 'x');
     expect(a.liveAllocations()).toEqual([]);
+  });
+
+  it('keeps every allocation in its owner history, repeats counted, none lost or reordered (property)', () => {
+    // Ops: allocate a type at a site for an owner (a name, or an object keeping its own history),
+    // free the i-th live one at a site, move the i-th live one to the object owner, or free a freed one.
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant('alloc' as const),
+        type: fc.constantFrom('t1', 't2'),
+        site: fc.constantFrom('s1', 's2'),
+        toObject: fc.boolean(),
+      }),
+      fc.record({ kind: fc.constant('free' as const), i: fc.nat(), site: fc.constantFrom('f1', 'f2') }),
+      fc.record({ kind: fc.constant('move' as const), i: fc.nat() }),
+      fc.record({ kind: fc.constant('double' as const), i: fc.nat() }),
+    );
+    fc.assert(
+      fc.property(fc.array(op, { maxLength: 80 }), (ops) => {
+        const doubles: string[] = [];
+        const a = new Allocator(undefined, (x, site) => doubles.push(`${x.id}@${site}`));
+        const obj: AllocOwner = { allocations: null, toString: () => 'obj' };
+        type Entry = {
+          mem: Allocation;
+          owner: 'dev' | 'obj';
+          type: string;
+          site: string;
+          freedBy: string | null;
+        };
+        const all: Entry[] = [];
+        const live = () => all.filter((e) => e.freedBy === null);
+        const wantDoubles: string[] = [];
+        for (const o of ops) {
+          if (o.kind === 'alloc') {
+            const mem = a.alloc(o.type, o.toObject ? obj : 'dev', o.site)!;
+            all.push({ mem, owner: o.toObject ? 'obj' : 'dev', type: o.type, site: o.site, freedBy: null });
+          } else if (o.kind === 'free' && live().length) {
+            const e = live()[o.i % live().length];
+            a.free(e.mem, o.site);
+            e.freedBy = o.site;
+          } else if (o.kind === 'move' && live().length) {
+            const e = live()[o.i % live().length];
+            a.setOwner(e.mem, obj);
+            // Re-filed: it now comes after everything the object owner had.
+            all.splice(all.indexOf(e), 1);
+            all.push({ ...e, owner: 'obj' });
+          } else if (o.kind === 'double') {
+            const freed = all.filter((e) => e.freedBy !== null);
+            if (!freed.length) continue;
+            const e = freed[o.i % freed.length];
+            a.free(e.mem, 'again');
+            wantDoubles.push(`${e.mem.id}@again`);
+          }
+        }
+        const expand = (h: readonly Allocation[]) =>
+          h.flatMap((x) => Array.from({ length: x.times }, () => `${x.type}/${x.site}/${x.freedBy}`));
+        const want = (owner: string) =>
+          all.filter((e) => e.owner === owner).map((e) => `${e.type}/${e.site}/${e.freedBy}`);
+        expect(expand(a.history('dev'))).toEqual(want('dev'));
+        expect(expand(a.history(obj))).toEqual(want('obj'));
+        expect(expand(a.history('obj'))).toEqual(want('obj'));
+        expect(a.liveAllocations().map((x) => x.id)).toEqual(
+          live()
+            .map((e) => e.mem.id)
+            .sort((x, y) => x - y),
+        );
+        expect(a.liveTotal).toBe(live().length);
+        expect(doubles).toEqual(wantDoubles);
+      }),
+    );
+  });
+
+  it('keeps an owner history bounded under a hot loop: every live allocation and the latest freed ones', () => {
+    const a = new Allocator(undefined, () => {});
+    const keep = a.alloc('iommufd_ioas', 'iommufd', 'iommufd_ioas_alloc')!;
+    // Two kinds in turn, so that no free repeats the entry before it.
+    for (let i = 0; i < 5000; i++)
+      a.free(a.alloc(i % 2 ? 'iopt_area' : 'iopt_pages', 'iommufd', 'iopt_map_pages'), 'iopt_unmap_iova');
+    const h = a.history('iommufd');
+    expect(h).toContain(keep);
+    expect(h.length).toBeLessThanOrEqual(2 * 1024);
+    expect(h.at(-1)).toMatchObject({ type: 'iopt_area', freedBy: 'iopt_unmap_iova', times: 1 });
+    expect(a.liveAllocations()).toEqual([keep]);
+  });
+
+  it('counts an allocation freed again and again as one history entry', () => {
+    const a = new Allocator(undefined, () => {});
+    for (let i = 0; i < 15; i++) a.free(a.alloc('dev_iommu', 'd', 'dev_iommu_get'), 'iommu_init_device');
+    a.alloc('dev_iommu', 'd', 'dev_iommu_get');
+    expect(a.history('d').map((h) => [h.freedBy, h.times])).toEqual([
+      ['iommu_init_device', 15],
+      [null, 1],
+    ]);
   });
 });
 

@@ -337,6 +337,17 @@ describe('mtk-iommu on the mt8195 demo board (v6.12, Debian MTK_IOMMU=m)', () =>
     expectMasters(r, () => 'replay at driver bind');
   });
 
+  it("the JSON's objects of a device list what the drivers allocated for it: a master's links to its larbs, a larb-using M4U's aggregate device", () => {
+    const link = { type: 'device_link', allocatedBy: 'device_link_add', freedBy: null, times: 1 };
+    for (const m of masters) expect(dev(r, m.name).objects, m.name).toContainEqual(link);
+    expect(dev(r, '14018000.iommu').objects).toContainEqual({
+      type: 'aggregate_device',
+      allocatedBy: 'component_master_add_with_match',
+      freedBy: null,
+      times: 1,
+    });
+  });
+
   it('the larbs and SMI commons are bound by mtk-smi-larb / mtk-smi-common, and every larb of `mediatek,larbs` is bound into its M4U', () => {
     for (const n of [...nodes(fixture.root)]) {
       const compat = getProperty(n, 'compatible');

@@ -409,7 +409,7 @@ function setup_gcr3_table(k: Kernel, s: AmdState, dd: DevData, pasids: number): 
   if (dd.gcr3) return -EBUSY;
   // Not checked against 0: the kernel goes on with whatever domain_id_alloc() gave.
   const domid = domain_id_alloc(s);
-  const root = k.alloc.alloc('gcr3 table', dd.dev.name, 'setup_gcr3_table');
+  const root = k.alloc.alloc('gcr3 table', dd.dev, 'setup_gcr3_table');
   if (!root) {
     domain_id_free(s, domid);
     return -ENOMEM;
@@ -439,7 +439,7 @@ function update_gcr3(k: Kernel, dd: DevData, pdom: ProtectionDomain): number {
   const g = dd.gcr3!;
   // __get_gcr3_pte(..., alloc = true): one table per level above 0 on the way down.
   while (g.path.length < g.glx) {
-    const t = k.alloc.alloc('gcr3 table', dd.dev.name, '__get_gcr3_pte');
+    const t = k.alloc.alloc('gcr3 table', dd.dev, '__get_gcr3_pte');
     if (!t) return -ENOMEM;
     g.path.push(t);
   }

@@ -143,7 +143,7 @@ function amd_iommu_pasid_supported(s: AmdState): boolean {
 
 /** iommu_init_device(): the device's iommu_dev_data with the capabilities it is used with. */
 function iommu_init_device(k: Kernel, s: AmdState, unit: AmdIommu, dev: Device): DevData | null {
-  const mem = k.alloc.alloc('iommu_dev_data', dev.name, 'iommu_init_device (amd)');
+  const mem = k.alloc.alloc('iommu_dev_data', dev, 'iommu_init_device (amd)');
   if (!mem) return null;
   const pdev = dev.pci!;
   // By default PASID-capable functions are set up for passthrough, unless amd_iommu=force_isolation.

@@ -352,7 +352,7 @@ function apple_dart_of_xlate(k: Kernel, dev: Device, args: OfPhandleArgs): numbe
   const param = dev.iommu!;
   let cfg = masterCfg(dev);
   if (!cfg) {
-    const mem = k.alloc.alloc('apple_dart_master_cfg', dev.name, 'apple_dart_of_xlate');
+    const mem = k.alloc.alloc('apple_dart_master_cfg', dev, 'apple_dart_of_xlate');
     if (!mem) return -ENOMEM;
     cfg = { stream_maps: newStreamMaps(), mem };
     dartGlobals(k).masterCfgs.push({ cfg, param, dev: dev.name });
@@ -377,7 +377,7 @@ function apple_dart_of_xlate(k: Kernel, dev: Device, args: OfPhandleArgs): numbe
     )
       return 0;
     map.sidmap[sid] = 1;
-    dev.history.push(`apple_dart_of_xlate(): SID ${sid} on ${dart!.iommu.name} (${args.source})`);
+    dev.addHistory(`apple_dart_of_xlate(): SID ${sid} on ${dart!.iommu.name} (${args.source})`);
     return 0;
   };
   const same = cfg.stream_maps.find((m) => m.dart === dart);
@@ -387,7 +387,7 @@ function apple_dart_of_xlate(k: Kernel, dev: Device, args: OfPhandleArgs): numbe
     free.dart = dart;
     return setBit(free);
   }
-  dev.history.push(`apple_dart_of_xlate(): -EINVAL, a third DART (${dart!.iommu.name})`);
+  dev.addHistory(`apple_dart_of_xlate(): -EINVAL, a third DART (${dart!.iommu.name})`);
   return -EINVAL;
 }
 
@@ -447,7 +447,7 @@ function device_group_locked(k: Kernel, dev: Device, cfg: AppleDartMasterCfg): I
     for (const sid of setSids(m)) {
       const stream_group = m.dart.sid2group[sid];
       if (group && group !== stream_group) {
-        dev.history.push(
+        dev.addHistory(
           `apple_dart_device_group(): -EINVAL, ${m.dart.iommu.name} SID ${sid} is in ` +
             `${stream_group ? `group ${stream_group.id}` : 'no group'} but ${from} is in group ${group.id}`,
         );
@@ -474,11 +474,7 @@ function device_group_locked(k: Kernel, dev: Device, cfg: AppleDartMasterCfg): I
       return ERR_PTR(ret);
     }
   } else {
-    const mem = k.alloc.alloc(
-      'apple_dart_master_cfg (group copy)',
-      `group ${made.id}`,
-      'apple_dart_device_group',
-    );
+    const mem = k.alloc.alloc('apple_dart_master_cfg (group copy)', made, 'apple_dart_device_group');
     if (!mem) {
       iommu_group_put(k, made);
       return ERR_PTR(-ENOMEM);
@@ -527,7 +523,7 @@ function apple_dart_get_resv_regions(k: Kernel, dev: Device, list: IommuResvRegi
 
 /** apple_dart_domain_alloc_paging(): finalised at once when a device is given. */
 function apple_dart_domain_alloc_paging(k: Kernel, dev: Device | null): IommuDomain | ErrPtr | null {
-  const mem = k.alloc.alloc('apple_dart_domain', dev?.name ?? 'apple-dart', 'apple_dart_domain_alloc_paging');
+  const mem = k.alloc.alloc('apple_dart_domain', dev ?? 'apple-dart', 'apple_dart_domain_alloc_paging');
   if (!mem) return null;
   const dom = new AppleDartDomain(0, null, 'apple-dart paging');
   dom.mem = mem;
@@ -600,7 +596,7 @@ function apple_dart_probe(k: Kernel, dev: Device): number {
   const { hw, params } = appleDartVariants[compatible];
 
   // devm_kzalloc(): devres frees it when probe fails or the driver unbinds.
-  const mem = k.alloc.alloc('apple_dart', dev.name, 'apple_dart_probe');
+  const mem = k.alloc.alloc('apple_dart', dev, 'apple_dart_probe');
   if (!mem) return -ENOMEM;
   const fail = (ret: number): number => {
     k.alloc.free(mem, 'apple_dart_probe');

@@ -100,7 +100,7 @@ function arm_smmu_insert_master(k: Kernel, dev: Device, master: Master, ids: rea
         ? `Aliasing StreamID 0x${sid.toString(16)} (from ${existing.name}) unsupported, expect DMA to be broken`
         : `stream ${sid} already in tree from dev ${existing.name}`;
       k.printk.log('warn', dev.name, msg);
-      dev.history.push(`arm_smmu_insert_master(): ${msg}`);
+      dev.addHistory(`arm_smmu_insert_master(): ${msg}`);
       for (const s of added) master.smmu.streams.delete(s);
       return graceful ? -ENODEV : -EINVAL;
     }
@@ -197,7 +197,7 @@ export const arm_smmu_ops: IommuOps = {
     if (k.profile.fwspecInit === 'with-ops' && fwspec.ops !== arm_smmu_ops) return ERR_PTR(-ENODEV);
     const smmu = smmuOf(k, iommu_from_fwnode(k, fwspec.iommu_fwnode));
     if (!smmu) return ERR_PTR(-ENODEV);
-    const mem = k.alloc.alloc('arm_smmu_master', dev.name, 'arm_smmu_probe_device');
+    const mem = k.alloc.alloc('arm_smmu_master', dev, 'arm_smmu_probe_device');
     if (!mem) return ERR_PTR(-ENOMEM);
     const master: Master = { smmu, mem, streams: [] };
     dev.iommu!.priv = master;
@@ -251,7 +251,7 @@ export const arm_smmu_ops: IommuOps = {
 
 /** arm_smmu_device_probe(): the SMMU's own platform device binding. */
 function arm_smmu_device_probe(k: Kernel, dev: Device): number {
-  const mem = k.alloc.alloc('arm_smmu_device', dev.name, 'arm_smmu_device_probe');
+  const mem = k.alloc.alloc('arm_smmu_device', dev, 'arm_smmu_device_probe');
   if (!mem) return -ENOMEM;
   // platform_get_resource(pdev, IORESOURCE_MEM, 0): the DT `reg` or the IORT node's base.
   const base = platform_get_mem_resource(dev)?.start ?? 0n;

@@ -269,7 +269,7 @@ function arm_smmu_probe_device(k: Kernel, dev: Device) {
       return ERR_PTR(-EINVAL);
     }
   }
-  const mem = k.alloc.alloc('arm_smmu_master_cfg', dev.name, 'arm_smmu_probe_device');
+  const mem = k.alloc.alloc('arm_smmu_master_cfg', dev, 'arm_smmu_probe_device');
   if (!mem) {
     iommu_fwspec_free(k, dev);
     return ERR_PTR(-ENOMEM);
@@ -466,7 +466,7 @@ function qcom_scm_is_available(k: Kernel): boolean {
 function arm_smmu_device_probe(k: Kernel, dev: Device): number {
   const st = state(k);
   // devm_kzalloc() comes first, before the binding style is decided; devres frees it on failure.
-  const mem = k.alloc.alloc('arm_smmu_device', dev.name, 'arm_smmu_device_probe');
+  const mem = k.alloc.alloc('arm_smmu_device', dev, 'arm_smmu_device_probe');
   if (!mem) {
     k.printk.log('err', dev.name, 'failed to allocate arm_smmu_device');
     return -ENOMEM;

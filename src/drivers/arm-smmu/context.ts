@@ -272,7 +272,7 @@ export function arm_smmu_init_domain_context(
 
   // arm_smmu_init_context_bank(), arm_smmu_write_context_bank(): registers. Then the fault IRQ, last.
   const irq = smmu.irqs[cfg.irptndx];
-  d.irq = k.alloc.alloc('irqaction (arm-smmu-context-fault)', smmu.dev.name, 'devm_request_irq');
+  d.irq = k.alloc.alloc('irqaction (arm-smmu-context-fault)', smmu.dev, 'devm_request_irq');
   if (!d.irq) {
     k.printk.log('err', smmu.dev.name, `failed to request context IRQ ${cfg.irptndx} (${irq})`);
     cfg.irptndx = INVALID_IRPTNDX;

@@ -94,7 +94,7 @@ export function arm_smmu_register_legacy_master(
       ? iommu_fwspec_init(k, dev, found.smmuDev.fwnode, ops)
       : iommu_fwspec_init(k, dev, null);
   if (err) return err;
-  const mem = k.alloc.alloc('legacy sids', dev.name, 'arm_smmu_register_legacy_master');
+  const mem = k.alloc.alloc('legacy sids', dev, 'arm_smmu_register_legacy_master');
   if (!mem) return -ENOMEM;
   const ret = iommu_fwspec_add_ids(k, dev, sids, source);
   k.alloc.free(mem, 'arm_smmu_register_legacy_master');

@@ -234,7 +234,7 @@ export const exynos_iommu_ops: IommuOps = {
     if (!data) return -ENODEV;
     let owner = ownerOf(dev);
     if (!owner) {
-      const mem = k.alloc.alloc('exynos_iommu_owner', dev.name, 'exynos_iommu_of_xlate');
+      const mem = k.alloc.alloc('exynos_iommu_owner', dev, 'exynos_iommu_of_xlate');
       if (!mem) return -ENOMEM;
       // Nothing ever kfree()s it: released with dev->iommu, or lost when of_iommu_configure() fails.
       recordKnownBug(k, 'exynos-owner-leak', dev.name, [mem.id]);
@@ -251,7 +251,7 @@ export const exynos_iommu_ops: IommuOps = {
     owner.controllers.push(data);
     data.owner = owner;
     data.master = dev;
-    dev.history.push(
+    dev.addHistory(
       `exynos_iommu_of_xlate(): ${spec.source} adds ${data.iommu.name} to the owner's controllers`,
     );
     return 0;
@@ -266,7 +266,7 @@ function clkPresent(k: Kernel, dev: Device, name: string): boolean {
 /** exynos_sysmmu_probe() */
 function exynos_sysmmu_probe(k: Kernel, dev: Device): number {
   const site = 'exynos_sysmmu_probe';
-  const mem = k.alloc.alloc('sysmmu_drvdata', dev.name, site);
+  const mem = k.alloc.alloc('sysmmu_drvdata', dev, site);
   if (!mem) return -ENOMEM;
   const fail = (ret: number): number => {
     k.alloc.free(mem, site); // devres_release_all()

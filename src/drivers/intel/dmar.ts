@@ -56,7 +56,7 @@ export interface DmarTable {
 export function is_downstream_to_pci_bridge(dev: Device, bridge: Device): boolean {
   const b = bridge.pci;
   const d = dev.pci;
-  if (!b || !d || !b.subordinateRange) return false;
-  const [sec, sub] = b.subordinateRange;
-  return d.segment === b.segment && d.busNr >= sec && d.busNr <= sub;
+  if (!b?.subordinate || !d) return false;
+  const bus = b.subordinate;
+  return d.segment === b.segment && d.busNr >= bus.number && d.busNr <= bus.subordinate;
 }

@@ -95,6 +95,15 @@ function is_kdump_kernel(k: Kernel): boolean {
   return k.cmdline.params.has('elfcorehdr');
 }
 
+/**
+ * Which DMAR entry covers the device goes in its history when it is not the
+ * one the last lookup found: a device whose unit registers last is looked up
+ * by each unit's registration walk before, and finds the same entry each time.
+ */
+function noteScope(dev: Device, line: string): void {
+  if (dev.lastHistory('DMAR: ') !== line) dev.addHistory(line);
+}
+
 /** device_lookup_iommu(): the unit whose scopes cover the device; an ignored unit is a dummy (NULL). */
 export function device_lookup_iommu(k: Kernel, dev: Device): IntelIommu | null {
   const st = intelState(k);
@@ -110,30 +119,34 @@ export function device_lookup_iommu(k: Kernel, dev: Device): IntelIommu | null {
   for (const unit of st.units) {
     const drhd = unit.drhd;
     if (pdev && segment !== drhd.segment) continue;
-    for (const scope of drhd.devices) {
+    for (let i = 0; i < drhd.devices.length; i++) {
+      const scope = drhd.devices[i];
       if (!scope.dev) continue;
-      if (scope.dev === target || is_downstream_to_pci_bridge(target, scope.dev)) {
+      const names = scope.dev === target;
+      if (names || is_downstream_to_pci_bridge(target, scope.dev)) {
         if (unit.ignored) return null;
-        const how = scope.dev === target ? 'names it' : 'is a bridge above it';
-        dev.history.push(
-          sharedHistoryLine(scope, how, () => `DMAR: ${unit.iommu.name}'s scope "${scope.text}" ${how}`),
-        );
+        noteScope(dev, sharedHistoryLine(unit, 2 * i + (names ? 0 : 1), scopeLine));
         return unit;
       }
     }
     if (pdev && drhd.include_all) {
       if (unit.ignored) return null;
-      dev.history.push(
-        sharedHistoryLine(
-          unit,
-          'include-all',
-          () => `DMAR: ${unit.iommu.name} has INCLUDE_PCI_ALL for segment ${drhd.segment}`,
-        ),
-      );
+      noteScope(dev, sharedHistoryLine(unit, INCLUDE_ALL, scopeLine));
       return unit;
     }
   }
   return null;
+}
+
+/** The variant of scopeLine() that says the unit covers its whole segment. */
+const INCLUDE_ALL = -1;
+
+/** Which DMAR entry of a unit covers a device: INCLUDE_ALL, or 2 × the scope's index, + 1 for a bridge above it. */
+function scopeLine(unit: IntelIommu, which: number): string {
+  if (which === INCLUDE_ALL)
+    return `DMAR: ${unit.iommu.name} has INCLUDE_PCI_ALL for segment ${unit.drhd.segment}`;
+  const scope = unit.drhd.devices[which >> 1];
+  return `DMAR: ${unit.iommu.name}'s scope "${scope.text}" ${which & 1 ? 'is a bridge above it' : 'names it'}`;
 }
 
 /** device_rmrr_is_relaxable(): USB and graphics RMRRs may be dropped for VFIO. */
@@ -225,7 +238,7 @@ function makeIntelOps(): IommuOps {
       const unit = device_lookup_iommu(k, dev);
       if (!unit || !unit.iommu.ops) return ERR_PTR(-ENODEV);
       if (!unit.iommu.listed) recordKnownBug(k, 'global-unit-probes-after-failed-register', dev.name, []);
-      const mem = k.alloc.alloc('device_domain_info', dev.name, 'intel_iommu_probe_device');
+      const mem = k.alloc.alloc('device_domain_info', dev, 'intel_iommu_probe_device');
       if (!mem) return ERR_PTR(-ENOMEM);
       const pdev = dev.pci ? pci_real_dma_dev(dev.pci) : null;
       const info: DeviceDomainInfo = {

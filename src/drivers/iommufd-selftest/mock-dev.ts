@@ -111,7 +111,7 @@ export function mock_dev_create(k: Kernel, dev_flags = 0): Device | ErrPtr {
   }
   mockIds.set(dev, id);
   dev.name = `iommufd_mock${id}`;
-  k.alloc.setOwner(mem, dev.name);
+  k.alloc.setOwner(mem, dev);
   // device_create_managed_software_node(): "pasid-num-bits", what dev_iommu_get_max_pasids() reads.
   if (dev_flags & MOCK_FLAGS_DEVICE_PASID) {
     const sw = fwnode_create_software_node(k, dev.name, 'iommufd-mock');
@@ -152,8 +152,8 @@ function mock_dev_create_v6_4(k: Kernel, st: MockState): Device | ErrPtr {
   }
   group.reasons.push('the v6.4 selftest allocates a group per mock device by hand');
   dev.name = `iommufd_mock${group.id}`;
-  k.alloc.setOwner(mem, dev.name);
-  const imem = k.alloc.alloc('dev_iommu', dev.name, 'mock_dev_create');
+  k.alloc.setOwner(mem, dev);
+  const imem = k.alloc.alloc('dev_iommu', dev, 'mock_dev_create');
   if (!imem) {
     iommu_group_put(k, group);
     put_device(k, dev);

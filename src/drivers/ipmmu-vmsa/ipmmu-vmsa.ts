@@ -362,7 +362,7 @@ function ipmmu_init_platform_device(k: Kernel, dev: Device, np: Fwnode): number 
 
 /** ipmmu_probe() */
 function ipmmu_probe(k: Kernel, dev: Device): number {
-  const mem = k.alloc.alloc('ipmmu_vmsa_device', dev.name, 'ipmmu_probe'); // devm_kzalloc()
+  const mem = k.alloc.alloc('ipmmu_vmsa_device', dev, 'ipmmu_probe'); // devm_kzalloc()
   if (!mem) {
     k.printk.log('err', dev.name, 'cannot allocate device data');
     return -ENOMEM;

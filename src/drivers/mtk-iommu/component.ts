@@ -162,7 +162,7 @@ export function component_master_add_with_match(
   ops: ComponentMasterOps,
   match: ComponentMatch,
 ): number {
-  const mem = k.alloc.alloc('aggregate_device', parent.name, 'component_master_add_with_match');
+  const mem = k.alloc.alloc('aggregate_device', parent, 'component_master_add_with_match');
   if (!mem) return -ENOMEM;
   const adev: AggregateDevice = { parent, ops, match, mem, bound: false };
   state(k).aggregates.unshift(adev);
@@ -228,7 +228,7 @@ export function component_unbind_all(k: Kernel, parent: Device, data: unknown): 
 
 /** component_add() */
 export function component_add(k: Kernel, dev: Device, ops: ComponentOps): number {
-  const mem = k.alloc.alloc('component', dev.name, 'component_add');
+  const mem = k.alloc.alloc('component', dev, 'component_add');
   if (!mem) return -ENOMEM;
   const c: Component = { dev, ops, mem, adev: null, bound: false };
   const list = state(k).components;

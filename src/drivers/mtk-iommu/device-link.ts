@@ -51,7 +51,7 @@ export function device_link_add(k: Kernel, consumer: Device, supplier: Device): 
     existing.kref += 1;
     return true;
   }
-  const mem = k.alloc.alloc('device_link', consumer.name, 'device_link_add');
+  const mem = k.alloc.alloc('device_link', consumer, 'device_link_add');
   if (!mem) return false;
   links(k).push({ consumer, supplier, mem, kref: 1 });
   return true;

@@ -282,7 +282,7 @@ function mtk_iommu_domain_finalise(
   if (share_dom) {
     // A share_dom that was freed is read all the same (its memory still holds iop and cfg).
     if (share_dom.freed)
-      data.dev.history.push(
+      data.dev.addHistory(
         'mtk_iommu_domain_finalise(): share_dom was freed: its iop and cfg are read from freed memory',
       );
     dom.pgtable = share_dom.pgtable;
@@ -320,7 +320,7 @@ function mtk_iommu_domain_finalise(
 
 /** mtk_iommu_hw_init(): for the model, the bank's interrupt request (devm_request_irq()). */
 function mtk_iommu_hw_init(k: Kernel, data: MtkIommuData, bank: MtkIommuBank): number {
-  const mem = k.alloc.alloc('mtk_iommu irq', data.dev.name, 'mtk_iommu_hw_init');
+  const mem = k.alloc.alloc('mtk_iommu irq', data.dev, 'mtk_iommu_hw_init');
   if (!mem) {
     k.printk.log('err', data.dev.name, `Failed @ IRQ-${bank.irq} Request`);
     return -ENODEV;
@@ -396,7 +396,7 @@ export const mtk_iommu_ops: IommuOps = {
 
   /** mtk_iommu_domain_alloc_paging(): NULL on failure, as the kernel's kzalloc(). */
   domain_alloc_paging(k, dev) {
-    const mem = k.alloc.alloc('mtk_iommu_domain', dev?.name ?? 'mtk-iommu', 'mtk_iommu_domain_alloc_paging');
+    const mem = k.alloc.alloc('mtk_iommu_domain', dev ?? 'mtk-iommu', 'mtk_iommu_domain_alloc_paging');
     if (!mem) return null;
     const dom = new MtkIommuDomain(0, null, MTK_PGTABLE_OWNER);
     dom.mem = mem;
@@ -615,11 +615,11 @@ function devm_release(k: Kernel, data: MtkIommuData, site: string): void {
 
 /** mtk_iommu_probe() */
 function mtk_iommu_probe(k: Kernel, dev: Device): number {
-  const mem = k.alloc.alloc('mtk_iommu_data', dev.name, 'mtk_iommu_probe');
+  const mem = k.alloc.alloc('mtk_iommu_data', dev, 'mtk_iommu_probe');
   if (!mem) return -ENOMEM;
   const plat_data = matchData(dev);
   // The protect buffer: what the hardware reads on a translation fault.
-  const protect = k.alloc.alloc('mtk_iommu protect buffer', dev.name, 'mtk_iommu_probe');
+  const protect = k.alloc.alloc('mtk_iommu protect buffer', dev, 'mtk_iommu_probe');
   if (!protect) {
     k.alloc.free(mem, 'mtk_iommu_probe');
     return -ENOMEM;
@@ -657,7 +657,7 @@ function mtk_iommu_probe(k: Kernel, dev: Device): number {
   if (ioret) return early(ioret);
   const ioaddr = res.start;
 
-  const bankMem = k.alloc.alloc('mtk_iommu_bank_data', dev.name, 'mtk_iommu_probe');
+  const bankMem = k.alloc.alloc('mtk_iommu_bank_data', dev, 'mtk_iommu_probe');
   if (!bankMem) return early(-ENOMEM);
   const banks: (MtkIommuBank | null)[] = [];
   for (let i = 0; i < banks_num; i++) {

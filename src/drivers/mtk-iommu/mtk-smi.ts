@@ -171,7 +171,7 @@ export const mtk_smi_larb_component_ops: ComponentOps = {
 
 /** mtk_smi_larb_probe() */
 function mtk_smi_larb_probe(k: Kernel, dev: Device): number {
-  const mem = k.alloc.alloc('mtk_smi_larb', dev.name, 'mtk_smi_larb_probe');
+  const mem = k.alloc.alloc('mtk_smi_larb', dev, 'mtk_smi_larb_probe');
   if (!mem) return -ENOMEM;
   let ret = devm_platform_ioremap_resource(k, dev);
   if (!ret)
@@ -216,7 +216,7 @@ function mtk_smi_common_probe(k: Kernel, dev: Device): number {
     dev.fwnode,
   );
   const plat = mtk_smi_common_of_ids.find(([c]) => c === compat)?.[1] ?? gen2;
-  const mem = k.alloc.alloc('mtk_smi', dev.name, 'mtk_smi_common_probe');
+  const mem = k.alloc.alloc('mtk_smi', dev, 'mtk_smi_common_probe');
   if (!mem) return -ENOMEM;
   let required = MTK_SMI_COM_REQ_CLK_NR;
   if (plat.has_gals) {

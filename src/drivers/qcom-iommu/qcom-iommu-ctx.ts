@@ -73,7 +73,7 @@ export function get_asid(np: Fwnode): number {
 function qcom_iommu_ctx_probe(k: Kernel, dev: Device): number {
   const np = dev.fwnode;
   const table = parentTable(dev);
-  const mem = k.alloc.alloc('qcom_iommu_ctx', dev.name, 'qcom_iommu_ctx_probe'); // devm_kzalloc()
+  const mem = k.alloc.alloc('qcom_iommu_ctx', dev, 'qcom_iommu_ctx_probe'); // devm_kzalloc()
   if (!mem) return -ENOMEM;
   const fail = (ret: number): number => {
     k.alloc.free(mem, 'devres_release_all');

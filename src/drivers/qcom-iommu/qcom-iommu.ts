@@ -334,7 +334,7 @@ function qcom_iommu_device_probe(k: Kernel, dev: Device): number {
     k.printk.warnOnce(true, '__alloc_pages', 'WARN_ON_ONCE_GFP(order > MAX_PAGE_ORDER)', dev.name);
     return -ENOMEM;
   }
-  const mem = k.alloc.alloc('qcom_iommu_dev', dev.name, 'qcom_iommu_device_probe'); // devm_kzalloc()
+  const mem = k.alloc.alloc('qcom_iommu_dev', dev, 'qcom_iommu_device_probe'); // devm_kzalloc()
   if (!mem) return -ENOMEM;
   const q = new QcomIommuDev(dev, mem, max_asid);
   const fail = (ret: number): number => {
@@ -361,7 +361,7 @@ function qcom_iommu_device_probe(k: Kernel, dev: Device): number {
   dev.driverData = q; // platform_set_drvdata()
 
   // devm_of_platform_populate(): the context banks, bound now by qcom-iommu-ctx if it is registered.
-  q.populateDevres = k.alloc.alloc('devres (of_platform_populate)', dev.name, 'devm_of_platform_populate');
+  q.populateDevres = k.alloc.alloc('devres (of_platform_populate)', dev, 'devm_of_platform_populate');
   if (!q.populateDevres) {
     k.printk.log('err', dev.name, 'Failed to populate iommu contexts');
     return fail(-ENOMEM);

@@ -225,12 +225,12 @@ export const rk_iommu_ops: IommuOps = {
       k.printk.warn(true, 'rk_iommu_of_xlate', 'devm_kzalloc() on a NULL dma_dev', dev.name);
       return -ENODEV;
     }
-    const mem = k.alloc.alloc('rk_iommudata', dev.name, 'rk_iommu_of_xlate');
+    const mem = k.alloc.alloc('rk_iommudata', dev, 'rk_iommu_of_xlate');
     if (!mem) return -ENOMEM;
     owner.devres.push(mem);
     const previous = rk_iommu_from_dev(dev);
     dev.iommu!.priv = { iommu, mem } satisfies RkIommuData;
-    dev.history.push(
+    dev.addHistory(
       previous && previous !== iommu
         ? `rk_iommu_of_xlate(): ${args.source} names ${iommu.iommu.name}, replacing ${previous.iommu.name} as the device's IOMMU`
         : `rk_iommu_of_xlate(): ${args.source} names ${iommu.iommu.name}`,
@@ -264,7 +264,7 @@ function rk_iommu_probe(k: Kernel, dev: Device): number {
     return ret;
   };
 
-  const mem = k.alloc.alloc('rk_iommu', dev.name, 'rk_iommu_probe');
+  const mem = k.alloc.alloc('rk_iommu', dev, 'rk_iommu_probe');
   if (!mem) return -ENOMEM;
   devres.push(mem);
   const iommu: RkIommu = {
@@ -307,7 +307,7 @@ function rk_iommu_probe(k: Kernel, dev: Device): number {
     );
     return fail(-EFAULT);
   }
-  const bases = k.alloc.alloc('rk_iommu bases', dev.name, 'rk_iommu_probe');
+  const bases = k.alloc.alloc('rk_iommu bases', dev, 'rk_iommu_probe');
   if (!bases) return fail(-ENOMEM);
   devres.push(bases);
   // platform_get_resource(IORESOURCE_MEM, i) + devm_ioremap_resource() for i < num_resources:
@@ -316,7 +316,7 @@ function rk_iommu_probe(k: Kernel, dev: Device): number {
 
   iommu.num_irq = num_irq; // platform_irq_count()
 
-  const clocks = k.alloc.alloc('rk_iommu clocks', dev.name, 'rk_iommu_probe');
+  const clocks = k.alloc.alloc('rk_iommu clocks', dev, 'rk_iommu_probe');
   if (!clocks) return fail(-ENOMEM);
   devres.push(clocks);
   // devm_clk_bulk_get(): clocks are optional for older device trees (-ENOENT), but each miss is logged.

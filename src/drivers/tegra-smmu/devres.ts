@@ -14,7 +14,7 @@ const devres = new WeakMap<Device, Allocation[]>();
 
 /** devm_kzalloc(): null on -ENOMEM. */
 export function devm_kzalloc(k: Kernel, dev: Device, type: string, site: string): Allocation | null {
-  const mem = k.alloc.alloc(type, dev.name, site);
+  const mem = k.alloc.alloc(type, dev, site);
   if (!mem) return null;
   let list = devres.get(dev);
   if (!list) devres.set(dev, (list = []));

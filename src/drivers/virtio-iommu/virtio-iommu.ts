@@ -256,7 +256,7 @@ function viommu_sync_req(k: Kernel, viommu: Viommu): number {
  * queue (-ENOSPC from virtqueue_add_sgs()) is synced and the add retried.
  */
 function __viommu_add_req(k: Kernel, viommu: Viommu, req: ViommuRequest): PendingRequest | number {
-  const mem = k.alloc.alloc('viommu_request', viommu.vdev.name, '__viommu_add_req');
+  const mem = k.alloc.alloc('viommu_request', viommu.vdev, '__viommu_add_req');
   if (!mem) return -ENOMEM;
   if (viommu.requests.length >= viommu.vmm.config.queue_size) __viommu_sync_req(k, viommu);
   const p: PendingRequest = { req, mem, status: null, props: undefined };
@@ -687,12 +687,12 @@ const VIRTIO_IOMMU_PROBE_T_RESV_MEM = 1;
 function viommu_probe_endpoint(k: Kernel, viommu: Viommu, vdev: ViommuEndpoint): number {
   const fwspec = dev_iommu_fwspec_get(vdev.dev);
   if (!fwspec || fwspec.ids.length === 0) return -EINVAL;
-  const buf = k.alloc.alloc('viommu probe request', vdev.dev.name, 'viommu_probe_endpoint');
+  const buf = k.alloc.alloc('viommu probe request', vdev.dev, 'viommu_probe_endpoint');
   if (!buf) return -ENOMEM;
   const r = viommu_send_req_sync(k, viommu, { type: 'probe', endpoint: fwspec.ids[0] });
   let ret = r.ret;
   if (ret === -ENOENT)
-    vdev.dev.history.push(
+    vdev.dev.addHistory(
       `viommu_probe_endpoint(): the device answers NOENT for endpoint 0x${fwspec.ids[0].toString(16)}, which it has no address space for`,
     );
   if (!ret) {
@@ -726,7 +726,7 @@ function viommuOps(k: Kernel): IommuOps & { pgsize_bitmap: number } {
       if (!fwspec) return ERR_PTR(-ENODEV);
       const viommu = viommu_get_by_fwnode(kk, fwspec.iommu_fwnode);
       if (!viommu) return ERR_PTR(-ENODEV);
-      const mem = kk.alloc.alloc('viommu_endpoint', dev.name, 'viommu_probe_device');
+      const mem = kk.alloc.alloc('viommu_endpoint', dev, 'viommu_probe_device');
       if (!mem) return ERR_PTR(-ENOMEM);
       const vdev: ViommuEndpoint = { dev, viommu, mem, vdomain: null, resv_regions: [] };
       dev.iommu!.priv = vdev;
@@ -798,7 +798,7 @@ function viommu_probe(k: Kernel, vdev: Device, cfg: ViommuDeviceConfig): number 
   // virtio_dev_probe(): the features both sides have.
   const features = new Set([...cfg.features].filter((f) => driverFeatures.has(f)));
   if (!features.has(VIRTIO_F_VERSION_1) || !features.has(VIRTIO_IOMMU_F_MAP_UNMAP)) return -ENODEV;
-  const mem = k.alloc.alloc('viommu_dev', vdev.name, 'viommu_probe');
+  const mem = k.alloc.alloc('viommu_dev', vdev, 'viommu_probe');
   if (!mem) return -ENOMEM;
   const pgsize_bitmap = cfg.page_size_mask;
   if (!pgsize_bitmap) {
@@ -817,7 +817,7 @@ function viommu_probe(k: Kernel, vdev: Device, cfg: ViommuDeviceConfig): number 
   // virtio_device_ready(): the device starts from reset.
   const vmm = new ViommuVmm(cfg, (id) => cfg.endpoints === 'any' || vmmKnowsEndpoint(k, id));
   vmm.reset();
-  const evts = k.alloc.alloc('viommu event buffers', vdev.name, 'viommu_fill_evtq');
+  const evts = k.alloc.alloc('viommu event buffers', vdev, 'viommu_fill_evtq');
   if (!evts) {
     vmm.reset();
     k.alloc.free(mem, 'viommu_probe');
@@ -859,7 +859,7 @@ function viommu_probe(k: Kernel, vdev: Device, cfg: ViommuDeviceConfig): number 
   }
   // The kernel ignores iommu_device_register()'s result.
   const reg = iommu_device_register(k, iommu, ops, parent);
-  if (reg) vdev.history.push(`iommu_device_register() returned ${reg}, ignored by viommu_probe()`);
+  if (reg) vdev.addHistory(`iommu_device_register() returned ${reg}, ignored by viommu_probe()`);
   k.printk.log('info', vdev.name, `input address: ${order_base_2(input.end)} bits`);
   k.printk.log('info', vdev.name, `page mask: 0x${pgsize_bitmap.toString(16)}`);
   return 0;

@@ -65,7 +65,7 @@ function register_virtio_device(k: Kernel, parent: Device, id: number): Device |
   const used = new Set([...bus.devices].map((d) => virtioInfo.get(d)?.index));
   let index = 0;
   while (used.has(index)) index++;
-  const mem = k.alloc.alloc('virtio_pci_device', parent.name, 'virtio_pci_probe');
+  const mem = k.alloc.alloc('virtio_pci_device', parent, 'virtio_pci_probe');
   if (!mem) return -ENOMEM;
   const dev = new Device(`virtio${index}`);
   dev.mem = mem;

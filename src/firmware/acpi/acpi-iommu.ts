@@ -36,7 +36,7 @@ export function acpi_iommu_configure_id(k: Kernel, dev: Device, id: number | nul
   for (const c of k.acpiIommuConfigurers) {
     err = c.configure(k, dev, id);
     if (err === 0 || err === -EPROBE_DEFER) {
-      dev.history.push(`acpi_iommu_configure_id(): ${c.name} gave ${errnoName(err)}`);
+      dev.addHistory(`acpi_iommu_configure_id(): ${c.name} gave ${errnoName(err)}`);
       break;
     }
   }

@@ -172,7 +172,7 @@ function viot_get_pci_iommu_fwnode(
   if (!dev_fwnode(dev)) {
     // PCI functions are not necessarily described by ACPI: set_primary_fwnode() on a device without one.
     dev.fwnode = acpi_alloc_fwnode_static(`VIOT fwnode of ${dev.name}`);
-    dev.history.push(
+    dev.addHistory(
       `acpi_viot_init(): VIOT node ${hex(node.offset)} gave this virtio-iommu a static ACPI fwnode`,
     );
   }
@@ -319,7 +319,7 @@ function viot_dev_iommu_init(
   if (!viommu) return -ENODEV;
   // "We're not translating ourself"
   if (dev_fwnode(dev) === viommu.fwnode) {
-    dev.history.push(
+    dev.addHistory(
       `viot_iommu_configure(): -EINVAL, this is the virtio-iommu of VIOT node ${hex(viommu.offset)}`,
     );
     return -EINVAL;
@@ -360,7 +360,7 @@ function viot_pci_dev_iommu_init(
   const ep = viotFindPciRange(st, domain_nr, dev_id);
   if (!ep) {
     if (st.table)
-      aliased_dev.history.push(
+      aliased_dev.addHistory(
         `viot_iommu_configure(): -ENODEV, no VIOT PCI range holds alias ${pdev.segment.toString(16).padStart(4, '0')}:${ridName(dev_id)}`,
       );
     return -ENODEV;

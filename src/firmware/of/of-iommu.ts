@@ -115,15 +115,15 @@ export function of_iommu_configure(k: Kernel, dev: Device, master: Fwnode | null
     else if (err && dev.iommu) dev_iommu_free(k, dev, 'of_iommu_configure');
   }
   mutex_unlock(k.printk, lock, 'of_iommu_configure');
-  if (err === 0) dev.history.push(`of_iommu_configure(): fwspec built from ${master.name}`);
-  else dev.history.push(`of_iommu_configure(): ${errnoName(err)}`);
+  if (err === 0) dev.addHistory(`of_iommu_configure(): fwspec built from ${master.name}`);
+  else dev.addHistory(`of_iommu_configure(): ${errnoName(err)}`);
 
   if (k.profile.fwspecInit === 'with-ops' && (err === -ENODEV || err === -EPROBE_DEFER)) return err;
   // The replay: up to v6.14 always (driver bind); from v6.15 only outside the probe path.
   const replay = k.profile.firmwareConfigure === 'bind-replay' || !dev_iommu_present;
   if (!err && dev.bus && replay) {
     err = withProbeContext(k, 'replay at driver bind', () => iommu_probe_device(k, dev));
-    dev.history.push(`of_iommu_configure() replayed iommu_probe_device(): ${errnoName(err)}`);
+    dev.addHistory(`of_iommu_configure() replayed iommu_probe_device(): ${errnoName(err)}`);
   }
   if (err && err !== -EPROBE_DEFER) k.printk.log('debug', dev.name, `Adding to IOMMU failed: ${err}`);
   return err;
