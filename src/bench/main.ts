@@ -24,7 +24,7 @@ import { allocPerCall, allocPerCallAlone, allocText, paFor, probeOffset } from '
 import { runIommufdBench } from './iommufd.js';
 import { runIovaBench } from './iova.js';
 import { randomIndices } from './random.js';
-import { runScaleBench } from './scale.js';
+import { SCALE_ROUNDS, runScaleBench } from './scale.js';
 import type { NativeResult } from './native.js';
 import { NATIVE_FORMAT, runNativeBaseline, vsNative } from './native.js';
 
@@ -297,16 +297,18 @@ const SECTIONS = ['pgtable', 'iova', 'iommufd', 'scale'] as const;
 
 const USAGE = `usage: npm run bench [-- [--only SECTION]... [--format NAME]...]
   --only SECTION   run only these sections: ${SECTIONS.join(', ')} (default: all)
-  --format NAME    page-table formats to measure (default: every registered one)`;
+  --format NAME    page-table formats to measure (default: every registered one)
+  --rounds N       scale: boot each size N times and take the median (default: ${SCALE_ROUNDS})`;
 
 /** The command line: sections and formats to run; exits with the usage on anything else. */
-function options(): { sections: Set<string>; formats: PgtableFormatName[] } {
+function options(): { sections: Set<string>; formats: PgtableFormatName[]; rounds: number } {
   let values;
   try {
     ({ values } = parseArgs({
       options: {
         only: { type: 'string', multiple: true },
         format: { type: 'string', multiple: true },
+        rounds: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -330,11 +332,16 @@ function options(): { sections: Set<string>; formats: PgtableFormatName[] } {
     console.error(`unknown ${bad.join(', ')}\n${USAGE}`);
     process.exit(2);
   }
-  return { sections: new Set(only), formats: formats as PgtableFormatName[] };
+  const rounds = values.rounds === undefined ? SCALE_ROUNDS : Number(values.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    console.error(`--rounds wants a whole number from 1, not '${values.rounds}'\n${USAGE}`);
+    process.exit(2);
+  }
+  return { sections: new Set(only), formats: formats as PgtableFormatName[], rounds };
 }
 
 async function main(): Promise<void> {
-  const { sections, formats } = options();
+  const { sections, formats, rounds } = options();
   if (sections.has('pgtable')) await pgtableSections(formats);
   if (sections.has('iova')) {
     console.log('');
@@ -346,7 +353,7 @@ async function main(): Promise<void> {
   }
   if (sections.has('scale')) {
     console.log('');
-    runScaleBench((line) => console.log(line));
+    runScaleBench((line) => console.log(line), rounds);
   }
 }
 

@@ -23,6 +23,15 @@ describe('bench options', () => {
     expect(r.stdout).toBe('');
   });
 
+  it('refuses a --rounds that is not a whole number from 1, with exit 2', () => {
+    for (const bad of ['0', 'three', '2.5']) {
+      const r = run('--only', 'iova', '--rounds', bad);
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain(`--rounds wants a whole number from 1, not '${bad}'`);
+      expect(r.stdout).toBe('');
+    }
+  });
+
   it('refuses an option it does not know', () => {
     const r = run('--fast');
     expect(r.status).toBe(2);
