@@ -298,7 +298,7 @@ const SECTIONS = ['pgtable', 'iova', 'iommufd', 'scale'] as const;
 const USAGE = `usage: npm run bench [-- [--only SECTION]... [--format NAME]...]
   --only SECTION   run only these sections: ${SECTIONS.join(', ')} (default: all)
   --format NAME    page-table formats to measure (default: every registered one)
-  --rounds N       scale: boot each size N times and take the median (default: ${SCALE_ROUNDS})`;
+  --rounds N       for the scale section: boot each size N times and take the medians (default: ${SCALE_ROUNDS})`;
 
 /** The command line: sections and formats to run; exits with the usage on anything else. */
 function options(): { sections: Set<string>; formats: PgtableFormatName[]; rounds: number } {
@@ -333,7 +333,7 @@ function options(): { sections: Set<string>; formats: PgtableFormatName[]; round
     process.exit(2);
   }
   const rounds = values.rounds === undefined ? SCALE_ROUNDS : Number(values.rounds);
-  if (!Number.isInteger(rounds) || rounds < 1) {
+  if (values.rounds !== undefined && !/^[1-9]\d*$/.test(values.rounds)) {
     console.error(`--rounds wants a whole number from 1, not '${values.rounds}'\n${USAGE}`);
     process.exit(2);
   }

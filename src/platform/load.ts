@@ -103,7 +103,33 @@ function loadReferenced(
       throw new InputError(file, `acpi.${sig}`, `${rel} is not an ACPI ${sig} table`);
     parseAcpiInto(firmware, sig, c.bytes!, path);
   }
+  checkFirmwareArch(desc, file);
   return { desc: out, firmware };
+}
+
+/**
+ * A platform file's IOMMU tables against its "arch", as platformFromParts()
+ * checks loose files against --arch: DMAR and IVRS are x86's, IORT is
+ * arm64's, and no machine has both kinds.
+ */
+function checkFirmwareArch(desc: PlatformDesc, file: string): void {
+  const x86 = desc.acpi?.DMAR
+    ? 'acpi.DMAR'
+    : desc.acpi?.IVRS
+      ? 'acpi.IVRS'
+      : desc.dmar
+        ? 'dmar'
+        : desc.ivrs
+          ? 'ivrs'
+          : null;
+  const table = x86?.replace('acpi.', '').toUpperCase();
+  const iort = desc.acpi?.IORT ? 'acpi.IORT' : null;
+  if (x86 && iort)
+    throw new InputError(file, iort, `an IORT (Arm) with ${table} in "${x86}" (x86): no machine has both`);
+  if (x86 && desc.arch !== 'x86_64')
+    throw new InputError(file, x86, `${table} is an x86 table, but "arch" is ${desc.arch}`);
+  if (iort && desc.arch !== 'arm64')
+    throw new InputError(file, iort, `IORT is an arm64 table, but "arch" is ${desc.arch}`);
 }
 
 /** A built-in platform by name, or a JSON file by path. */

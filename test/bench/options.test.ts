@@ -24,7 +24,7 @@ describe('bench options', () => {
   });
 
   it('refuses a --rounds that is not a whole number from 1, with exit 2', () => {
-    for (const bad of ['0', 'three', '2.5']) {
+    for (const bad of ['0', 'three', '1e1', '2.5']) {
       const r = run('--only', 'iova', '--rounds', bad);
       expect(r.status).toBe(2);
       expect(r.stderr).toContain(`--rounds wants a whole number from 1, not '${bad}'`);

@@ -5,7 +5,7 @@
 // iommu=off, which earlier boots ignored.
 import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -108,6 +108,30 @@ describe('firmware inputs that are broken or contradict each other', () => {
     expect(inputError(() => loadInputs(['x86-q35-vtd-switch'], { arch: 'arm64' })).problem).toBe(
       'the platform is x86_64: --arch arm64 is for firmware files that do not say',
     );
+  });
+
+  it('a platform file whose tables contradict its "arch", or each other, names the field', () => {
+    const dir = scratchDir('cli-arch-');
+    const iort = resolve(gt('arm64-virt-smmuv3-acpi-switch', 'IORT.dat'));
+    const dmarFile = resolve(vtd('DMAR.dat'));
+    const platform = (body: object) => {
+      const f = join(dir, `p${Math.random().toString(36).slice(2)}.json`);
+      writeFileSync(f, JSON.stringify({ name: 'p', ...body }));
+      return f;
+    };
+    const e1 = inputError(() => loadInputs([platform({ arch: 'arm64', acpi: { DMAR: dmarFile } })]));
+    expect([e1.where, e1.problem]).toEqual(['acpi.DMAR', 'DMAR is an x86 table, but "arch" is arm64']);
+    const e2 = inputError(() => loadInputs([platform({ acpi: { IORT: iort } })]));
+    expect([e2.where, e2.problem]).toEqual(['acpi.IORT', 'IORT is an arm64 table, but "arch" is x86_64']);
+    const e3 = inputError(() =>
+      loadInputs([platform({ arch: 'arm64', acpi: { IORT: iort, DMAR: dmarFile } })]),
+    );
+    expect([e3.where, e3.problem]).toEqual([
+      'acpi.IORT',
+      'an IORT (Arm) with DMAR in "acpi.DMAR" (x86): no machine has both',
+    ]);
+    // The right arch loads.
+    expect(loadInputs([platform({ arch: 'arm64', acpi: { IORT: iort } })]).desc.arch).toBe('arm64');
   });
 
   it('tables without a PCI dump boot to no devices, and boot says that is why there are no groups', () => {
