@@ -161,7 +161,8 @@ export function formatWalkTrace(tr: WalkTrace): string {
 /**
  * Every leaf under the root table, in IOVA order. A leaf made of several
  * replicated or contiguous entries is listed once, at its base, or at its
- * first present entry when a smaller leaf overwrote the entries before it.
+ * first present entry when a smaller leaf or a table overwrote the entries
+ * before it.
  */
 export function collectLeaves(
   f: CompiledFormat,
@@ -189,6 +190,8 @@ export function collectLeaves(
         out.push({ iova: start, size: e.size, level, paddr: e.oa, pte, attrs: e.attrs });
       } else if (e.kind === 'table' && d < f.last) {
         visit(d + 1, e.oa, iova);
+        // Its span is the table's: the rest of a series it overwrote the start of starts after it.
+        skipUntil = iova + f.blockSize[d];
       }
     }
   };

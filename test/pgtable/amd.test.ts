@@ -64,6 +64,19 @@ describe('AMD v1: descriptors, bit for bit', () => {
 });
 
 describe('AMD v1: rules', () => {
+  it('the rest of a 4M series whose first entry became a table is listed where it is left, beside the table (CI seed -580563860)', () => {
+    const t = createPageTable('amd-v1');
+    t.mapPages(0x80000000, 0x80000000, 0x400000, 1, RW);
+    t.mapPages(0x7fc00000, 0xbfc00000, 0x200000, 3, RW); // the third overwrites the series' first entry
+    t.mapPages(0x80000000, 0x80000000, 0x1000, 1, RW); // and a 4K map makes that 2M entry a table
+    expect(t.leaves().map((l) => `${l.iova.toString(16)} ${l.size.toString(16)}`)).toEqual([
+      '7fc00000 200000',
+      '7fe00000 200000',
+      '80000000 1000',
+      '80200000 400000',
+    ]);
+  });
+
   it('increase_address_space(): the root grows a level on top, the old root at its entry 0', () => {
     const t = createPageTable('amd-v1');
     const root3 = t.cfg.ttbr;

@@ -287,6 +287,7 @@ export class MapTree {
         const iova = base + i * this.levelBytes(level);
         if (e.kind === 'table') {
           if (level > 0) visit(level - 1, iova);
+          skipUntil = iova + this.levelBytes(level);
           continue;
         }
         if (iova < skipUntil) continue;
