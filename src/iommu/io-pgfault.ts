@@ -21,6 +21,7 @@ import type { IommuDomain } from './domain.js';
 import { IOMMU_DOMAIN_NESTED } from './domain.js';
 import { dev_iommu_ops } from './domain-alloc.js';
 import { IOMMU_NO_PASID } from './attach.js';
+import { iommu_attach_handle_get } from './pasid.js';
 
 /** enum iommu_fault_type */
 export const IOMMU_FAULT_PAGE_REQ = 1;
@@ -192,18 +193,17 @@ export function iopf_group_dequeue(g: IopfGroup): void {
 function findFaultHandler(dev: Device, prm: IommuFaultPrm): IommuAttachHandle | null {
   const group = dev.iommu_group;
   if (!group) return null;
-  const at = (pasid: number): IommuAttachHandle | null => group.pasid_array.entry(pasid);
   let h: IommuAttachHandle | null;
   if (prm.flags & IOMMU_FAULT_PAGE_REQUEST_PASID_VALID) {
-    h = at(prm.pasid);
+    h = iommu_attach_handle_get(group, prm.pasid);
     if (!h) {
       if (!dev_iommu_ops(dev).user_pasid_table) return null;
-      h = at(IOMMU_NO_PASID);
+      h = iommu_attach_handle_get(group, IOMMU_NO_PASID);
       if (h && h.domain.type !== IOMMU_DOMAIN_NESTED) h = null;
       if (!h) return null;
     }
   } else {
-    h = at(IOMMU_NO_PASID);
+    h = iommu_attach_handle_get(group, IOMMU_NO_PASID);
     if (!h) return null;
   }
   return h.domain.iopf_handler ? h : null;
